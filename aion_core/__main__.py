@@ -1,0 +1,3 @@
+from aion_core.cli import main
+
+main()

@@ -1,0 +1,241 @@
+"""The `aion` command (Typer). Thin: parse, load settings, call a job, report.
+
+Every command takes `--data-dir`; any AionError (bad input, missing key, corrupt file) ends the
+command with one line on stderr and exit code 1, never a traceback. Jobs are imported inside
+the commands so that `aion --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aion_core.config import HORIZONS, Settings, load_settings
+from aion_core.errors import AionError
+from aion_core.store import Store
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Aion Analytics: ML stock signals, bots and their workstation.")
+bots_app = typer.Typer(no_args_is_help=True, help="Swing bots.")
+intraday_app = typer.Typer(no_args_is_help=True, help="The intraday bot.")
+admin_app = typer.Typer(no_args_is_help=True, help="Administration.")
+app.add_typer(bots_app, name="bots")
+app.add_typer(intraday_app, name="intraday")
+app.add_typer(admin_app, name="admin")
+
+DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data root (AION_DATA_DIR)")]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    typer.echo(f"aion: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def command(fn):
+    """Turn AionErrors (and stray bugs) into one line on stderr and a non-zero exit."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except AionError as exc:
+            raise fail(str(exc)) from None
+        except KeyboardInterrupt:
+            raise fail("interrupted", 130) from None
+        except Exception as exc:  # a bug: still one line, the traceback only on request
+            if os.environ.get("AION_DEBUG"):
+                raise
+            raise fail(f"internal error: {type(exc).__name__}: {exc} "
+                       "(set AION_DEBUG=1 for the traceback)") from None
+
+    return wrapper
+
+
+def parse_day(value: str | None, name: str = "date") -> date | None:
+    """A strict YYYY-MM-DD, or a clear error naming the option."""
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise fail(f"{name} must be YYYY-MM-DD, got {value!r}") from None
+
+
+def parse_ts(value: str | None, name: str = "--at") -> datetime | None:
+    if value is None:
+        return None
+    try:
+        ts = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"{name} must be an ISO-8601 timestamp, got {value!r}") from None
+    if ts.tzinfo is None:
+        raise fail(f"{name} needs a UTC offset, e.g. 2026-11-24T10:30:00-05:00") from None
+    return ts
+
+
+def context(data_dir: Path | None) -> tuple[Settings, Store]:
+    settings = load_settings(data_dir)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings, Store(settings.aion_data_dir)
+
+
+def horizons_of(value: str) -> list[str]:
+    if value == "all":
+        return list(HORIZONS)
+    if value not in HORIZONS:
+        raise fail(f"--horizon must be one of {', '.join(HORIZONS)} or all, got {value!r}")
+    return [value]
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@app.command("demo-data")
+@command
+def demo_data(
+    symbols: Annotated[int, typer.Option(min=1, max=5000, help="number of symbols")] = 50,
+    years: Annotated[float, typer.Option(min=0.25, max=30, help="years of daily history")] = 5,
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same market)")] = 7,
+    intraday_days: Annotated[int, typer.Option(min=0, max=30, help="sessions of 1-min bars")] = 5,
+    data_dir: DataDir = None,
+) -> None:
+    """Write the deterministic synthetic market into the data root."""
+    from jobs.demo import write_demo_data
+
+    _, store = context(data_dir)
+    summary = write_demo_data(store, n_symbols=symbols, years=years, seed=seed,
+                              intraday_days=intraday_days)
+    typer.echo(summary)
+
+
+@app.command()
+@command
+def nightly(
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
+    skip_fetch: Annotated[bool, typer.Option("--skip-fetch", help="use stored raw files")] = False,
+    provider: Annotated[str | None, typer.Option(help="synthetic|yfinance")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """The nightly pipeline: collect, features, train, predict, brain, summary."""
+    from jobs.nightly import run_nightly
+
+    settings, store = context(data_dir)
+    if provider is not None:
+        if provider not in ("synthetic", "yfinance"):
+            raise fail(f"--provider must be synthetic or yfinance, got {provider!r}")
+        settings = settings.model_copy(update={"aion_provider": provider})
+    summary = run_nightly(store, settings, as_of=parse_day(as_of, "--as-of"),
+                          skip_fetch=skip_fetch)
+    typer.echo(f"nightly {summary['status']}: as_of {summary.get('as_of')}")
+    if summary["status"] == "failed":
+        raise typer.Exit(1)
+
+
+@bots_app.command("run")
+@command
+def bots_run(
+    horizon: Annotated[str, typer.Option(help="1w|2w|4w|all")] = "all",
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
+    broker: Annotated[str, typer.Option(help="sim|alpaca-paper|alpaca-live")] = "sim",
+    data_dir: DataDir = None,
+) -> None:
+    """One swing-bot run per horizon."""
+    from jobs.bots import run_bots
+
+    settings, store = context(data_dir)
+    if broker not in ("sim", "alpaca-paper", "alpaca-live"):
+        raise fail(f"--broker must be sim, alpaca-paper or alpaca-live, got {broker!r}")
+    for line in run_bots(store, settings, horizons_of(horizon), as_of=parse_day(as_of, "--as-of"),
+                         broker=broker):
+        typer.echo(line)
+
+
+@app.command()
+@command
+def replay(
+    start: Annotated[str, typer.Option(help="first session, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option(help="last session, YYYY-MM-DD")],
+    data_dir: DataDir = None,
+) -> None:
+    """Walk the clock over past sessions, filling live bot state and logs."""
+    from jobs.replay import run_replay
+
+    settings, store = context(data_dir)
+    typer.echo(run_replay(store, settings, parse_day(start, "--start"), parse_day(end, "--end")))
+
+
+@app.command()
+@command
+def backtest(
+    start: Annotated[str, typer.Option(help="first session, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option(help="last session, YYYY-MM-DD")],
+    horizon: Annotated[str, typer.Option(help="1w|2w|4w|all")] = "all",
+    out: Annotated[Path | None, typer.Option(help="report folder")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """The replay engine into a report folder; live state untouched."""
+    from jobs.replay import run_backtest
+
+    settings, store = context(data_dir)
+    a, b = parse_day(start, "--start"), parse_day(end, "--end")
+    out = out or Path("reports") / f"backtest_{a:%Y%m%d}_{b:%Y%m%d}"
+    typer.echo(run_backtest(store, settings, a, b, horizons_of(horizon), out))
+
+
+@intraday_app.command("cycle")
+@command
+def intraday_cycle(
+    at: Annotated[str | None, typer.Option("--at", help="ISO-8601 timestamp with offset")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """One 15-minute intraday cycle (only logs when the market is closed)."""
+    from jobs.intraday import run_intraday_cycle
+
+    settings, store = context(data_dir)
+    typer.echo(run_intraday_cycle(store, settings, at=parse_ts(at)))
+
+
+@app.command()
+@command
+def scheduler(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print the next fires")] = False,
+    from_: Annotated[str | None, typer.Option("--from", help="ISO-8601 start")] = None,
+    count: Annotated[int, typer.Option(min=1, max=10_000)] = 10,
+    data_dir: DataDir = None,
+) -> None:
+    """The sidecar: APScheduler, blocking until stopped (or --dry-run)."""
+    from jobs import scheduler as sched
+
+    settings, store = context(data_dir)
+    if dry_run:
+        for line in sched.dry_run(settings, start=parse_ts(from_, "--from"), count=count):
+            typer.echo(line)
+        return
+    sched.run_scheduler(store, settings)
+
+
+@admin_app.command("hash-password")
+@command
+def hash_password() -> None:
+    """Read a password (prompt, or stdin when piped) and print its bcrypt hash."""
+    from aion_core.auth import hash_password as make_hash
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Admin password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    typer.echo(make_hash(password))
+
+
+def main() -> None:
+    app()

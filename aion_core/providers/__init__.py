@@ -1,0 +1,1 @@
+"""Data providers behind three small interfaces (see base.py); `synthetic` is the default."""

@@ -1,0 +1,339 @@
+"""The only reader and writer of the data root.
+
+Guarantees (CONTRACT.md): every file is written whole or not at all (temporary file in the same
+folder, fsync, os.replace, fsync of the folder); writers of one file are serialised with a file
+lock beside it; a missing file reads as None ("nothing yet"); a corrupt one raises
+CorruptFileError naming the path. JSONL logs are appended durably; a line torn by a crash is
+skipped and reported by readers, and trimmed by the next appender before it writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
+
+from aion_core.config import resolve
+from aion_core.errors import CorruptFileError, TemporaryError
+
+log = logging.getLogger(__name__)
+
+LOCK_TIMEOUT_S = 60.0
+
+
+# --------------------------------------------------------------------------- primitives
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a folder be fsynced
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the new one, never a mix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def lock(path: Path, timeout: float = LOCK_TIMEOUT_S) -> FileLock:
+    """The lock that serialises writers of `path` (a `.lock` file beside it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return FileLock(str(path) + ".lock", timeout=timeout)
+
+
+@contextlib.contextmanager
+def locked(path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    try:
+        with lock(path, timeout):
+            yield
+    except Timeout as exc:
+        raise TemporaryError(f"{path} is locked by another writer; try again") from exc
+
+
+# --------------------------------------------------------------------------- JSON / text
+
+
+def _json_bytes(obj: Any, gz: bool) -> bytes:
+    raw = json.dumps(obj, indent=None if gz else 2, sort_keys=False, default=str,
+                     allow_nan=False).encode()
+    # mtime=0 keeps the gzip header free of time, so equal content gives equal bytes.
+    return gzip.compress(raw, compresslevel=6, mtime=0) if gz else raw + b"\n"
+
+
+def write_json(path: Path, obj: Any) -> None:
+    """Atomic JSON write; gzip when the name ends in .gz. NaN/inf are refused, not written."""
+    atomic_write_bytes(Path(path), _json_bytes(obj, str(path).endswith(".gz")))
+
+
+def read_json(path: Path) -> Any | None:
+    """Parsed JSON (gzip when .gz), None when the file does not exist."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    try:
+        if path.name.endswith(".gz"):
+            data = gzip.decompress(data)
+        return json.loads(data)
+    except (OSError, EOFError, ValueError) as exc:
+        raise CorruptFileError(path, str(exc).splitlines()[0][:200]) from exc
+
+
+def update_json(path: Path, fn: Callable[[Any | None], Any]) -> Any:
+    """Read-modify-write under the file's lock: `fn(old_or_None) -> new`, written atomically."""
+    with locked(path):
+        new = fn(read_json(path))
+        write_json(path, new)
+    return new
+
+
+def write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(Path(path), text.encode())
+
+
+def read_text(path: Path) -> str | None:
+    try:
+        return Path(path).read_text(errors="replace")
+    except FileNotFoundError:
+        return None
+
+
+def tail_lines(path: Path, n: int) -> list[str] | None:
+    """The last `n` lines of a text file without reading all of a large one."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    block = 1 << 16
+    with path.open("rb") as fh:
+        data = b""
+        pos = size
+        while pos > 0 and data.count(b"\n") <= n:
+            step = min(block, pos)
+            pos -= step
+            fh.seek(pos)
+            data = fh.read(step) + data
+    return data.decode(errors="replace").splitlines()[-n:]
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+def write_parquet(path: Path, df: pd.DataFrame) -> None:
+    """Atomic Parquet write (index dropped: every column that matters is a column)."""
+    buf = io.BytesIO()
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    pq.write_table(table, buf, compression="zstd")
+    atomic_write_bytes(Path(path), buf.getvalue())
+
+
+def read_parquet(path: Path, columns: list[str] | None = None,
+                 filters: list[tuple] | None = None) -> pd.DataFrame | None:
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        return pq.read_table(path, columns=columns, filters=filters).to_pandas()
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise CorruptFileError(path, str(exc).splitlines()[0][:200]) from exc
+
+
+# --------------------------------------------------------------------------- JSONL
+
+
+@dataclass
+class JsonlRead:
+    """Records of a JSONL file; `torn` counts unparseable lines that were skipped."""
+
+    records: list[dict[str, Any]] = field(default_factory=list)
+    torn: int = 0
+
+
+def _trim_torn_tail(fh) -> None:
+    """Cut a last line that has no newline: a crash mid-append left it, nobody saw it land."""
+    fh.seek(0, os.SEEK_END)
+    size = fh.tell()
+    if size == 0:
+        return
+    fh.seek(size - 1)
+    if fh.read(1) == b"\n":
+        return
+    back = min(size, 1 << 20)
+    fh.seek(size - back)
+    tail = fh.read(back)
+    cut = tail.rfind(b"\n")
+    new_size = (size - back + cut + 1) if cut >= 0 else 0
+    log.warning("trimming a torn last line (%d bytes) of %s", size - new_size, fh.name)
+    fh.truncate(new_size)
+
+
+def append_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> int:
+    """Append records durably (one line each, fsync) under the file's lock; returns the count."""
+    path = Path(path)
+    lines = b"".join(
+        json.dumps(r, default=str, allow_nan=False, separators=(",", ":")).encode() + b"\n"
+        for r in records
+    )
+    if not lines:
+        return 0
+    with locked(path):
+        with open(path, "a+b") as fh:
+            _trim_torn_tail(fh)
+            fh.seek(0, os.SEEK_END)
+            fh.write(lines)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_dir(path.parent)
+    return lines.count(b"\n")
+
+
+def read_jsonl(path: Path) -> JsonlRead:
+    """Every parseable record; a torn or garbled line is skipped, counted and logged."""
+    path = Path(path)
+    out = JsonlRead()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return out
+    for lineno, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            out.torn += 1
+            log.warning("skipping unreadable line %d of %s", lineno, path)
+            continue
+        if isinstance(rec, dict):
+            out.records.append(rec)
+        else:
+            out.torn += 1
+    return out
+
+
+# --------------------------------------------------------------------------- the data root
+
+
+class Store:
+    """The data root, addressed by CONTRACT.md's keys: `store.path("raw_daily", symbol="AAPL")`."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    def path(self, key: str, **fields: Any) -> Path:
+        return resolve(self.root, key, **fields)
+
+    # daily bars ---------------------------------------------------------------
+
+    def daily_symbols(self) -> list[str]:
+        folder = self.path("raw_daily", symbol="X").parent
+        if not folder.is_dir():
+            return []
+        return sorted(p.name[: -len(".parquet")] for p in folder.glob("*.parquet"))
+
+    def read_daily(self, symbol: str) -> pd.DataFrame | None:
+        return read_parquet(self.path("raw_daily", symbol=symbol))
+
+    def write_daily(self, symbol: str, bars: pd.DataFrame) -> None:
+        write_parquet(self.path("raw_daily", symbol=symbol), bars)
+
+    def read_daily_panel(self, symbols: Iterable[str] | None = None,
+                         end: pd.Timestamp | str | None = None) -> pd.DataFrame:
+        """Long frame `symbol, date, open, high, low, close, volume` sorted by (symbol, date).
+
+        `end` (inclusive) drops every later bar at read time: this is how `--as-of` keeps
+        the future out of everything downstream.
+        """
+        frames = []
+        end_ts = pd.Timestamp(end) if end is not None else None
+        for sym in symbols if symbols is not None else self.daily_symbols():
+            df = self.read_daily(sym)
+            if df is None or df.empty:
+                continue
+            if end_ts is not None:
+                df = df[df["date"] <= end_ts]
+            frames.append(df)
+        if not frames:
+            return pd.DataFrame(columns=["symbol", "date", "open", "high", "low", "close",
+                                         "volume"])
+        panel = pd.concat(frames, ignore_index=True)
+        return panel.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
+
+    # macro and news -----------------------------------------------------------
+
+    def macro_series_ids(self) -> list[str]:
+        folder = self.path("raw_macro", series="X").parent
+        if not folder.is_dir():
+            return []
+        return sorted(p.name[: -len(".parquet")] for p in folder.glob("*.parquet"))
+
+    def read_macro(self, series: str) -> pd.DataFrame | None:
+        return read_parquet(self.path("raw_macro", series=series))
+
+    def write_macro(self, series: str, values: pd.DataFrame) -> None:
+        write_parquet(self.path("raw_macro", series=series), values)
+
+    def news_days(self) -> list[str]:
+        folder = self.path("news_cache", day="2000-01-01").parent
+        if not folder.is_dir():
+            return []
+        return sorted(p.name[: -len(".json")] for p in folder.glob("*.json"))
+
+    def read_news(self, day: str) -> list[dict[str, Any]] | None:
+        return read_json(self.path("news_cache", day=day))
+
+    def write_news(self, day: str, items: list[dict[str, Any]]) -> None:
+        write_json(self.path("news_cache", day=day), items)
+
+    # generic keyed access -------------------------------------------------------
+
+    def read_json(self, key: str, **fields: Any) -> Any | None:
+        return read_json(self.path(key, **fields))
+
+    def write_json(self, key: str, obj: Any, **fields: Any) -> None:
+        write_json(self.path(key, **fields), obj)
+
+    def update_json(self, key: str, fn: Callable[[Any | None], Any], **fields: Any) -> Any:
+        return update_json(self.path(key, **fields), fn)
+
+    def mtime_ns(self, key: str, **fields: Any) -> int | None:
+        """Modification time of a keyed file (None when missing): the app's cache key."""
+        try:
+            return self.path(key, **fields).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
