@@ -4,9 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DATA_DIR ?= $(or $(AION_DATA_DIR),./data)
-export AION_DATA_DIR := $(DATA_DIR)
 
-.PHONY: run test lint setup demo-data bench clean-data
+.PHONY: run test lint setup demo-data bench
 
 setup: $(STAMP)
 
@@ -17,14 +16,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-# Fill an empty data root with the synthetic market (idempotent: a filled root is left alone).
+# Fill an empty data root with the synthetic market (a filled root is left alone).
 demo-data: $(STAMP)
 	@if [ -z "$$(ls -A $(DATA_DIR)/raw/daily 2>/dev/null)" ]; then \
-	  $(BIN)/aion demo-data --symbols 50 --years 5; \
+	  $(BIN)/aion demo-data --data-dir $(DATA_DIR) --symbols 50 --years 5; \
 	else echo "data root $(DATA_DIR) already holds daily bars; leaving it as it is"; fi
 
 run: demo-data
-	$(BIN)/aion nightly --skip-fetch
+	$(BIN)/aion nightly --data-dir $(DATA_DIR) --skip-fetch
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

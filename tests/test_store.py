@@ -1,0 +1,188 @@
+"""aion_core.store: atomic files, locks, JSONL, and clear errors for missing or corrupt files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from aion_core import store as st
+from aion_core.errors import CorruptFileError
+from aion_core.store import Store
+
+# A writer that rewrites one file forever, alternating two versions of different sizes.
+WRITER = """
+import sys
+from aion_core import store
+path, kind = sys.argv[1], sys.argv[2]
+big = {"v": "new", "rows": list(range(200_000))}
+small = {"v": "old", "rows": [1, 2, 3]}
+i = 0
+print("ready", flush=True)
+while True:
+    doc = big if i % 2 else small
+    if kind == "json":
+        store.write_json(path, doc)
+    else:
+        import pandas as pd
+        store.write_parquet(path, pd.DataFrame({"x": doc["rows"]}))
+    i += 1
+"""
+
+# A process that merges knob overrides read-modify-write, `n` times, under the file lock.
+MERGER = """
+import sys
+from aion_core import store
+path, who, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+for i in range(n):
+    def add(doc, i=i):
+        doc = doc or {}
+        doc[f"{who}_{i}"] = i
+        return doc
+    store.update_json(path, add)
+"""
+
+
+def _run_and_kill(code: str, *args: str, kills: int) -> None:
+    for _ in range(kills):
+        proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE)
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(random.uniform(0.01, 0.15))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.parametrize("kind,name", [("json", "doc.json"), ("json", "doc.json.gz"),
+                                       ("parquet", "doc.parquet")])
+def test_sigkilled_writer_always_leaves_a_whole_file(tmp_path: Path, kind: str, name: str):
+    random.seed(11)
+    path = tmp_path / name
+    for _ in range(8):
+        _run_and_kill(WRITER, str(path), kind, kills=1)
+        if not path.exists():
+            continue  # killed before the first rename: nothing yet, which is allowed
+        if kind == "json":
+            doc = st.read_json(path)
+            assert doc["v"] in ("old", "new")
+            assert len(doc["rows"]) == (3 if doc["v"] == "old" else 200_000)
+        else:
+            rows = len(st.read_parquet(path))
+            assert rows in (3, 200_000)
+    assert path.exists(), "the writer never completed a write in 8 runs"
+    leftovers = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    # a killed writer may leave its temporary file behind, but never under the real name
+    assert all(p.name.startswith(f".{name}.") for p in leftovers)
+
+
+def test_concurrent_mergers_lose_no_update(tmp_path: Path):
+    path = tmp_path / "bots_config.json"
+    n = 40
+    procs = [subprocess.Popen([sys.executable, "-c", MERGER, str(path), who, str(n)])
+             for who in ("a", "b", "c")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
+    doc = st.read_json(path)
+    assert len(doc) == 3 * n
+    assert all(doc[f"{w}_{i}"] == i for w in "abc" for i in range(n))
+
+
+def test_missing_files_read_as_nothing_yet(tmp_path: Path):
+    assert st.read_json(tmp_path / "none.json") is None
+    assert st.read_json(tmp_path / "none.json.gz") is None
+    assert st.read_parquet(tmp_path / "none.parquet") is None
+    assert st.read_text(tmp_path / "none.log") is None
+    assert st.tail_lines(tmp_path / "none.log", 5) is None
+    assert st.read_jsonl(tmp_path / "none.jsonl").records == []
+
+
+@pytest.mark.parametrize("name,content", [("bad.json", b"{not json"),
+                                          ("bad.json.gz", b"not gzip at all"),
+                                          ("bad.parquet", b"PAR1 garbage")])
+def test_corrupt_files_raise_one_error_naming_the_path(tmp_path: Path, name: str,
+                                                       content: bytes):
+    path = tmp_path / name
+    path.write_bytes(content)
+    reader = st.read_parquet if name.endswith(".parquet") else st.read_json
+    with pytest.raises(CorruptFileError) as err:
+        reader(path)
+    assert str(path) in str(err.value)
+    assert err.value.path == path
+
+
+def test_json_gz_is_byte_identical_for_equal_content(tmp_path: Path):
+    a, b = tmp_path / "a.json.gz", tmp_path / "b.json.gz"
+    st.write_json(a, {"x": [1.5, 2]})
+    time.sleep(1.1)  # gzip headers carry a time unless told otherwise
+    st.write_json(b, {"x": [1.5, 2]})
+    assert a.read_bytes() == b.read_bytes()
+    assert json.loads(gzip.decompress(a.read_bytes())) == {"x": [1.5, 2]}
+
+
+def test_nan_is_refused_rather_than_written_as_invalid_json(tmp_path: Path):
+    with pytest.raises(ValueError):
+        st.write_json(tmp_path / "x.json", {"x": float("nan")})
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_jsonl_torn_last_line_is_skipped_reported_and_trimmed(tmp_path: Path):
+    path = tmp_path / "trades.jsonl"
+    st.append_jsonl(path, [{"order_id": "a"}, {"order_id": "b"}])
+    with open(path, "ab") as fh:  # a crash in the middle of the next append
+        fh.write(b'{"order_id": "c", "qty')
+    read = st.read_jsonl(path)
+    assert [r["order_id"] for r in read.records] == ["a", "b"]
+    assert read.torn == 1
+    st.append_jsonl(path, [{"order_id": "d"}])
+    read = st.read_jsonl(path)
+    assert [r["order_id"] for r in read.records] == ["a", "b", "d"]
+    assert read.torn == 0
+
+
+def test_sigkilled_appender_never_garbles_earlier_lines(tmp_path: Path):
+    path = tmp_path / "log.jsonl"
+    code = ("import sys\nfrom aion_core import store\nprint('ready', flush=True)\n"
+            "i = 0\nwhile True:\n"
+            "    store.append_jsonl(sys.argv[1], [{'i': i, 'pad': 'x' * 5000}]); i += 1\n")
+    random.seed(5)
+    for _ in range(5):
+        _run_and_kill(code, str(path), kills=1)
+        st.append_jsonl(path, [{"i": "marker"}])
+    read = st.read_jsonl(path)
+    assert read.torn == 0
+    assert sum(1 for r in read.records if r["i"] == "marker") == 5
+
+
+def test_tail_lines_returns_the_last_lines_of_a_large_file(tmp_path: Path):
+    path = tmp_path / "big.log"
+    st.write_text(path, "".join(f"line {i}\n" for i in range(200_000)))
+    assert st.tail_lines(path, 3) == ["line 199997", "line 199998", "line 199999"]
+    assert len(st.tail_lines(path, 1000)) == 1000
+
+
+def test_store_daily_panel_reads_symbols_up_to_end(store: Store):
+    days = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"])
+    for sym in ("AAA", "BBB"):
+        store.write_daily(sym, pd.DataFrame({
+            "symbol": sym, "date": days, "open": 1.0, "high": 2.0, "low": 0.5,
+            "close": 1.5, "volume": 100.0}))
+    assert store.daily_symbols() == ["AAA", "BBB"]
+    panel = store.read_daily_panel(end="2024-01-03")
+    assert len(panel) == 4
+    assert panel["date"].max() == pd.Timestamp("2024-01-03")
+    assert list(panel["symbol"]) == ["AAA", "AAA", "BBB", "BBB"]
+
+
+def test_store_mtime_changes_on_rewrite(store: Store):
+    assert store.mtime_ns("bots_config") is None
+    store.write_json("bots_config", {"swing": {}})
+    first = store.mtime_ns("bots_config")
+    time.sleep(0.02)
+    store.write_json("bots_config", {"swing": {"1w": {}}})
+    assert store.mtime_ns("bots_config") > first
