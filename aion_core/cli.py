@@ -110,9 +110,9 @@ def demo_data(
     data_dir: DataDir = None,
 ) -> None:
     """Write the deterministic synthetic market into the data root."""
+    _, store = context(data_dir)
     from jobs.demo import write_demo_data
 
-    _, store = context(data_dir)
     summary = write_demo_data(store, n_symbols=symbols, years=years, seed=seed,
                               intraday_days=intraday_days)
     typer.echo(summary)
@@ -127,15 +127,15 @@ def nightly(
     data_dir: DataDir = None,
 ) -> None:
     """The nightly pipeline: collect, features, train, predict, brain, summary."""
-    from jobs.nightly import run_nightly
-
+    day = parse_day(as_of, "--as-of")
     settings, store = context(data_dir)
     if provider is not None:
         if provider not in ("synthetic", "yfinance"):
             raise fail(f"--provider must be synthetic or yfinance, got {provider!r}")
         settings = settings.model_copy(update={"aion_provider": provider})
-    summary = run_nightly(store, settings, as_of=parse_day(as_of, "--as-of"),
-                          skip_fetch=skip_fetch)
+    from jobs.nightly import run_nightly
+
+    summary = run_nightly(store, settings, as_of=day, skip_fetch=skip_fetch)
     typer.echo(f"nightly {summary['status']}: as_of {summary.get('as_of')}")
     if summary["status"] == "failed":
         raise typer.Exit(1)
@@ -150,13 +150,13 @@ def bots_run(
     data_dir: DataDir = None,
 ) -> None:
     """One swing-bot run per horizon."""
-    from jobs.bots import run_bots
-
-    settings, store = context(data_dir)
     if broker not in ("sim", "alpaca-paper", "alpaca-live"):
         raise fail(f"--broker must be sim, alpaca-paper or alpaca-live, got {broker!r}")
-    for line in run_bots(store, settings, horizons_of(horizon), as_of=parse_day(as_of, "--as-of"),
-                         broker=broker):
+    horizons, day = horizons_of(horizon), parse_day(as_of, "--as-of")
+    settings, store = context(data_dir)
+    from jobs.bots import run_bots
+
+    for line in run_bots(store, settings, horizons, as_of=day, broker=broker):
         typer.echo(line)
 
 
@@ -168,10 +168,11 @@ def replay(
     data_dir: DataDir = None,
 ) -> None:
     """Walk the clock over past sessions, filling live bot state and logs."""
+    a, b = parse_day(start, "--start"), parse_day(end, "--end")
+    settings, store = context(data_dir)
     from jobs.replay import run_replay
 
-    settings, store = context(data_dir)
-    typer.echo(run_replay(store, settings, parse_day(start, "--start"), parse_day(end, "--end")))
+    typer.echo(run_replay(store, settings, a, b))
 
 
 @app.command()
@@ -184,12 +185,13 @@ def backtest(
     data_dir: DataDir = None,
 ) -> None:
     """The replay engine into a report folder; live state untouched."""
+    a, b = parse_day(start, "--start"), parse_day(end, "--end")
+    horizons = horizons_of(horizon)
+    settings, store = context(data_dir)
     from jobs.replay import run_backtest
 
-    settings, store = context(data_dir)
-    a, b = parse_day(start, "--start"), parse_day(end, "--end")
     out = out or Path("reports") / f"backtest_{a:%Y%m%d}_{b:%Y%m%d}"
-    typer.echo(run_backtest(store, settings, a, b, horizons_of(horizon), out))
+    typer.echo(run_backtest(store, settings, a, b, horizons, out))
 
 
 @intraday_app.command("cycle")
@@ -199,10 +201,11 @@ def intraday_cycle(
     data_dir: DataDir = None,
 ) -> None:
     """One 15-minute intraday cycle (only logs when the market is closed)."""
+    when = parse_ts(at)
+    settings, store = context(data_dir)
     from jobs.intraday import run_intraday_cycle
 
-    settings, store = context(data_dir)
-    typer.echo(run_intraday_cycle(store, settings, at=parse_ts(at)))
+    typer.echo(run_intraday_cycle(store, settings, at=when))
 
 
 @app.command()
@@ -214,11 +217,12 @@ def scheduler(
     data_dir: DataDir = None,
 ) -> None:
     """The sidecar: APScheduler, blocking until stopped (or --dry-run)."""
+    start = parse_ts(from_, "--from")
+    settings, store = context(data_dir)
     from jobs import scheduler as sched
 
-    settings, store = context(data_dir)
     if dry_run:
-        for line in sched.dry_run(settings, start=parse_ts(from_, "--from"), count=count):
+        for line in sched.dry_run(settings, start=start, count=count):
             typer.echo(line)
         return
     sched.run_scheduler(store, settings)

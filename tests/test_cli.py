@@ -1,0 +1,66 @@
+"""The `aion` command: one clear line and a non-zero exit for bad input, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aion_core.auth import check_password
+from aion_core.cli import app
+
+runner = CliRunner()
+
+
+def aion(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """The real console entry point in a subprocess, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "aion_core", *args], input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_help_lists_every_contract_command():
+    out = runner.invoke(app, ["--help"]).output
+    for name in ("demo-data", "nightly", "bots", "replay", "backtest", "intraday", "scheduler",
+                 "admin"):
+        assert name in out
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["nightly", "--as-of", "2026-02-30"], "--as-of must be YYYY-MM-DD"),
+    (["bots", "run", "--horizon", "3w"], "--horizon must be one of"),
+    (["bots", "run", "--broker", "alpaca"], "--broker must be"),
+    (["intraday", "cycle", "--at", "yesterday"], "--at must be an ISO-8601"),
+    (["replay", "--start", "2026/01/01", "--end", "2026-02-01"], "--start must be YYYY-MM-DD"),
+])
+def test_bad_arguments_give_one_line_and_non_zero_exit(tmp_path: Path, args, needle):
+    res = aion(*args, "--data-dir", str(tmp_path))
+    assert res.returncode != 0
+    assert needle in res.stderr
+    assert "Traceback" not in res.stderr
+    assert len([line for line in res.stderr.splitlines() if "error" in line]) == 1
+
+
+def test_bad_setting_in_environment_is_one_line(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("ADMIN_TOKEN_TTL_S", "forever")
+    res = aion("nightly", "--data-dir", str(tmp_path))
+    assert res.returncode == 1
+    assert "ADMIN_TOKEN_TTL_S" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_hash_password_reads_stdin_and_prints_a_checkable_bcrypt_hash():
+    res = aion("admin", "hash-password", stdin="correct horse battery\n")
+    assert res.returncode == 0, res.stderr
+    hashed = res.stdout.strip()
+    assert hashed.startswith("$2b$12$")
+    assert check_password("correct horse battery", hashed)
+    assert not check_password("wrong", hashed)
+    assert "correct horse" not in res.stdout + res.stderr
+
+
+def test_hash_password_refuses_a_short_password():
+    res = aion("admin", "hash-password", stdin="short\n")
+    assert res.returncode == 1
+    assert "at least 8 characters" in res.stderr
