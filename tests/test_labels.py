@@ -1,0 +1,40 @@
+"""Forward returns: close t -> close t+h of the same symbol, NaN past the data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aion_core.config import HORIZONS
+from aion_core.errors import DataError
+from aion_core.labels import forward_returns, label_columns
+
+
+def test_forward_returns_match_per_symbol_shift(synthetic_market):
+    bars = synthetic_market.panel()
+    labels = forward_returns(bars)
+    assert list(labels.columns) == ["symbol", "date", *label_columns()]
+    assert len(labels) == len(bars)
+    for sym, b in bars.groupby("symbol"):
+        for name, steps in HORIZONS.items():
+            want = (b["close"].shift(-steps) / b["close"] - 1).to_numpy()
+            got = labels.loc[b.index, f"fwd_{name}"].to_numpy()
+            np.testing.assert_allclose(got, want, rtol=1e-12, err_msg=f"{sym} {name}")
+            # the last `steps` sessions of every symbol are unknown, the rest are known
+            assert np.isnan(got[-steps:]).all() and np.isfinite(got[:-steps]).all()
+
+
+def test_labels_never_cross_symbols():
+    bars = pd.DataFrame({"symbol": ["A"] * 3 + ["B"] * 3,
+                         "date": list(pd.bdate_range("2024-01-01", periods=3)) * 2,
+                         "open": 1.0, "high": 1.0, "low": 1.0, "volume": 1.0,
+                         "close": [1.0, 2.0, 4.0, 10.0, 10.0, 5.0]})
+    labels = forward_returns(bars, {"x": 1, "y": 2})
+    np.testing.assert_allclose(labels["fwd_x"], [1.0, 1.0, np.nan, 0.0, -0.5, np.nan])
+    np.testing.assert_allclose(labels["fwd_y"], [3.0, np.nan, np.nan, -0.5, np.nan, np.nan])
+
+
+def test_unsorted_bars_are_refused(synthetic_market):
+    with pytest.raises(DataError):
+        forward_returns(synthetic_market.panel().iloc[::-1])
