@@ -1,0 +1,1 @@
+"""Brokers behind one interface (`base.Broker`): `sim.SimBroker`, `alpaca.AlpacaBroker`."""

@@ -1,0 +1,130 @@
+"""AlpacaBroker: orders through alpaca-py's TradingClient, paper unless told otherwise twice.
+
+Safety rules, each tested against a fake server:
+- live trading needs BOTH `ALPACA_PAPER=false` and `--broker alpaca-live`; anything else that
+  asks for live is refused (RefusedError) before a client exists;
+- every order carries the deterministic `client_order_id` of its run, so a retried run that
+  meets "client_order_id must be unique" fetches the earlier order instead of placing another;
+- 429 and 5xx answers are retried with exponential backoff (the sleep is injectable);
+- an order whose notional exceeds the cap is refused, not shrunk.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from alpaca.common.exceptions import APIError
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderSide, OrderStatus, TimeInForce
+from alpaca.trading.requests import MarketOrderRequest
+from requests.exceptions import ConnectionError as RequestsConnectionError
+
+from aion_core.bots.ledger import Fill, Order
+from aion_core.config import Settings
+from aion_core.errors import RefusedError, TemporaryError
+
+DEFAULT_NOTIONAL_CAP = 25_000.0
+DUPLICATE_ID = "client_order_id must be unique"
+DONE = {OrderStatus.FILLED}
+DEAD = {OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.SUSPENDED}
+
+
+def use_paper(settings: Settings, broker: str) -> bool:
+    """True for paper trading; live only when both switches say so, else refused."""
+    if broker == "alpaca-paper":
+        return True
+    if broker != "alpaca-live":
+        raise RefusedError(f"unknown Alpaca broker {broker!r}: use alpaca-paper or alpaca-live")
+    if settings.alpaca_paper:
+        raise RefusedError("live trading refused: --broker alpaca-live also needs "
+                           "ALPACA_PAPER=false in .env or the environment")
+    return False
+
+
+def _retryable(exc: Exception) -> bool:
+    if isinstance(exc, RequestsConnectionError):
+        return True
+    status = exc.status_code if isinstance(exc, APIError) else None
+    return status is not None and (status == 429 or status >= 500)
+
+
+class AlpacaBroker:
+    """Broker over an alpaca-py `TradingClient` (injected: tests point it at a fake server)."""
+
+    name = "alpaca"
+
+    def __init__(self, client: TradingClient, notional_cap: float = DEFAULT_NOTIONAL_CAP,
+                 sleep: Callable[[float], None] = time.sleep, attempts: int = 5,
+                 backoff_s: float = 1.0, fill_polls: int = 10) -> None:
+        self._client = client
+        self._cap = notional_cap
+        self._sleep = sleep
+        self._attempts = attempts
+        self._backoff = backoff_s
+        self._polls = fill_polls
+
+    @classmethod
+    def from_settings(cls, settings: Settings, broker: str, url_override: str | None = None,
+                      **kwargs: Any) -> AlpacaBroker:
+        paper = use_paper(settings, broker)
+        settings.require("alpaca_api_key", "alpaca_secret_key")
+        client = TradingClient(settings.alpaca_api_key, settings.alpaca_secret_key, paper=paper,
+                               url_override=url_override)
+        return cls(client, **kwargs)
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """`fn(*args)`, retrying rate limits, server errors and dropped connections."""
+        for attempt in range(self._attempts):
+            try:
+                return fn(*args)
+            except (APIError, RequestsConnectionError) as exc:
+                if not _retryable(exc) or attempt == self._attempts - 1:
+                    if _retryable(exc):
+                        raise TemporaryError(f"Alpaca still failing after {self._attempts} "
+                                             f"attempts: {exc}") from exc
+                    raise
+                self._sleep(self._backoff * 2 ** attempt)
+        raise AssertionError("unreachable")
+
+    def _place(self, order: Order) -> Any:
+        request = MarketOrderRequest(
+            symbol=order.symbol, qty=order.qty, time_in_force=TimeInForce.DAY,
+            side=OrderSide.BUY if order.side == "buy" else OrderSide.SELL,
+            client_order_id=order.order_id)
+        try:
+            return self._call(self._client.submit_order, request)
+        except APIError as exc:
+            if DUPLICATE_ID not in str(exc):
+                raise
+            # A retried run: the order exists already; take it instead of placing another.
+            return self._call(self._client.get_order_by_client_id, order.order_id)
+
+    def submit(self, order: Order) -> Fill:
+        """Place (or find) `order` and wait for its fill; unfilled -> TemporaryError."""
+        notional = order.qty * order.ref_price
+        if notional > self._cap:
+            raise RefusedError(f"order {order.order_id}: notional {notional:,.0f} is over the "
+                               f"per-order cap {self._cap:,.0f}")
+        placed = self._place(order)
+        for poll in range(self._polls):
+            if placed.status in DONE:
+                return Fill(ts=placed.filled_at.isoformat(), bot="", symbol=order.symbol,
+                            side=order.side, qty=float(placed.filled_qty),
+                            price=float(placed.filled_avg_price), fees=0.0, reason=order.reason,
+                            order_id=order.order_id)
+            if placed.status in DEAD:
+                raise RefusedError(f"order {order.order_id} ended {placed.status.value} "
+                                   "at the broker")
+            self._sleep(self._backoff * min(2 ** poll, 30))
+            placed = self._call(self._client.get_order_by_client_id, order.order_id)
+        raise TemporaryError(f"order {order.order_id} is placed but not filled yet; run again "
+                             "later and its fill will be logged")
+
+    def positions(self) -> dict[str, float]:
+        return {p.symbol: float(p.qty) for p in self._call(self._client.get_all_positions)}
+
+    def account(self) -> dict[str, float]:
+        acct = self._call(self._client.get_account)
+        return {"cash": float(acct.cash), "equity": float(acct.equity)}
