@@ -29,7 +29,7 @@ SECTORS = ("Technology", "Health Care", "Financials", "Consumer Discretionary",
 
 SIGNAL_PHI = 0.98
 """Daily persistence of the hidden signal (half-life ~34 sessions)."""
-SIGNAL_DRIFT = 0.035
+SIGNAL_DRIFT = 0.042
 """Expected daily log return per unit of signal, in units of the symbol's idiosyncratic vol."""
 
 P_CALM_TO_STRESSED = 0.012
@@ -73,10 +73,10 @@ def symbol_params(seed: int, n: int) -> SymbolParams:
     u = generator(seed, Stream.STATIC).random((n, 6))
     return SymbolParams(
         sector=(u[:, 0] * len(SECTORS)).astype(np.int64),
-        beta=0.6 + 0.9 * u[:, 1],
+        beta=0.7 + 0.6 * u[:, 1],
         loading=0.6 + 0.8 * u[:, 2],
-        sigma=0.010 + 0.012 * u[:, 3],
-        price0=np.exp(np.log(8.0) + u[:, 4] * np.log(80.0 / 8.0)),
+        sigma=0.009 + 0.009 * u[:, 3],
+        price0=np.exp(np.log(10.0) + u[:, 4] * np.log(60.0 / 10.0)),
         volume0=np.exp(np.log(3e5) + u[:, 5] * np.log(3e7 / 3e5)),
     )
 
