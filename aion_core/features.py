@@ -151,23 +151,28 @@ def _indicator_columns(p: PanelArrays) -> dict[str, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class _Layout:
-    """Where each long row sits in the two wide grids (columns = symbols)."""
+class PanelLayout:
+    """Where each long row sits in the two wide grids (columns = symbols in bars' order)."""
 
     sym: np.ndarray  # symbol index of each row
     pos: np.ndarray  # the row's session number within its symbol: session x symbol grid
-    day: np.ndarray  # the row's date index: date x symbol grid
+    day: np.ndarray  # the row's index into `days`: date x symbol grid
+    days: pd.DatetimeIndex  # every date of the panel, ascending
     n_symbols: int
     n_sessions: int
-    n_days: int
+
+    @property
+    def n_days(self) -> int:
+        return len(self.days)
 
     @staticmethod
-    def of(p: PanelArrays, dates: np.ndarray) -> _Layout:
+    def of(p: PanelArrays, dates: np.ndarray) -> PanelLayout:
         lengths = np.diff(p.bounds)
         sym = np.repeat(np.arange(p.n_symbols), lengths)
         pos = np.arange(len(sym)) - p.bounds[:-1][sym]
-        day, uniques = pd.factorize(dates, sort=True)
-        return _Layout(sym, pos, day, p.n_symbols, int(lengths.max(initial=0)), len(uniques))
+        day, days = pd.factorize(dates, sort=True)
+        return PanelLayout(sym, pos, day, pd.DatetimeIndex(days), p.n_symbols,
+                           int(lengths.max(initial=0)))
 
     def by_session(self, values: np.ndarray) -> np.ndarray:
         wide = np.full((self.n_sessions, self.n_symbols), np.nan)
@@ -187,7 +192,7 @@ def _lagged_ratio(wide: np.ndarray, lag: int) -> np.ndarray:
     return out
 
 
-def _session_columns(p: PanelArrays, lay: _Layout) -> dict[str, np.ndarray]:
+def _session_columns(p: PanelArrays, lay: PanelLayout) -> dict[str, np.ndarray]:
     """Returns, volatility, volume z-score and 52-week-high distance on the session grid."""
     close = lay.by_session(p.close)
     wide: dict[str, np.ndarray] = {f"ret_{h}d": _lagged_ratio(close, h) for h in RETURN_WINDOWS}
@@ -201,7 +206,7 @@ def _session_columns(p: PanelArrays, lay: _Layout) -> dict[str, np.ndarray]:
     return {name: w[lay.pos, lay.sym] for name, w in wide.items()}
 
 
-def _rank_columns(cols: dict[str, np.ndarray], lay: _Layout) -> dict[str, np.ndarray]:
+def _rank_columns(cols: dict[str, np.ndarray], lay: PanelLayout) -> dict[str, np.ndarray]:
     """Percentile rank of each RANKED_FEATURES column within its date (NaN stays NaN)."""
     ranks = {}
     for name in RANKED_FEATURES:
@@ -219,7 +224,7 @@ def build_features(bars: pd.DataFrame) -> pd.DataFrame:
     `symbol, date` then FEATURE_COLUMNS as float32 (NaN during each indicator's warm-up).
     """
     p = panel_arrays(bars)
-    lay = _Layout.of(p, bars["date"].to_numpy())
+    lay = PanelLayout.of(p, bars["date"].to_numpy())
     cols = _indicator_columns(p)
     cols.update(_session_columns(p, lay))
     cols.update(_rank_columns(cols, lay))
