@@ -14,7 +14,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from aion_core import market_hours
 from aion_core.config import resolve
-from aion_core.errors import ProviderError
+from aion_core.errors import ConfigurationError, ProviderError
 from aion_core.providers.base import (
     DAILY_COLUMNS,
     INTRADAY_COLUMNS,
@@ -70,6 +70,17 @@ def test_ohlc_is_consistent_and_positive(synthetic_market: SyntheticMarket) -> N
     assert (p["high"] >= p[["open", "close"]].max(axis=1)).all()
     assert (p["volume"] > 0).all() and p["volume"].dtype == np.int64
     assert p["close"].between(0.05, 50_000).all()
+
+
+def test_end_on_a_weekend_ends_at_the_session_before() -> None:
+    m = market(end=date(2026, 11, 22))
+    assert m.end == pd.Timestamp("2026-11-20") and m.sessions[-1] == m.end
+    assert m.panel()["date"].max() == m.end
+
+
+def test_an_empty_spec_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="n_symbols"):
+        market(n_symbols=0)
 
 
 def test_same_seed_repeats_exactly_and_another_seed_differs() -> None:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from aion_core import market_hours
-from aion_core.errors import ProviderError
+from aion_core.errors import ConfigurationError, ProviderError
 from aion_core.providers.base import DAILY_COLUMNS, MACRO_COLUMNS, FetchResult
 from aion_core.providers.synthetic_intraday import minute_bars
 from aion_core.providers.synthetic_macro import MACRO_SERIES, daily_macro, monthly_macro
@@ -115,9 +115,13 @@ class SyntheticMarket:
 
     def __init__(self, spec: SyntheticSpec | None = None) -> None:
         self.spec = spec or SyntheticSpec()
+        if self.spec.n_symbols < 1 or self.spec.years <= 0:
+            raise ConfigurationError(f"a synthetic market needs n_symbols >= 1 and years > 0, "
+                                     f"got {self.spec.n_symbols} and {self.spec.years}")
         end = self.spec.end or market_hours.last_completed_session(datetime.now(UTC))
-        self.end = pd.Timestamp(end).normalize()
-        self._all_sessions = market_hours.sessions(ORIGIN, self.end)
+        self._all_sessions = market_hours.sessions(ORIGIN, end)
+        # the last session of the market: spec.end itself, or the session before it
+        self.end: pd.Timestamp = self._all_sessions[-1]
         start = self.end - pd.Timedelta(days=round(self.spec.years * 365.25))
         self._k_start = int(self._all_sessions.searchsorted(max(start, pd.Timestamp(ORIGIN))))
         self.symbols = make_symbols(self.spec.n_symbols, self.spec.seed)
