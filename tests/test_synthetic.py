@@ -197,6 +197,20 @@ def test_vix_follows_realised_volatility(synthetic_market: SyntheticMarket) -> N
     assert realised.corr(vix) > 0.5
 
 
+def test_stressed_days_move_together(synthetic_market: SyntheticMarket) -> None:
+    """Regime switches raise correlation: stocks co-move more when the VIX is high."""
+    m = synthetic_market
+    ret = np.log(wide(m.panel(), "close")).diff().iloc[1:]
+    vix = m.series(["VIXCLS"], m.sessions[0], END).data.set_index("date")["value"]
+    high = (vix >= vix.quantile(0.8)).reindex(ret.index)
+
+    def mean_pair_corr(frame: pd.DataFrame) -> float:
+        c = frame.corr().to_numpy()
+        return float(c[np.triu_indices_from(c, 1)].mean())
+
+    assert mean_pair_corr(ret[high]) > mean_pair_corr(ret[~high]) + 0.05
+
+
 # --------------------------------------------------------------------------- news
 
 
