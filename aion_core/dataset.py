@@ -1,0 +1,65 @@
+"""The training/prediction dataset: every feature and label of every bar, in one frame.
+
+Only bars are required. Macro series and news are optional: without them (None or empty)
+their columns are simply absent, so a data root holding a user's own bars runs on the bar
+features alone. Features are float32 (half the memory; LightGBM bins them anyway), labels
+float64.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from aion_core.config import HORIZONS
+from aion_core.features import TECHNICAL_FEATURES, build_features
+from aion_core.labels import forward_returns, label_columns
+from aion_core.macro import macro_features
+from aion_core.sentiment import score_headlines, sentiment_columns, sentiment_features
+
+
+@dataclass
+class Dataset:
+    """frame: RangeIndex, one row per bar in (symbol, date) order, columns `symbol, date`,
+    every feature column (float32: the model's and the standard price-level ones), then
+    `fwd_<h>` labels (float64 fractions, NaN until known).
+    feature_columns: the columns a model trains on, in a fixed order.
+    label_columns: `fwd_<h>` for each horizon."""
+
+    frame: pd.DataFrame
+    feature_columns: list[str]
+    label_columns: list[str]
+
+
+def _macro_rows(macro: pd.DataFrame, dates: np.ndarray) -> pd.DataFrame:
+    """Macro features of each bar's date (one row per bar)."""
+    day, days = pd.factorize(dates, sort=True)
+    per_day = macro_features(macro, pd.DatetimeIndex(days))
+    return per_day.drop(columns="date").iloc[day].reset_index(drop=True)
+
+
+def build_dataset(bars: pd.DataFrame, macro: pd.DataFrame | None = None,
+                  news: pd.DataFrame | None = None,
+                  horizons: Mapping[str, int] = HORIZONS) -> Dataset:
+    """Features and labels of every bar.
+
+    bars: long `symbol, date, open, high, low, close, volume`, sorted by (symbol, date).
+    macro: long `series, date, value` (observation dates; release lags applied here) or None.
+    news: `symbol, published_at` (UTC), `headline`, ... or None.
+    """
+    parts = [build_features(bars)]
+    columns = list(TECHNICAL_FEATURES)
+    if macro is not None and not macro.empty:
+        rows = _macro_rows(macro, bars["date"].to_numpy())
+        parts.append(rows)
+        columns += list(rows.columns)
+    if news is not None and not news.empty:
+        sent = sentiment_features(score_headlines(news), bars)
+        parts.append(sent[sentiment_columns()])
+        columns += sentiment_columns()
+    labels = forward_returns(bars, horizons)
+    parts.append(labels[label_columns(horizons)])
+    return Dataset(pd.concat(parts, axis=1), columns, label_columns(horizons))
