@@ -74,6 +74,19 @@ def test_intraday_bars_follow_pagination_into_the_contract_schema(server):
     assert second.query["page_token"] == [_load("bars_1min_page1.json")["next_page_token"]]
 
 
+def test_daily_bars_are_adjusted_new_york_session_dates(server):
+    bar = {"t": "2019-02-11T05:00:00Z", "o": 171.05, "h": 171.21, "l": 169.25, "c": 169.43,
+           "v": 20993425, "n": 128112, "vw": 170.04}
+    server.route("GET", BARS, Reply.json({"bars": {"AAPL": [bar]}, "next_page_token": None}))
+    bars = _market(server).daily_bars(["AAPL"], DAY, DAY).data
+
+    assert bars["date"].tolist() == [pd.Timestamp("2019-02-11")]
+    assert str(bars["date"].dtype) == "datetime64[ns]"
+    assert bars[["open", "close"]].iloc[0].tolist() == [bar["o"], bar["c"]]
+    sent = server.requests_to(BARS)[0].query
+    assert sent["timeframe"] == ["1Day"] and sent["adjustment"] == ["all"]
+
+
 def test_symbol_without_bars_is_a_failure(server):
     server.route("GET", BARS, paged("bars_1min_page1.json", "bars_1min_page2.json"))
     result = _market(server).intraday_bars(["AAPL", "NODATA"], DAY)

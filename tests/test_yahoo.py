@@ -189,6 +189,12 @@ def test_nothing_delivered_raises_provider_error_listing_failures():
     assert "ZZZZ" in str(info.value)
 
 
+def test_intraday_for_unknown_symbols_raises_provider_error():
+    with pytest.raises(ProviderError) as info:
+        _provider(RecordedYahoo(CHARTS)).intraday_bars(["ZZZZ"], date(2014, 6, 5))
+    assert "not found" in info.value.failures["ZZZZ"]
+
+
 def test_intraday_bars_are_utc_bar_starts():
     provider = _provider(RecordedYahoo(CHARTS))
     result = provider.intraday_bars(["AAPL"], date(2014, 6, 5))

@@ -81,7 +81,8 @@ class YahooProvider:
         data, failed = self._fetch(symbols, start, end + timedelta(days=1), "1d")
         data = data.rename(columns={"stamp": "date"})
         data["date"] = data["date"].dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
-        return self._result(data[DAILY_COLUMNS].sort_values(["symbol", "date"]), failed)
+        return FetchResult(data[DAILY_COLUMNS].sort_values(["symbol", "date"])
+                           .reset_index(drop=True), failed)
 
     def intraday_bars(self, symbols: Sequence[str], day: date) -> FetchResult:
         """INTRADAY_COLUMNS: regular-hours 1-minute bars of `day` (Yahoo keeps ~30 days).
@@ -91,21 +92,17 @@ class YahooProvider:
         data, failed = self._fetch(symbols, day, day + timedelta(days=1), "1m")
         data = data.rename(columns={"stamp": "ts"})
         data["ts"] = data["ts"].dt.tz_convert("UTC")
-        return self._result(data[INTRADAY_COLUMNS].sort_values(["symbol", "ts"]), failed)
+        return FetchResult(data[INTRADAY_COLUMNS].sort_values(["symbol", "ts"])
+                           .reset_index(drop=True), failed)
 
     # ---------------------------------------------------------------------------- internals
 
-    @staticmethod
-    def _result(data: pd.DataFrame, failed: dict[str, str]) -> FetchResult:
-        if data.empty:
-            raise ProviderError(f"Yahoo delivered nothing for {len(failed)} symbol(s): "
-                                + "; ".join(f"{s}: {r}" for s, r in sorted(failed.items())[:5]),
-                                failed)
-        return FetchResult(data.reset_index(drop=True), failed)
-
     def _fetch(self, symbols: Sequence[str], start: date, end_excl: date,
                interval: str) -> tuple[pd.DataFrame, dict[str, str]]:
-        """Long frame `symbol, stamp, open, high, low, close, volume` and the failures."""
+        """Long frame `symbol, stamp, open, high, low, close, volume` and the failures.
+
+        Raises ProviderError when not one symbol could be fetched.
+        """
         wanted = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
         frames: list[pd.DataFrame] = []
         failed: dict[str, str] = {}
@@ -114,7 +111,12 @@ class YahooProvider:
                                                   end_excl, interval)
             frames.append(got)
             failed.update(chunk_failed)
-        return pd.concat(frames, ignore_index=True) if frames else _empty_long(), failed
+        data = pd.concat(frames, ignore_index=True) if frames else _empty_long()
+        if data.empty:
+            raise ProviderError(f"Yahoo delivered nothing for {len(failed)} symbol(s): "
+                                + "; ".join(f"{s}: {r}" for s, r in sorted(failed.items())[:5]),
+                                failed)
+        return data, failed
 
     def _fetch_chunk(self, symbols: list[str], start: date, end_excl: date,
                      interval: str) -> tuple[pd.DataFrame, dict[str, str]]:
