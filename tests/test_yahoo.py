@@ -104,11 +104,12 @@ def _yf_isolated(tmp_path: Path):
     YfData().cache_get.cache_clear()
 
 
-def _provider(adapter: RecordedYahoo, sleeps: list[float] | None = None) -> YahooProvider:
+def _provider(adapter: RecordedYahoo, sleeps: list[float] | None = None,
+              chunk_size: int = 50) -> YahooProvider:
     session = requests.Session()
     session.mount("https://", adapter)
     sleep = sleeps.append if sleeps is not None else (lambda s: None)
-    return YahooProvider(session=session, threads=2,
+    return YahooProvider(session=session, threads=2, chunk_size=chunk_size,
                          backoff=Backoff(attempts=3, base_s=1.0, sleep=sleep))
 
 
@@ -137,6 +138,14 @@ def test_daily_bars_match_the_recorded_payload_adjusted_for_dividends():
     assert factor.iloc[0] < 1 and factor.iloc[-1] == 1  # the dividend adjusts the older bars
     assert aapl["volume"].tolist() == pytest.approx(quote["volume"])
     assert set(bars["symbol"]) == {"AAPL", "MSFT"}
+
+
+def test_chunks_together_give_the_same_bars_as_one_download():
+    start, end = date(2017, 2, 1), date(2017, 2, 28)
+    whole = _provider(RecordedYahoo(CHARTS)).daily_bars(["AAPL", "MSFT"], start, end).data
+    adapter = RecordedYahoo(CHARTS)
+    chunked = _provider(adapter, chunk_size=1).daily_bars(["AAPL", "MSFT"], start, end).data
+    pd.testing.assert_frame_equal(chunked, whole)
 
 
 def test_end_is_inclusive_and_start_is_respected():
