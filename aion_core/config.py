@@ -49,6 +49,7 @@ PATHS: Mapping[str, str] = {
     "scheduler_heartbeat": "logs/scheduler/heartbeat.json",
     "job_status": "logs/jobs/{job}.json",
     "job_log": "logs/jobs/{job}.log",
+    "admin_lockout": "logs/admin/lockout.json",
 }
 
 #: CONTRACT.md's DT_PATHS (the intraday bot), relative to the data root.

@@ -1,0 +1,207 @@
+"""Read models for the pages: pure functions from loaded documents to what a page shows.
+
+No I/O and no Streamlit: `aion_core.views` loads the files, these shape them, the pages lay
+them out. Every figure comes from `aion_core.metrics` (one implementation for the app and the
+backtest report); this module only selects and reshapes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from aion_core import metrics
+from aion_core.config import knob_schema
+
+PRED_COLUMNS = ["symbol", "horizon", "expected_return", "confidence", "score", "rank",
+                "last_close"]
+TRADE_COLUMNS = ["ts", "bot", "symbol", "side", "qty", "price", "fees", "reason", "order_id",
+                 "realized_pnl"]
+_LEVEL = re.compile(r"\b(CRITICAL|ERROR|WARNING|INFO|DEBUG)\b")
+
+
+def predictions_table(brain: Mapping[str, Any] | None) -> pd.DataFrame:
+    """Every (symbol, horizon) prediction of a brain document.
+
+    Returns: RangeIndex; columns PRED_COLUMNS (expected_return a fraction, confidence in
+    [0, 1], last_close USD), sorted by score descending.
+    """
+    rows = []
+    for sym, entry in ((brain or {}).get("symbols") or {}).items():
+        close = entry.get("last_close")
+        for h, p in (entry.get("predictions") or {}).items():
+            rows.append((sym, h, p.get("expected_return"), p.get("confidence"), p.get("score"),
+                         p.get("rank"), close))
+    frame = pd.DataFrame(rows, columns=PRED_COLUMNS)
+    return frame.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def equity_series(state: Mapping[str, Any] | None) -> pd.Series:
+    """A bot's equity curve (index: session dates or cycle times, values USD)."""
+    hist = (state or {}).get("equity_history") or []
+    if not hist:
+        return pd.Series(dtype=float)
+    frame = pd.DataFrame(hist)
+    when = frame.get("date", frame.get("at", frame.get("ts")))
+    idx = pd.to_datetime(when, utc=True, format="mixed").dt.tz_localize(None)
+    return pd.Series(frame["equity"].astype(float).to_numpy(), index=idx, name="equity")
+
+
+def drawdown_series(equity: pd.Series) -> pd.Series:
+    """Running fall from the peak, as a negative fraction per point of `equity`."""
+    return equity / equity.cummax() - 1.0 if len(equity) else equity
+
+
+def positions_frame(state: Mapping[str, Any] | None) -> pd.DataFrame:
+    """Open positions: symbol, qty, avg_price, last_price (USD), market_value,
+    unrealised_pnl (USD), unrealised_pct (fraction), entry_date; largest value first."""
+    pos = (state or {}).get("positions") or {}
+    cols = ["symbol", "qty", "avg_price", "last_price", "market_value", "unrealised_pnl",
+            "unrealised_pct", "entry_date"]
+    if not pos:
+        return pd.DataFrame(columns=cols)
+    f = pd.DataFrame([{"symbol": s, **p} for s, p in pos.items()])
+    f["market_value"] = f["qty"] * f["last_price"]
+    f["unrealised_pnl"] = f["qty"] * (f["last_price"] - f["avg_price"])
+    f["unrealised_pct"] = (f["last_price"] / f["avg_price"] - 1.0) * f["qty"].map(
+        lambda q: 1 if q > 0 else -1)
+    return f.reindex(columns=cols).sort_values("market_value", ascending=False,
+                                               key=abs).reset_index(drop=True)
+
+
+def trades_frame(records: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """Trade log records as a frame: TRADE_COLUMNS, `ts` UTC datetime, newest first."""
+    frame = pd.DataFrame(list(records)).reindex(columns=TRADE_COLUMNS)
+    frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="mixed", errors="coerce")
+    return frame.sort_values("ts", ascending=False, kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class BotCard:
+    """The dashboard's card for one bot (USD unless said otherwise)."""
+
+    bot: str
+    equity: float
+    day_pnl: float
+    total_pnl: float
+    total_return: float  # fraction
+    open_positions: int
+    win_rate: float | None  # fraction of closing trades with a gain; None before any
+    status: str
+    as_of: str | None
+
+
+def bot_card(bot: str, state: Mapping[str, Any], trades: pd.DataFrame) -> BotCard:
+    equity = equity_series(state)
+    initial = float(state.get("initial_cash") or (equity.iloc[0] if len(equity) else 0.0))
+    now = float(equity.iloc[-1]) if len(equity) else float(state.get("cash") or initial)
+    prev = float(equity.iloc[-2]) if len(equity) > 1 else initial
+    closing = trades["realized_pnl"].dropna() if len(trades) else pd.Series(dtype=float)
+    closing = closing[closing != 0]
+    stats = metrics.trade_stats(closing)
+    last = state.get("last_run") or {}
+    return BotCard(bot=bot, equity=now, day_pnl=now - prev, total_pnl=now - initial,
+                   total_return=now / initial - 1.0 if initial else 0.0,
+                   open_positions=len(state.get("positions") or {}),
+                   win_rate=stats["win_rate"] if stats["trades"] else None,
+                   status=str(last.get("status") or "never run"), as_of=state.get("as_of"))
+
+
+def pnl_table(curves: Mapping[str, pd.Series], initials: Mapping[str, float],
+              period: str) -> pd.DataFrame:
+    """PnL (USD) per `period` ("day", "week", "month"): index period end, one column per bot."""
+    cols = {bot: metrics.pnl_by(eq, period, initials.get(bot))
+            for bot, eq in curves.items() if len(eq)}
+    return pd.DataFrame(cols).fillna(0.0) if cols else pd.DataFrame()
+
+
+def cumulative_returns(curves: Mapping[str, pd.Series], initials: Mapping[str, float],
+                       closes: pd.DataFrame | None) -> pd.DataFrame:
+    """Cumulative return (fraction) of each bot and of the equal-weight benchmark.
+
+    curves: bot -> equity (index session dates). closes: index session dates, one column per
+    symbol (USD), the universe the benchmark buys and holds from the bots' first session.
+    Returns: index dates, one column per bot plus "benchmark".
+    """
+    cols = {bot: eq / initials.get(bot, eq.iloc[0]) - 1.0 for bot, eq in curves.items()
+            if len(eq)}
+    out = pd.DataFrame(cols)
+    if closes is not None and not closes.empty and not out.empty:
+        window = closes.loc[(closes.index >= out.index.min()) & (closes.index <= out.index.max())]
+        if len(window):
+            out["benchmark"] = metrics.buy_and_hold(window, 1.0) - 1.0
+    return out
+
+
+def regime_view(brain: Mapping[str, Any] | None) -> tuple[str | None, dict[str, float],
+                                                           pd.DataFrame]:
+    """The current regime label, its probabilities, and its history (date, label)."""
+    regime = (brain or {}).get("regime") or {}
+    hist = pd.DataFrame(regime.get("history") or [])
+    if not hist.empty and "date" in hist:
+        hist["date"] = pd.to_datetime(hist["date"])
+    return regime.get("label"), dict(regime.get("probabilities") or {}), hist
+
+
+def knob_table(config: Mapping[str, Any] | None, section: str,
+               horizon: str | None = None) -> pd.DataFrame:
+    """Knobs in force: knob, value, default, changed (bool), help; overrides as stored."""
+    cfg = config or {}
+    over = (cfg.get("swing") or {}).get(horizon) or {} if section == "swing" \
+        else cfg.get("dt") or {}
+    rows = [{"knob": k.name, "value": over.get(k.name, k.default), "default": k.default,
+             "changed": k.name in over and over[k.name] != k.default, "help": k.help}
+            for k in knob_schema(section, horizon)]
+    return pd.DataFrame(rows)
+
+
+def log_frame(lines: list[str]) -> pd.DataFrame:
+    """Log lines with their level: line (1-based within the tail), level, text."""
+    levels = []
+    for line in lines:
+        m = _LEVEL.search(line)
+        levels.append(m.group(1) if m else ("ERROR" if "Traceback" in line else "INFO"))
+    return pd.DataFrame({"line": range(1, len(lines) + 1), "level": levels, "text": lines})
+
+
+def summary_steps(summary: Mapping[str, Any] | None) -> pd.DataFrame:
+    """The last nightly run's steps: name, status, seconds, detail."""
+    steps = (summary or {}).get("steps") or []
+    return pd.DataFrame(steps).reindex(columns=["name", "status", "seconds", "detail"])
+
+
+def importance_frame(meta: Mapping[str, Any] | None, top: int = 20) -> pd.DataFrame:
+    """A model's feature importance (feature, importance), largest first.
+
+    Reads `feature_importance` as a {feature: value} mapping or a list of pairs/records.
+    """
+    raw = (meta or {}).get("feature_importance") or (meta or {}).get("importance") or {}
+    if isinstance(raw, Mapping):
+        items = list(raw.items())
+    else:
+        items = [(r.get("feature"), r.get("importance")) if isinstance(r, Mapping) else tuple(r)
+                 for r in raw]
+    frame = pd.DataFrame(items, columns=["feature", "importance"])
+    return frame.sort_values("importance", ascending=False).head(top).reset_index(drop=True)
+
+
+def chart_frame(bars: pd.DataFrame, sessions: int = 250) -> pd.DataFrame:
+    """The last `sessions` bars with the chart's indicators.
+
+    bars: `date, open, high, low, close, volume` (USD, shares). Returns those columns plus
+    sma_20, sma_50 (USD) and rsi_14 (0-100, Wilder smoothing), computed on the full history
+    before trimming so the first shown values are not warm-up artefacts.
+    """
+    f = bars.sort_values("date").reset_index(drop=True)
+    close = f["close"].astype(float)
+    f["sma_20"] = close.rolling(20).mean()
+    f["sma_50"] = close.rolling(50).mean()
+    delta = close.diff()
+    gain = delta.clip(lower=0).ewm(alpha=1 / 14, adjust=False).mean()
+    loss = (-delta.clip(upper=0)).ewm(alpha=1 / 14, adjust=False).mean()
+    f["rsi_14"] = 100 - 100 / (1 + gain / loss.replace(0.0, float("nan")))
+    return f.tail(sessions).reset_index(drop=True)

@@ -1,0 +1,128 @@
+"""Bots: per swing horizon and the intraday bot, state, positions, signals, trades, curves."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from aion_core import views
+from aion_core.views_calc import (
+    bot_card,
+    drawdown_series,
+    equity_series,
+    knob_table,
+    positions_frame,
+)
+from pages import _ui
+
+RECENT_TRADES = 500
+
+
+def bots_ui() -> tuple[str, str, list[str]]:
+    """The chosen bot (views.BOTS key) and the trade filters (symbol text, sides)."""
+    key = st.segmented_control("Bot", list(views.BOTS), default="1w", key="bots_pick",
+                               format_func=lambda k: views.BOTS[k]) or "1w"
+    a, b = st.columns([2, 1])
+    symbol = a.text_input("Filter trades by symbol", key="bots_symbol",
+                          placeholder="e.g. SYM001").strip().upper()
+    sides = b.multiselect("Sides", ["buy", "sell"], default=["buy", "sell"], key="bots_sides")
+    return key, symbol, sides
+
+
+def draw_header(bot: str, state: dict, trades: pd.DataFrame) -> None:
+    card = bot_card(bot, state, trades)
+    last = state.get("last_run") or {}
+    st.html(f"<b>{bot}</b> {_ui.pill(card.status[:40], _ui.status_ok(card.status))} "
+            f"<small>last run {last.get('at', 'never')} · session {last.get('session', '—')}"
+            f" · orders {last.get('orders', 0)}</small>")
+    cols = st.columns(5)
+    cols[0].metric("Equity", _ui.money(card.equity), _ui.pct(card.total_return))
+    cols[1].metric("Day PnL", _ui.money(card.day_pnl, signed=True))
+    cols[2].metric("Cash", _ui.money(float(state.get("cash") or 0)))
+    cols[3].metric("Open positions", card.open_positions)
+    cols[4].metric("Win rate", _ui.pct(card.win_rate, signed=False, digits=0))
+
+
+def draw_curves(equity: pd.Series) -> None:
+    dd = drawdown_series(equity)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
+                        vertical_spacing=0.04)
+    fig.add_scatter(x=equity.index, y=equity, name="equity", line={"color": "#1f6feb"},
+                    row=1, col=1)
+    fig.add_scatter(x=dd.index, y=dd, name="drawdown", fill="tozeroy",
+                    line={"color": _ui.LOSS, "width": 1}, row=2, col=1)
+    fig.update_yaxes(tickprefix="$", row=1, col=1)
+    fig.update_yaxes(tickformat=".0%", row=2, col=1)
+    _ui.plot(_ui.layout(fig, height=380, title="Equity and drawdown"))
+
+
+def draw_positions(pos: pd.DataFrame) -> None:
+    st.subheader(f"Open positions ({len(pos)})")
+    if pos.empty:
+        st.caption("No open position.")
+        return
+    styled = pos.style.map(lambda v: f"color: {_ui.GAIN if v >= 0 else _ui.LOSS}",
+                           subset=["unrealised_pnl", "unrealised_pct"]).format(
+        {"avg_price": "${:,.2f}", "last_price": "${:,.2f}", "market_value": "${:,.0f}",
+         "unrealised_pnl": "{:+,.0f}", "unrealised_pct": "{:+.2%}", "qty": "{:,.0f}"})
+    st.dataframe(styled, hide_index=True)
+
+
+def draw_trades(trades: pd.DataFrame, symbol: str, sides: list[str]) -> None:
+    shown = trades[trades["side"].isin(sides)]
+    if symbol:
+        shown = shown[shown["symbol"].astype(str).str.contains(symbol, regex=False)]
+    st.subheader(f"Recent trades ({len(shown):,} match)")
+    if shown.empty:
+        st.caption("No trade matches." if len(trades) else "No trade yet.")
+        return
+    st.dataframe(shown.head(RECENT_TRADES), hide_index=True, height=320, column_config={
+        "price": st.column_config.NumberColumn(format="dollar"),
+        "fees": st.column_config.NumberColumn(format="dollar"),
+        "realized_pnl": st.column_config.NumberColumn("Realized PnL", format="%+.2f"),
+        "ts": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm")})
+
+
+def draw_bot(store, key: str, symbol: str, sides: list[str]) -> None:
+    bot = views.BOTS[key]
+    with _ui.guard(f"Bot {bot}"):
+        state, trades = _ui.load(store, "bot", key)
+        if state is None:
+            _ui.empty(f"{bot} has no state", "dt" if key == "dt" else "bots")
+            return
+        draw_header(bot, state, trades)
+        equity = equity_series(state)
+        if len(equity):
+            draw_curves(equity)
+        left, right = st.columns([3, 2])
+        with left:
+            draw_positions(positions_frame(state))
+        with right:
+            st.subheader("Pending signals")
+            pending = pd.DataFrame(state.get("pending_signals") or [])
+            if pending.empty:
+                st.caption("None waiting.")
+            else:
+                st.dataframe(pending, hide_index=True)
+        draw_trades(trades, symbol, sides)
+
+
+def draw_knobs(store, key: str) -> None:
+    with _ui.guard("Bot knobs (bots_config.json)"), st.expander("Knobs in force"):
+        config = _ui.load(store, "doc", "bots_config")
+        table = knob_table(config, "dt", None) if key == "dt" else knob_table(config, "swing", key)
+        table["value"] = table["value"].astype(str)
+        table["default"] = table["default"].astype(str)
+        st.dataframe(table, hide_index=True)
+
+
+def main() -> None:
+    settings, store = _ui.context()
+    st.title("Bots")
+    key, symbol, sides = bots_ui()
+    st.fragment(run_every=_ui.refresh_every(settings))(draw_bot)(store, key, symbol, sides)
+    draw_knobs(store, key)
+
+
+main()

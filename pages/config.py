@@ -1,0 +1,117 @@
+"""Config: each bot's knobs as sliders and toggles, from the one knob schema.
+
+Save validates and merges the bot's values into bots_config.json under its lock (views.
+save_knobs); an invalid value is refused with the reason and nothing is written. Reset removes
+the bot's overrides. The next bot run reads the file, so a change applies from then on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from aion_core import views
+from aion_core.config import Knob, knob_schema, validate_bots_config
+from aion_core.errors import KnobError
+from aion_core.views_calc import knob_table
+from pages import _ui
+
+
+def widget_key(bot: str, knob: str) -> str:
+    return f"knob_{bot}_{knob}"
+
+
+def _section(bot: str) -> tuple[str, str | None]:
+    return ("dt", None) if bot == "dt" else ("swing", bot)
+
+
+def knob_widget(bot: str, knob: Knob, value: Any) -> Any:
+    """One knob's widget, its bounds, step and help from the schema."""
+    key = widget_key(bot, knob.name)
+    label = knob.name.replace("_", " ").capitalize()
+    if knob.type is bool:
+        return st.toggle(label, value=bool(value), help=knob.help, key=key)
+    lo, hi = knob.min, knob.max
+    if knob.type is int:
+        shown = min(max(int(value), int(lo)), int(hi))
+        return st.slider(label, int(lo), int(hi), shown, int(knob.step or 1), help=knob.help,
+                         key=key)
+    shown = min(max(float(value), float(lo)), float(hi))
+    return st.slider(label, float(lo), float(hi), shown, float(knob.step or 0.01),
+                     help=knob.help, key=key)
+
+
+def knobs_ui(bot: str, config: dict | None) -> dict[str, Any]:
+    """The knob widgets of one bot in two columns; returns their current values."""
+    section, horizon = _section(bot)
+    table = knob_table(config, section, horizon).set_index("knob")
+    values = {}
+    cols = st.columns(2)
+    for i, knob in enumerate(knob_schema(section, horizon)):
+        with cols[i % 2]:
+            values[knob.name] = knob_widget(bot, knob, table.loc[knob.name, "value"])
+    return values
+
+
+def draw_diff(bot: str, values: dict[str, Any]) -> None:
+    section, horizon = _section(bot)
+    changed = [(k.name, k.default, values[k.name]) for k in knob_schema(section, horizon)
+               if values[k.name] != k.default]
+    if not changed:
+        st.caption("All knobs at their defaults.")
+        return
+    st.markdown("**Differs from the defaults:** " + ", ".join(
+        f"`{name}` {value} (default {default})" for name, default, value in changed))
+
+
+def save(store, bot: str, values: dict[str, Any]) -> None:
+    section, horizon = _section(bot)
+    try:
+        overrides = views.save_knobs(store, section, horizon, values)
+    except KnobError as exc:
+        st.error(f"Not saved: {exc}", icon=":material/block:")
+        return
+    st.success(f"Saved {views.BOTS[bot]}: {len(overrides)} override(s) in bots_config.json. "
+               "The next bot run applies them.", icon=":material/check_circle:")
+
+
+def reset(store, bot: str) -> None:
+    section, horizon = _section(bot)
+    views.reset_knobs(store, section, horizon)
+    for knob in knob_schema(section, horizon):
+        st.session_state.pop(widget_key(bot, knob.name), None)
+    st.session_state["config_flash"] = f"{views.BOTS[bot]} reset to the defaults."
+    st.rerun()
+
+
+def draw_bot(store, bot: str, config: dict | None) -> None:
+    with st.form(f"knobs_{bot}", border=False):
+        values = knobs_ui(bot, config)
+        a, b, _ = st.columns([1, 1, 4])
+        do_save = a.form_submit_button("Save", type="primary", key=f"save_{bot}")
+        do_reset = b.form_submit_button("Reset to defaults", key=f"reset_{bot}")
+    if do_save:
+        save(store, bot, values)
+    if do_reset:
+        reset(store, bot)
+    draw_diff(bot, values)
+
+
+def main() -> None:
+    _, store = _ui.context()
+    st.title("Bot knobs")
+    st.caption("Changes are validated against the knob schema and merged into "
+               "`bots_config.json`; the next bot run applies them.")
+    if flash := st.session_state.pop("config_flash", None):
+        st.success(flash, icon=":material/restart_alt:")
+    config = None
+    with _ui.guard("Bot knobs (bots_config.json)"):
+        config = _ui.load(store, "doc", "bots_config")
+        validate_bots_config(config or {})
+    bot = st.segmented_control("Bot", list(views.BOTS), default="1w", key="config_bot",
+                               format_func=lambda k: views.BOTS[k]) or "1w"
+    draw_bot(store, bot, config if isinstance(config, dict) else None)
+
+
+main()

@@ -1,0 +1,144 @@
+"""Dashboard: a card per bot, top predictions, PnL by period, returns vs benchmark, regime."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from aion_core import views
+from aion_core.views_calc import (
+    BotCard,
+    bot_card,
+    cumulative_returns,
+    equity_series,
+    pnl_table,
+    predictions_table,
+    regime_view,
+)
+from pages import _ui
+
+TOP_N = 50
+
+
+def dashboard_ui() -> str:
+    return st.segmented_control("PnL by", ["day", "week", "month"], default="day",
+                                key="dash_period") or "day"
+
+
+def draw_card(card: BotCard) -> None:
+    with st.container(border=True):
+        st.html(f"<b>{card.bot}</b> {_ui.pill(card.status[:24], _ui.status_ok(card.status))}")
+        a, b = st.columns(2)
+        a.metric("Equity", _ui.money(card.equity), _ui.pct(card.total_return))
+        b.metric("Day PnL", _ui.money(card.day_pnl, signed=True))
+        c, d = st.columns(2)
+        c.metric("Open positions", card.open_positions)
+        d.metric("Win rate", _ui.pct(card.win_rate, signed=False, digits=0))
+        st.caption(f"Total PnL {_ui.money(card.total_pnl, signed=True)} · as of {card.as_of}")
+
+
+def draw_pnl(pnl: pd.DataFrame, period: str) -> None:
+    fig = go.Figure()
+    for bot in pnl.columns:
+        fig.add_bar(x=pnl.index, y=pnl[bot], name=bot, marker_color=_ui.BOT_COLOURS.get(bot))
+    total = pnl.sum(axis=1)
+    fig.add_scatter(x=total.index, y=total, name="all bots", mode="markers",
+                    marker={"color": _ui.signed_colours(total), "size": 7, "symbol": "diamond"})
+    _ui.plot(_ui.layout(fig, title=f"PnL by {period} (USD)", barmode="group"))
+
+
+def draw_returns(cum: pd.DataFrame) -> None:
+    fig = go.Figure()
+    for col in cum.columns:
+        fig.add_scatter(x=cum.index, y=cum[col], name=col, mode="lines",
+                        line={"color": _ui.BOT_COLOURS.get(col),
+                              "dash": "dot" if col == "benchmark" else "solid", "width": 2})
+    fig.update_yaxes(tickformat=".1%")
+    _ui.plot(_ui.layout(fig, title="Cumulative return vs equal-weight benchmark"))
+
+
+def draw_regime(label: str | None, probs: dict[str, float], hist: pd.DataFrame) -> None:
+    st.metric("Market regime", (label or "unknown").replace("_", " ").title())
+    if probs:
+        names = list(probs)
+        fig = go.Figure(go.Bar(x=[probs[n] for n in names], y=names, orientation="h",
+                               marker_color="#1f6feb", text=[f"{probs[n]:.0%}" for n in names]))
+        fig.update_xaxes(tickformat=".0%", range=[0, 1])
+        _ui.plot(_ui.layout(fig, height=180, title="Regime probabilities"))
+    if not hist.empty and "label" in hist:
+        fig = go.Figure(go.Scatter(x=hist["date"], y=hist["label"], mode="markers",
+                                   marker={"size": 5, "color": "#8250df"}))
+        _ui.plot(_ui.layout(fig, height=180, title="Regime history"))
+
+
+def draw_top(table: pd.DataFrame) -> None:
+    st.dataframe(table.head(TOP_N), hide_index=True, height=420, column_config={
+        "expected_return": st.column_config.NumberColumn("Exp. return", format="percent"),
+        "confidence": st.column_config.ProgressColumn("Confidence", min_value=0, max_value=1,
+                                                      format="percent"),
+        "score": st.column_config.NumberColumn("Score", format="%.2f"),
+        "last_close": st.column_config.NumberColumn("Last close", format="dollar")})
+
+
+def draw_bots(store, period: str) -> None:
+    curves, initials, cards = {}, {}, []
+    for key, bot in views.BOTS.items():
+        with _ui.guard(f"Bot {bot}"):
+            state, trades = _ui.load(store, "bot", key)
+            if state is None:
+                continue
+            cards.append(bot_card(bot, state, trades))
+            curves[bot] = equity_series(state)
+            initials[bot] = float(state.get("initial_cash") or 0) or None
+    if not cards:
+        _ui.empty("No bot has traded", "bots")
+        return
+    for col, card in zip(st.columns(len(cards)), cards, strict=True):
+        with col:
+            draw_card(card)
+    swing = {b: c for b, c in curves.items() if b != "intraday" and len(c)}
+    left, right = st.columns(2)
+    with left:
+        pnl = pnl_table(swing, initials, period)
+        if pnl.empty:
+            st.caption("No equity history yet.")
+        else:
+            draw_pnl(pnl, period)
+    with right, _ui.guard("Daily bars (benchmark)"):
+        cum = cumulative_returns(swing, initials, _ui.load(store, "closes"))
+        if cum.empty:
+            st.caption("No equity history yet.")
+        else:
+            draw_returns(cum)
+
+
+def draw_brain(store) -> None:
+    left, right = st.columns([2, 1])
+    with _ui.guard("Predictions (brain)"):
+        brain = _ui.load(store, "brain")
+        with left:
+            st.subheader(f"Top {TOP_N} predictions")
+            if brain is None:
+                _ui.empty("No predictions", "brain")
+            else:
+                st.caption(f"As of {brain.get('as_of')} · generated {brain.get('generated_at')}")
+                draw_top(predictions_table(brain))
+        with right:
+            st.subheader("Regime")
+            draw_regime(*regime_view(brain))
+
+
+def live(store, period: str) -> None:
+    draw_bots(store, period)
+    draw_brain(store)
+
+
+def main() -> None:
+    settings, store = _ui.context()
+    st.title("Dashboard")
+    period = dashboard_ui()
+    st.fragment(run_every=_ui.refresh_every(settings))(live)(store, period)
+
+
+main()

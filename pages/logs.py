@@ -1,0 +1,101 @@
+"""Logs: one night's log (last 1,000 lines, errors and warnings highlighted) and the last
+summary's steps.
+
+The day comes from the date picker or a strictly parsed `?day=YYYY-MM-DD`; either way it is a
+`date` before it reaches `store.path`, which formats and re-checks it: no path can be smuggled.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+
+from aion_core import views
+from aion_core.views_calc import log_frame, summary_steps
+from pages import _ui
+
+LEVEL_COLOURS = {"ERROR": "#fde8e7", "CRITICAL": "#fde8e7", "WARNING": "#fff4d6"}
+LEVELS = ["ERROR", "WARNING", "INFO", "DEBUG"]
+
+
+def day_from_query(default: date) -> date:
+    """`?day=YYYY-MM-DD` when present and valid; a bad value is shown and ignored."""
+    raw = st.query_params.get("day")
+    if not raw:
+        return default
+    try:
+        return views.parse_log_day(raw)
+    except ValueError:
+        st.warning(f"Ignoring the `day` in the address: {raw[:20]!r} is not YYYY-MM-DD.")
+        return default
+
+
+def logs_ui(days: list[date]) -> tuple[date, list[str], str]:
+    default = day_from_query(days[0] if days else date.today())
+    a, b, c = st.columns([1, 2, 2])
+    day = a.date_input("Night of", value=default, key="logs_day")
+    levels = b.multiselect("Levels", LEVELS, default=LEVELS, key="logs_levels")
+    text = c.text_input("Contains", key="logs_text")
+    return views.parse_log_day(day), levels, text
+
+
+def draw_log(lines: list[str], levels: list[str], text: str) -> None:
+    frame = log_frame(lines)
+    counts = frame["level"].value_counts()
+    a, b, c = st.columns(3)
+    a.metric("Lines shown", f"{len(frame):,}")
+    b.metric("Errors", int(counts.get("ERROR", 0) + counts.get("CRITICAL", 0)))
+    c.metric("Warnings", int(counts.get("WARNING", 0)))
+    shown = frame[frame["level"].isin(levels + (["CRITICAL"] if "ERROR" in levels else []))]
+    if text:
+        shown = shown[shown["text"].str.contains(text, case=False, regex=False)]
+    styled = shown.style.apply(
+        lambda row: [f"background-color: {LEVEL_COLOURS.get(row['level'], 'white')}"] * 3,
+        axis=1)
+    st.dataframe(styled, hide_index=True, height=480,
+                 column_config={"text": st.column_config.TextColumn("Line", width="large")})
+
+
+def draw_steps(summary: dict | None) -> None:
+    st.subheader("Last nightly run")
+    if summary is None:
+        _ui.empty("No nightly summary", "logs")
+        return
+    status = summary.get("status", "?")
+    st.html(f"{_ui.pill(status, _ui.status_ok(status))} <small>run {summary.get('run_id')} · "
+            f"as of {summary.get('as_of')} · {summary.get('started_at')} → "
+            f"{summary.get('finished_at')}</small>")
+    steps = summary_steps(summary)
+    styled = steps.style.map(
+        lambda s: f"color: {_ui.GAIN if s == 'ok' else _ui.LOSS}; font-weight: 600",
+        subset=["status"]).format({"seconds": "{:.1f} s"}, na_rep="—")
+    st.dataframe(styled, hide_index=True)
+
+
+def live(store, day: date, levels: list[str], text: str) -> None:
+    with _ui.guard(f"Nightly log of {day}"):
+        lines = _ui.load(store, "log", day)
+        if lines is None:
+            st.info(f"No nightly log for {day:%Y-%m-%d}. Logs are written by `aion nightly`.",
+                    icon=":material/hourglass_empty:")
+        else:
+            draw_log(lines, levels, text)
+    with _ui.guard("Nightly summary"):
+        draw_steps(_ui.load(store, "doc", "nightly_summary"))
+
+
+def main() -> None:
+    settings, store = _ui.context()
+    st.title("Nightly logs")
+    days: list[date] = []
+    with _ui.guard("Log folder"):
+        days = _ui.load(store, "log_days")
+    if days:
+        st.caption("Nights with a log: " + ", ".join(f"{d:%Y-%m-%d}" for d in days[:7])
+                   + (" …" if len(days) > 7 else ""))
+    day, levels, text = logs_ui(days)
+    st.fragment(run_every=_ui.refresh_every(settings))(live)(store, day, levels, text)
+
+
+main()

@@ -1,0 +1,119 @@
+"""Predictions: every symbol's forecasts; for one symbol its chart, history and the models."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from aion_core.config import HORIZONS
+from aion_core.views_calc import chart_frame, importance_frame, predictions_table
+from pages import _ui
+
+
+def filters_ui() -> tuple[list[str], float, str]:
+    a, b, c = st.columns([2, 2, 2])
+    horizons = a.multiselect("Horizons", list(HORIZONS), default=list(HORIZONS), key="pred_h")
+    min_conf = b.slider("Min confidence", 0.0, 1.0, 0.0, 0.05, key="pred_conf")
+    text = c.text_input("Symbol contains", key="pred_sym").strip().upper()
+    return horizons, min_conf, text
+
+
+def filter_table(table: pd.DataFrame, horizons: list[str], min_conf: float,
+                 text: str) -> pd.DataFrame:
+    shown = table[table["horizon"].isin(horizons) & (table["confidence"].fillna(0) >= min_conf)]
+    return shown[shown["symbol"].str.contains(text, regex=False)] if text else shown
+
+
+def draw_table(shown: pd.DataFrame) -> None:
+    st.dataframe(shown, hide_index=True, height=360, column_config={
+        "expected_return": st.column_config.NumberColumn("Exp. return", format="percent"),
+        "confidence": st.column_config.ProgressColumn("Confidence", min_value=0, max_value=1,
+                                                      format="percent"),
+        "score": st.column_config.NumberColumn("Score", format="%.2f"),
+        "last_close": st.column_config.NumberColumn("Last close", format="dollar")})
+
+
+def draw_chart(symbol: str, f: pd.DataFrame) -> None:
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.6, 0.2, 0.2],
+                        vertical_spacing=0.03)
+    fig.add_candlestick(x=f["date"], open=f["open"], high=f["high"], low=f["low"],
+                        close=f["close"], name=symbol, increasing_line_color=_ui.GAIN,
+                        decreasing_line_color=_ui.LOSS, row=1, col=1)
+    for col, colour in (("sma_20", "#1f6feb"), ("sma_50", "#bf8700")):
+        fig.add_scatter(x=f["date"], y=f[col], name=col.upper().replace("_", " "),
+                        line={"color": colour, "width": 1.3}, row=1, col=1)
+    up = f["close"] >= f["open"]
+    fig.add_bar(x=f["date"], y=f["volume"], name="volume", row=2, col=1,
+                marker_color=[_ui.GAIN if u else _ui.LOSS for u in up], opacity=0.6)
+    fig.add_scatter(x=f["date"], y=f["rsi_14"], name="RSI 14", line={"color": "#8250df"},
+                    row=3, col=1)
+    for level in (30, 70):
+        fig.add_hline(y=level, line={"dash": "dot", "color": "#9ca3af", "width": 1}, row=3, col=1)
+    fig.update_xaxes(rangeslider_visible=False, rangebreaks=[{"bounds": ["sat", "mon"]}])
+    _ui.plot(_ui.layout(fig, height=560, title=f"{symbol}: last {len(f)} sessions"))
+
+
+def draw_history(symbol: str, hist: pd.DataFrame) -> None:
+    if hist.empty:
+        st.caption(f"No prediction history for {symbol} yet (the nightly job appends it).")
+        return
+    fig = go.Figure()
+    for h, part in hist.groupby("horizon"):
+        fig.add_scatter(x=part["as_of"], y=part["expected_return"], name=str(h), mode="lines")
+    fig.update_yaxes(tickformat=".1%")
+    _ui.plot(_ui.layout(fig, height=260, title=f"{symbol}: predicted return over time"))
+
+
+def draw_models(meta: dict[str, dict]) -> None:
+    if not meta:
+        _ui.empty("No trained model", "brain")
+        return
+    rows = [{"horizon": h, "trained_through": m.get("trained_through"),
+             **{k: v for k, v in (m.get("validation") or {}).items()
+                if isinstance(v, int | float)}} for h, m in meta.items()]
+    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    h = st.radio("Feature importance of", list(meta), horizontal=True, key="pred_imp_h")
+    imp = importance_frame(meta.get(h))
+    if imp.empty:
+        st.caption("This model's metadata has no feature importance.")
+        return
+    fig = go.Figure(go.Bar(x=imp["importance"][::-1], y=imp["feature"][::-1],
+                           orientation="h", marker_color="#1f6feb"))
+    _ui.plot(_ui.layout(fig, height=28 * len(imp) + 60, title=f"Top features ({h})"))
+
+
+def draw_symbol(store, symbol: str) -> None:
+    with _ui.guard(f"Daily bars of {symbol}"):
+        bars = _ui.load(store, "bars", symbol)
+        if bars is None or bars.empty:
+            _ui.empty(f"No daily bars for {symbol}", "market")
+        else:
+            draw_chart(symbol, chart_frame(bars))
+    with _ui.guard("Prediction history"):
+        draw_history(symbol, _ui.load(store, "prediction_history", symbol))
+
+
+def main() -> None:
+    settings, store = _ui.context()
+    st.title("Predictions")
+    table = predictions_table(None)
+    with _ui.guard("Predictions (brain)"):
+        brain = _ui.load(store, "brain")
+        if brain is None:
+            _ui.empty("No predictions", "brain")
+        else:
+            st.caption(f"As of {brain.get('as_of')} · {len(brain.get('symbols') or {})} symbols")
+            table = predictions_table(brain)
+            draw_table(filter_table(table, *filters_ui()))
+    symbols = sorted(set(table["symbol"])) or store.daily_symbols()
+    if symbols:
+        symbol = st.selectbox("Symbol", symbols, key="pred_symbol")
+        st.fragment(run_every=_ui.refresh_every(settings))(draw_symbol)(store, symbol)
+    st.subheader("Models")
+    with _ui.guard("Model metadata"):
+        draw_models(_ui.load(store, "model_meta"))
+
+
+main()
