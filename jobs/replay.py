@@ -1,0 +1,225 @@
+"""Replay and backtest: one engine walking the clock over past sessions.
+
+Each session D the bots trade on predictions made at the close of the session before D,
+by models trained only on rows whose labels had ended by then (the model's own `as_of`
+guard); they fill at D's open and are marked at D's close. Models are refit every
+`settings.aion_retrain_every` sessions, counted from the replay's start, so a replay resumed
+after a crash uses the very same models (the schedule does not depend on where it resumed).
+
+`run_replay` writes the live books (state, trade logs, equity history) through `Desk`, so it
+inherits the run loop's crash safety: kill it anywhere, run it again, and it ends where an
+uninterrupted replay ends. `run_backtest` runs the same walk into memory and writes a report
+folder; it never touches the live state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aion_core import market_hours, metrics
+from aion_core.config import HORIZONS, Settings
+from aion_core.errors import ConfigurationError, DataError
+from aion_core.store import Store, write_json, write_parquet, write_text
+from jobs.bots import (
+    Desk,
+    LiveJournal,
+    MemoryJournal,
+    SessionPrices,
+    kill_switch_on,
+    load_knobs,
+    store_lock,
+)
+from jobs.progress import progress
+
+#: (session D, horizons) -> {horizon: predictions indexed by symbol with expected_return and
+#: confidence}, made from data before D only.
+Predictor = Callable[[pd.Timestamp, list[str]], dict[str, pd.DataFrame]]
+
+
+class Market:
+    """Open and close prices of the panel as wide frames (index session, columns symbol)."""
+
+    def __init__(self, bars: pd.DataFrame) -> None:
+        self.open = bars.pivot(index="date", columns="symbol", values="open").sort_index()
+        self.close = bars.pivot(index="date", columns="symbol", values="close").sort_index()
+        self.sessions = self.close.index
+
+    def previous(self, session: pd.Timestamp) -> pd.Timestamp | None:
+        i = self.sessions.searchsorted(session)
+        return self.sessions[i - 1] if i > 0 else None
+
+    def prices(self, session: pd.Timestamp) -> SessionPrices:
+        prev = self.previous(session)
+        ref = self.close.loc[prev] if prev is not None else self.close.loc[session]
+        opened, _ = market_hours.session_open_close(session)
+        return SessionPrices(ref=ref.dropna(), fill=self.open.loc[session].dropna(),
+                             mark=self.close.loc[session].dropna(), fill_ts=opened.isoformat())
+
+
+class ModelPredictor:
+    """Predictions from the nightly's model, refit every `every` sessions of `schedule`.
+
+    frame: the dataset (`symbol, date`, features, `fwd_<h>` labels), built once over the
+    whole history (features are causal; labels after a fit's `as_of` are never used by it).
+    """
+
+    def __init__(self, frame: pd.DataFrame, features: list[str], market: Market,
+                 schedule: pd.DatetimeIndex, every: int) -> None:
+        self.frame, self.features, self.market = frame, features, market
+        self.schedule, self.every = schedule, every
+        self._models: dict[pd.Timestamp, dict[str, Any]] = {}
+
+    def _models_for(self, session: pd.Timestamp, horizons: list[str]) -> dict[str, Any]:
+        from aion_core import model
+
+        anchor = self.schedule[(self.schedule.get_loc(session) // self.every) * self.every]
+        if anchor not in self._models:
+            self._models.clear()
+            cutoff = self.market.previous(anchor)
+            if cutoff is None:
+                raise DataError(f"no history before {anchor.date()} to train on")
+            self._models[anchor] = model.train(self.frame, self.features, cutoff, horizons,
+                                               config=model.QUICK)
+        return self._models[anchor]
+
+    def __call__(self, session: pd.Timestamp, horizons: list[str]) -> dict[str, pd.DataFrame]:
+        from aion_core import model
+
+        fitted = self._models_for(session, horizons)
+        rows = self.frame[self.frame["date"] == self.market.previous(session)]
+        return {h: model.predict(fitted[h], rows).set_index("symbol") for h in horizons}
+
+
+def load_market_inputs(store: Store, end: pd.Timestamp) -> tuple[pd.DataFrame, Any, Any]:
+    """Bars (and macro and news, when the data root has them) through `end`."""
+    bars = store.read_daily_panel(end=end)
+    if bars.empty:
+        raise ConfigurationError("no daily bars in the data root: run `aion demo-data` first")
+    macro_frames = [f.assign(series=s) for s in store.macro_series_ids()
+                    if (f := store.read_macro(s)) is not None]
+    macro = pd.concat(macro_frames, ignore_index=True) if macro_frames else None
+    news_items = [item for d in store.news_days() if d <= end.strftime("%Y-%m-%d")
+                  for item in (store.read_news(d) or [])]
+    news = None
+    if news_items:
+        news = pd.DataFrame(news_items)
+        news["published_at"] = pd.to_datetime(news["published_at"], utc=True)
+    return bars, macro, news
+
+
+def replay_sessions(market: Market, start: date, end: date) -> pd.DatetimeIndex:
+    """Sessions in [start, end] that have bars and a session with bars before them."""
+    if start > end:
+        raise ConfigurationError(f"--start {start} is after --end {end}")
+    chosen = market.sessions[(market.sessions >= pd.Timestamp(start))
+                             & (market.sessions <= pd.Timestamp(end))]
+    chosen = chosen[chosen > market.sessions[0]]
+    if chosen.empty:
+        raise ConfigurationError(f"no sessions with bars between {start} and {end}")
+    return chosen
+
+
+def model_predictor(store: Store, settings: Settings, start: date,
+                    end: date) -> tuple[Market, pd.DatetimeIndex, Predictor]:
+    """The real pipeline: the nightly's dataset built once, models refit on schedule."""
+    from aion_core.dataset import build_dataset
+
+    bars, macro, news = load_market_inputs(store, pd.Timestamp(end))
+    market = Market(bars)
+    sessions = replay_sessions(market, start, end)
+    data = build_dataset(bars, macro, news)
+    return market, sessions, ModelPredictor(data.frame, list(data.feature_columns), market,
+                                            sessions, settings.aion_retrain_every)
+
+
+def walk(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex, predictor: Predictor,
+         kill_switch: bool, desc: str) -> None:
+    """The clock: each session, every desk that has not traded it yet trades it once."""
+    for session in progress(sessions, total=len(sessions), desc=desc):
+        todo = [d for d in desks if not d.done(session)]
+        if not todo:
+            continue
+        preds = predictor(session, [d.horizon for d in todo])
+        prices = market.prices(session)
+        _, closed = market_hours.session_open_close(session)
+        for desk in todo:
+            desk.run(session, preds[desk.horizon], prices, kill_switch=kill_switch,
+                     at=closed.isoformat())
+
+
+def run_replay(store: Store, settings: Settings, start: date, end: date,
+               predictor: Predictor | None = None, market: Market | None = None) -> str:
+    """Replay [start, end] into the live books of the three swing bots (resumable).
+
+    `predictor` and `market` default to the real pipeline over the data root's files.
+    """
+    horizons = list(HORIZONS)
+    knobs = load_knobs(store, horizons)
+    if predictor is None or market is None:
+        market, sessions, predictor = model_predictor(store, settings, start, end)
+    else:
+        sessions = replay_sessions(market, start, end)
+    with contextlib.ExitStack() as stack:
+        for h in horizons:
+            stack.enter_context(store_lock(store, h))
+        desks = [Desk(h, knobs[h], LiveJournal(store, h)) for h in horizons]
+        walk(desks, market, sessions, predictor, kill_switch_on(store), "replay")
+    return "replay " + _summary(desks, sessions)
+
+
+def _summary(desks: list[Desk], sessions: pd.DatetimeIndex) -> str:
+    parts = [f"{d.bot} equity {d.book.equity:,.2f}" for d in desks]
+    return f"{sessions[0]:%Y-%m-%d}..{sessions[-1]:%Y-%m-%d} ({len(sessions)} sessions): " \
+        + ", ".join(parts)
+
+
+def report(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex,
+           journals: list[MemoryJournal]) -> tuple[dict[str, Any], pd.DataFrame, list[dict]]:
+    """metrics.json (CONTRACT.md), the equity frame (date, bot, equity) and the trades."""
+    bots, curves = {}, []
+    for desk, journal in zip(desks, journals, strict=True):
+        hist = pd.DataFrame(desk.state["equity_history"])
+        hist["date"] = pd.to_datetime(hist["date"])
+        equity = hist.set_index("date")["equity"]
+        gross = hist.set_index("date")["gross"]
+        trades = [f.to_record() for f in journal.logged]
+        bots[desk.bot] = metrics.performance(equity, trades, gross,
+                                             initial=desk.state["initial_cash"])
+        curves.append(hist.assign(bot=desk.bot)[["date", "bot", "equity"]])
+    closes = market.close.loc[market.close.index.isin(sessions)]
+    bench = metrics.benchmark(closes, desks[0].state["initial_cash"])
+    doc = {"start": f"{sessions[0]:%Y-%m-%d}", "end": f"{sessions[-1]:%Y-%m-%d}", "bots": bots,
+           "benchmark": bench}
+    trades = [f.to_record() for j in journals for f in j.logged]
+    return doc, pd.concat(curves, ignore_index=True), trades
+
+
+def run_backtest(store: Store, settings: Settings, start: date, end: date,
+                 horizons: list[str], out: Path, predictor: Predictor | None = None,
+                 market: Market | None = None) -> str:
+    """The replay engine into `out` (metrics.json, equity.parquet, trades.jsonl); the live
+    books are not read or written. Knobs come from bots_config.json as in a live run."""
+    knobs = load_knobs(store, horizons)
+    if predictor is None or market is None:
+        market, sessions, predictor = model_predictor(store, settings, start, end)
+    else:
+        sessions = replay_sessions(market, start, end)
+    journals = [MemoryJournal() for _ in horizons]
+    desks = [Desk(h, knobs[h], j) for h, j in zip(horizons, journals, strict=True)]
+    walk(desks, market, sessions, predictor, False, "backtest")
+    doc, equity, trades = report(desks, market, sessions, journals)
+    out = Path(out)
+    write_json(out / "metrics.json", doc)
+    write_parquet(out / "equity.parquet", equity)
+    write_text(out / "trades.jsonl", "".join(json.dumps(t) + "\n" for t in trades))
+    lines = [f"{bot} {m['total_return']:+.2%} (sharpe {m['sharpe']:.2f})"
+             for bot, m in doc["bots"].items()]
+    return f"backtest {doc['start']}..{doc['end']}: " + ", ".join(lines) \
+        + f"; benchmark {doc['benchmark']['total_return']:+.2%}; report in {out}"

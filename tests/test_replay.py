@@ -1,0 +1,168 @@
+"""Replay and backtest: books agree with the logs, reruns add nothing, kills are survived,
+and the 1w bot's trading on a real signal beats picking names at random."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aion_core import metrics
+from aion_core.bots.ledger import Book, Fill
+from aion_core.config import HORIZONS, load_settings
+from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
+from aion_core.store import read_jsonl, read_parquet
+from jobs.bots import LiveJournal
+from jobs.replay import Market, run_backtest, run_replay
+
+START, END = date(2026, 5, 1), date(2026, 7, 31)
+
+
+def truth_predictor(market_obj, m: Market):
+    """Predictions from the synthetic market's hidden signal at the close before each
+    session: a stand-in model that knows only the past (the signal is known at its close)."""
+    truth = market_obj.truth().pivot(index="date", columns="symbol", values="signal")
+
+    def predict(session, horizons):
+        row = truth.loc[m.previous(session)]
+        frame = pd.DataFrame({"expected_return": row * 0.01, "confidence": 0.9})
+        return {h: frame for h in horizons}
+
+    return predict
+
+
+@pytest.fixture
+def market(demo_root) -> Market:
+    return Market(demo_root.read_daily_panel())
+
+
+def assert_books_match_logs(store):
+    """positions == sum of logged fills; cash == initial - buys + sells - fees; ids unique."""
+    for h in HORIZONS:
+        state = store.read_json("bot_state", horizon=h)
+        fills = LiveJournal(store, h).fills()
+        ids = Counter(f.order_id for f in fills)
+        assert not [i for i, n in ids.items() if n > 1]
+        net: dict[str, float] = {}
+        for f in fills:
+            net[f.symbol] = net.get(f.symbol, 0) + f.signed_qty
+        assert {s: p["qty"] for s, p in state["positions"].items()} == \
+            {s: q for s, q in net.items() if q}
+        cash = state["initial_cash"] + sum(
+            (f.qty * f.price if f.side == "sell" else -f.qty * f.price) - f.fees for f in fills)
+        assert state["cash"] == pytest.approx(cash, rel=1e-9)
+        assert Book.from_fills(state["initial_cash"], fills).same_as(Book.from_state(state))
+    return state
+
+
+def log_lines(store) -> int:
+    folder = store.path("bot_trades", horizon="1w", yyyymmdd="20000101").parent.parent
+    return sum(len(read_jsonl(p).records) for p in folder.glob("*/trades_*.jsonl"))
+
+
+def test_replay_books_agree_with_logs_and_a_rerun_adds_nothing(demo_root, synthetic_market,
+                                                                market):
+    settings = load_settings(demo_root.root, env_file=None)
+    pred = truth_predictor(synthetic_market, market)
+    run_replay(demo_root, settings, START, END, predictor=pred, market=market)
+    state = assert_books_match_logs(demo_root)
+    assert state["as_of"] == "2026-07-31"
+    sessions = market.sessions[(market.sessions >= "2026-05-01")
+                               & (market.sessions <= pd.Timestamp(END))]
+    assert [e["date"] for e in state["equity_history"]] == [f"{d:%Y-%m-%d}" for d in sessions]
+    lines, before = log_lines(demo_root), demo_root.path("bot_state", horizon="1w").read_bytes()
+    assert lines > 0
+    again = run_replay(demo_root, settings, START, END, predictor=pred, market=market)
+    assert log_lines(demo_root) == lines
+    assert demo_root.path("bot_state", horizon="1w").read_bytes() == before
+    assert "equity" in again
+
+
+def test_a_run_that_died_after_some_fills_is_completed_not_doubled(demo_root, synthetic_market,
+                                                                   market):
+    settings = load_settings(demo_root.root, env_file=None)
+    pred = truth_predictor(synthetic_market, market)
+    last = pd.Timestamp(END)
+    run_replay(demo_root, settings, START, market.previous(last).date(), predictor=pred,
+               market=market)
+    saved = {h: demo_root.path("bot_state", horizon=h).read_bytes() for h in HORIZONS}
+    run_replay(demo_root, settings, START, END, predictor=pred, market=market)
+    reference = {h: demo_root.read_json("bot_state", horizon=h) for h in HORIZONS}
+    # The death: the last session's fills half logged (one line torn), its state never written.
+    for h in HORIZONS:
+        path = demo_root.path("bot_trades", horizon=h, yyyymmdd=last)
+        lines = path.read_text().splitlines(keepends=True) if path.exists() else []
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(lines[: len(lines) // 2]) + '{"torn": ')
+        demo_root.path("bot_state", horizon=h).write_bytes(saved[h])
+    run_replay(demo_root, settings, START, END, predictor=pred, market=market)
+    assert_books_match_logs(demo_root)
+    for h in HORIZONS:
+        now = demo_root.read_json("bot_state", horizon=h)
+        assert now["positions"] == reference[h]["positions"]
+        assert now["cash"] == pytest.approx(reference[h]["cash"])
+        assert now["equity_history"] == reference[h]["equity_history"]
+
+
+def total_return_1w(store, market, predictor, out, start, end):
+    settings = load_settings(store.root, env_file=None)
+    run_backtest(store, settings, start, end, ["1w"], out, predictor=predictor, market=market)
+    return json.loads((out / "metrics.json").read_text())["bots"]["swing_1w"]["total_return"]
+
+
+def permuted(predictor_of, truth, seed):
+    """The same signal series dealt to the wrong names: same turnover, no information."""
+    cols = truth.columns.to_numpy().copy()
+    np.random.default_rng(seed).shuffle(cols)
+    return predictor_of(truth.set_axis(cols, axis=1))
+
+
+@pytest.mark.slow
+def test_signal_beats_random_picks_with_the_same_knobs(store, tmp_path):
+    """Judged by a permutation test over 250 sessions of a 100-name synthetic market: the 1w
+    bot trading on the signal must beat all 19 bots trading the same signal dealt to random
+    names (same knobs, same turnover): p <= 1/20 = 0.05 that it is luck. (A bot whose picks
+    are redrawn every session does far worse still: it churns on reversals.)"""
+    sm = SyntheticMarket(SyntheticSpec(n_symbols=100, years=1.5, seed=7, intraday_days=0,
+                                       end=date(2026, 11, 20)))
+    market = Market(sm.panel())
+    truth = sm.truth().pivot(index="date", columns="symbol", values="signal")
+
+    def predictor_of(signal):
+        def predict(session, horizons):
+            row = signal.loc[market.previous(session)]
+            return {h: pd.DataFrame({"expected_return": row * 0.01, "confidence": 0.9})
+                    for h in horizons}
+        return predict
+
+    start, end = market.sessions[-250].date(), market.sessions[-1].date()
+    ours = total_return_1w(store, market, predictor_of(truth), tmp_path / "ours", start, end)
+    nulls = [total_return_1w(store, market, permuted(predictor_of, truth, seed),
+                             tmp_path / f"null{seed}", start, end) for seed in range(19)]
+    assert ours > max(nulls), (ours, sorted(nulls))
+
+
+def test_backtest_report_and_live_state_untouched(demo_root, synthetic_market, market, tmp_path):
+    settings = load_settings(demo_root.root, env_file=None)
+    out = tmp_path / "report"
+    line = run_backtest(demo_root, settings, START, END, list(HORIZONS), out,
+                        predictor=truth_predictor(synthetic_market, market), market=market)
+    assert "benchmark" in line
+    assert demo_root.read_json("bot_state", horizon="1w") is None
+    doc = json.loads((out / "metrics.json").read_text())
+    keys = {"total_return", "cagr", "sharpe", "sortino", "max_drawdown", "win_rate", "turnover",
+            "exposure"}
+    assert set(doc["bots"]) == {"swing_1w", "swing_2w", "swing_4w"}
+    assert all(keys <= set(m) for m in doc["bots"].values()) and keys <= set(doc["benchmark"])
+    equity = read_parquet(out / "equity.parquet")
+    assert list(equity.columns) == ["date", "bot", "equity"]
+    trades = [Fill.from_record(json.loads(x)) for x in (out / "trades.jsonl").read_text().splitlines()]
+    one = equity[equity.bot == "swing_1w"].set_index("date")["equity"]
+    assert doc["bots"]["swing_1w"]["total_return"] == pytest.approx(one.iloc[-1] / 100_000 - 1)
+    assert doc["bots"]["swing_1w"]["max_drawdown"] == pytest.approx(
+        metrics.max_drawdown(pd.concat([pd.Series([100_000.0]), one])))
+    assert len({t.order_id for t in trades}) == len(trades) > 0
