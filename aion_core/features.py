@@ -50,9 +50,11 @@ VOL_WINDOW = 20
 VOLUME_WINDOW = 20
 HIGH_52W_WINDOW = 252
 
-#: Outputs of the TA-Lib step, in the order `talib_indicators` fills them.
-TALIB_OUTPUTS = ("rsi_14", "macd_12_26_9", "macd_signal_12_26_9", "macd_hist_12_26_9",
-                 "bb_upper", "bb_middle", "bb_lower", "atr_14", "adx_14", "stoch_k_14")
+#: Rows of the indicator step's output (`indicator_columns`), in the order it fills them.
+INDICATOR_OUTPUTS = ("rsi_14", "macd_12_26_9", "macd_signal_12_26_9", "macd_hist_12_26_9",
+                     "bb_pctb_20_2", "bb_width_20_2", "atr_14", "adx_14", "stoch_k_14",
+                     "macd_norm_12_26_9", "macd_signal_norm_12_26_9", "macd_hist_norm_12_26_9",
+                     "natr_14")
 
 #: Standard-named columns (price-level ones included), as the issue defines them.
 STANDARD_FEATURES = [f"ret_{h}d" for h in RETURN_WINDOWS] + [
@@ -96,7 +98,7 @@ def panel_arrays(bars: pd.DataFrame) -> PanelArrays:
 
     A missing high or low (real data has a few) is replaced by the close, and high/low are
     widened to include the close, so one bad cell does not turn TA-Lib's recursive
-    indicators into NaN for the rest of the symbol's history.
+    indicators into NaN for the rest of the symbol's history. A close <= 0 becomes NaN.
     """
     missing = [c for c in BAR_COLUMNS if c not in bars.columns]
     if missing:
@@ -115,39 +117,43 @@ def panel_arrays(bars: pd.DataFrame) -> PanelArrays:
         return np.ascontiguousarray(bars[name].to_numpy(dtype=np.float64, na_value=np.nan))
 
     close = col("close")
+    close = np.where(close > 0, close, np.nan)  # not a price: no ratio over it may be inf
     return PanelArrays(bounds, col("open"), np.fmax(col("high"), close),
                        np.fmin(col("low"), close), close, col("volume"))
 
 
-def talib_indicators(p: PanelArrays) -> np.ndarray:
-    """The TA-Lib step: array (len(TALIB_OUTPUTS), n_rows), one symbol slice at a time."""
-    out = np.empty((len(TALIB_OUTPUTS), len(p.close)))  # every slice is assigned below
-    for a, b in zip(p.bounds[:-1], p.bounds[1:], strict=True):
-        hi, lo, cl = p.high[a:b], p.low[a:b], p.close[a:b]
-        out[0, a:b] = talib.RSI(cl, 14)
-        out[1, a:b], out[2, a:b], out[3, a:b] = talib.MACD(cl, 12, 26, 9)
-        out[4, a:b], out[5, a:b], out[6, a:b] = talib.BBANDS(cl, 20, 2.0, 2.0)
-        out[7, a:b] = talib.ATR(hi, lo, cl, 14)
-        out[8, a:b] = talib.ADX(hi, lo, cl, 14)
-        out[9, a:b] = talib.STOCHF(hi, lo, cl, 14, 1)[0]  # fastd 1: %K from bar 14 on
-    return out
+def _one_symbol(o: np.ndarray, hi: np.ndarray, lo: np.ndarray, cl: np.ndarray) -> None:
+    """Fill `o` (INDICATOR_OUTPUTS x this symbol's rows) from TA-Lib; the derived ratios are
+    taken here, on cache-hot slices, rather than in extra passes over the whole panel."""
+    o[0] = talib.RSI(cl, 14)
+    o[1], o[2], o[3] = talib.MACD(cl, 12, 26, 9)
+    upper, middle, lower = talib.BBANDS(cl, 20, 2.0, 2.0)
+    band = upper - lower
+    np.divide(cl - lower, band, out=o[4])
+    np.divide(band, middle, out=o[5])
+    o[6] = talib.ATR(hi, lo, cl, 14)
+    o[7] = talib.ADX(hi, lo, cl, 14)
+    o[8] = talib.STOCHF(hi, lo, cl, 14, 1)[0]  # fastd 1: %K from the 14th bar on
+    np.divide(o[1:4], cl, out=o[9:12])
+    np.divide(o[6], cl, out=o[12])
+
+
+def indicator_columns(p: PanelArrays) -> dict[str, np.ndarray]:
+    """The indicator step: INDICATOR_OUTPUTS as float64 arrays over all rows, TA-Lib called
+    once per symbol on its contiguous slice."""
+    out = np.empty((len(INDICATOR_OUTPUTS), len(p.close)))  # every slice is filled below
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for a, b in zip(p.bounds[:-1], p.bounds[1:], strict=True):
+            _one_symbol(out[:, a:b], p.high[a:b], p.low[a:b], p.close[a:b])
+    pctb = out[INDICATOR_OUTPUTS.index("bb_pctb_20_2")]
+    pctb[~np.isfinite(pctb)] = np.nan  # a flat window has no band (0 / 0 or x / 0)
+    return dict(zip(INDICATOR_OUTPUTS, out, strict=True))
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    """num / den with NaN where den is 0 (a flat window has no band, no z-score)."""
+    """num / den with NaN where den is 0 (a flat window has no z-score)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den != 0, num / den, np.nan)
-
-
-def _indicator_columns(p: PanelArrays) -> dict[str, np.ndarray]:
-    ind = dict(zip(TALIB_OUTPUTS, talib_indicators(p), strict=True))
-    upper, middle, lower = ind.pop("bb_upper"), ind.pop("bb_middle"), ind.pop("bb_lower")
-    ind["bb_pctb_20_2"] = _ratio(p.close - lower, upper - lower)
-    ind["bb_width_20_2"] = _ratio(upper - lower, middle)
-    for name in ("macd", "macd_signal", "macd_hist"):
-        ind[f"{name}_norm_12_26_9"] = _ratio(ind[f"{name}_12_26_9"], p.close)
-    ind["natr_14"] = _ratio(ind["atr_14"], p.close)
-    return ind
 
 
 @dataclass(frozen=True)
@@ -225,7 +231,7 @@ def build_features(bars: pd.DataFrame) -> pd.DataFrame:
     """
     p = panel_arrays(bars)
     lay = PanelLayout.of(p, bars["date"].to_numpy())
-    cols = _indicator_columns(p)
+    cols = indicator_columns(p)
     cols.update(_session_columns(p, lay))
     cols.update(_rank_columns(cols, lay))
     # One float32 block filled in place: pandas then adopts it without stacking columns.

@@ -184,3 +184,15 @@ def test_bad_bars_are_refused(mangle):
         bars = bars.drop(columns="volume")
     with pytest.raises(DataError):
         F.build_features(bars)
+
+
+def test_flat_prices_give_no_infinities():
+    bars = random_panel(n_symbols=2, n_days=80)
+    flat = (bars["symbol"] == "S1").to_numpy()
+    bars.loc[flat, ["open", "high", "low", "close"]] = 12.5
+    bars.loc[flat, "volume"] = 1000.0
+    feats = F.build_features(bars)[flat].iloc[30:]
+    values = feats[F.FEATURE_COLUMNS].to_numpy()
+    assert not np.isinf(values).any()
+    assert feats["bb_pctb_20_2"].isna().all() and (feats["bb_width_20_2"] == 0).all()
+    assert feats["volume_z_20"].isna().all() and (feats["ret_5d"] == 0).all()
