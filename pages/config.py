@@ -7,6 +7,7 @@ the bot's overrides. The next bot run reads the file, so a change applies from t
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import streamlit as st
@@ -85,6 +86,24 @@ def reset(store, bot: str) -> None:
     st.rerun()
 
 
+def json_ui(bot: str) -> dict[str, Any] | None:
+    """Overrides pasted as JSON (for scripted or bulk changes); None when none applied."""
+    with st.expander("Paste knob values as JSON"):
+        text = st.text_area("Knob values", key=f"json_{bot}", height=90,
+                            placeholder='{"max_positions": 12, "stop_loss": 0.04}')
+        if not st.button("Apply JSON", key=f"apply_json_{bot}"):
+            return None
+    try:
+        doc = json.loads(text or "{}")
+    except ValueError as exc:
+        st.error(f"Not saved: that is not JSON ({exc}).", icon=":material/block:")
+        return None
+    if not isinstance(doc, dict):
+        st.error("Not saved: give a JSON object of knob: value.", icon=":material/block:")
+        return None
+    return doc
+
+
 def draw_bot(store, bot: str, config: dict | None) -> None:
     with st.form(f"knobs_{bot}", border=False):
         values = knobs_ui(bot, config)
@@ -95,6 +114,9 @@ def draw_bot(store, bot: str, config: dict | None) -> None:
         save(store, bot, values)
     if do_reset:
         reset(store, bot)
+    pasted = json_ui(bot)
+    if pasted is not None:
+        save(store, bot, {**values, **pasted})
     draw_diff(bot, values)
 
 

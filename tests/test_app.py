@@ -1,0 +1,189 @@
+"""The app end to end under AppTest: every page from app.py, the Config page's save, the gate."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import bcrypt
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from app_data import build_filled_root  # noqa: E402
+
+from aion_core.store import Store  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGES = ["bots", "predictions", "config", "logs", "admin"]
+PASSWORD = "s3cret-password"
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch, tmp_path):
+    st.cache_data.clear()
+    for name in ("ADMIN_PASSWORD_HASH", "ADMIN_COOKIE_KEY", "ADMIN_TOKEN_TTL_S"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def _app(monkeypatch, root: Path) -> AppTest:
+    monkeypatch.setenv("AION_DATA_DIR", str(root))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    return at
+
+
+@pytest.fixture
+def filled(tmp_path) -> Store:
+    store = Store(tmp_path / "filled")
+    build_filled_root(store, n_symbols=8, sessions=90, history_days=10)
+    return store
+
+
+def _visit_all(at: AppTest) -> dict[str, AppTest]:
+    assert not at.exception, at.exception
+    for page in PAGES:
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert at.title, page
+    return at
+
+
+def test_every_page_renders_on_an_empty_root(monkeypatch, tmp_path):
+    at = _app(monkeypatch, tmp_path / "empty")
+    infos = " ".join(i.value for i in at.info)
+    assert "aion nightly" in infos and "aion replay" in infos
+    _visit_all(at)
+
+
+def test_every_page_renders_on_a_filled_root(monkeypatch, filled):
+    at = _app(monkeypatch, filled.root)
+    assert len(at.metric) >= 4 * 4, "a card of metrics per bot"
+    assert not at.error and not at.info
+    _visit_all(at)
+
+
+def test_a_corrupt_file_is_named_and_the_rest_renders(monkeypatch, filled):
+    brain = filled.path("aion_brain")
+    brain.write_bytes(b"\x1f\x8b garbage")
+    at = _app(monkeypatch, filled.root)
+    errors = " ".join(e.value for e in at.error)
+    assert "aion_brain.json.gz" in errors
+    assert len(at.metric) >= 16, "the bot cards still render"
+    _visit_all(at)
+
+
+def test_config_saves_a_changed_slider(monkeypatch, filled):
+    at = _app(monkeypatch, filled.root)
+    at.switch_page("pages/config.py").run()
+    at.slider(key="knob_1w_max_positions").set_value(17)
+    at.button(key="save_1w").click().run()
+    assert not at.exception
+    assert at.success, "a confirmation"
+    doc = json.loads(filled.path("bots_config").read_text())
+    assert doc["swing"]["1w"] == {"max_positions": 17}
+
+
+def test_config_refuses_an_out_of_range_value(monkeypatch, filled):
+    at = _app(monkeypatch, filled.root)
+    at.switch_page("pages/config.py").run()
+    # A slider cannot leave its range, so an out-of-range value comes in as pasted JSON.
+    at.text_area(key="json_1w").input('{"max_alloc": 0.9}')
+    at.button(key="apply_json_1w").click().run()
+    assert any("max_alloc" in e.value for e in at.error)  # refused, with the reason
+    assert not filled.path("bots_config").exists()
+    at.text_area(key="json_1w").input('{"max_alloc": 0.2}')
+    at.button(key="apply_json_1w").click().run()
+    assert filled.read_json("bots_config") == {"swing": {"1w": {"max_alloc": 0.2}}}
+
+
+def test_config_reset_restores_defaults(monkeypatch, filled):
+    filled.write_json("bots_config", {"swing": {"4w": {"max_positions": 3}, "1w": {
+        "aggression": 1.5}}})
+    at = _app(monkeypatch, filled.root)
+    at.switch_page("pages/config.py").run()
+    at.segmented_control(key="config_bot").set_value("4w").run()
+    assert at.slider(key="knob_4w_max_positions").value == 3
+    at.button(key="reset_4w").click().run()
+    assert at.slider(key="knob_4w_max_positions").value == 10
+    assert json.loads(filled.path("bots_config").read_text()) == {
+        "swing": {"1w": {"aggression": 1.5}}}
+
+
+# --------------------------------------------------------------------------- the admin gate
+
+
+@pytest.fixture
+def admin_env(monkeypatch):
+    # 4 rounds keep the test fast; the app checks any bcrypt cost the same way.
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt(rounds=4)).decode()
+    monkeypatch.setenv("ADMIN_PASSWORD_HASH", hashed)
+    return hashed
+
+
+def _admin(monkeypatch, root: Path) -> AppTest:
+    at = _app(monkeypatch, root)
+    at.switch_page("pages/admin.py").run()
+    return at
+
+
+def _login(at: AppTest, password: str, user: str = "admin") -> AppTest:
+    at.text_input[0].input(user)
+    at.text_input[1].input(password)
+    return at.button[0].click().run()
+
+
+def _behind_gate(at: AppTest) -> bool:
+    return any(s.value == "Settings" for s in at.subheader) or bool(at.toggle)
+
+
+def test_admin_without_a_hash_explains_how_to_set_one(monkeypatch, tmp_path):
+    at = _admin(monkeypatch, tmp_path / "r")
+    assert any("hash-password" in c.value for c in at.code)
+    assert not _behind_gate(at)
+
+
+def test_admin_gate(monkeypatch, filled, admin_env):
+    at = _admin(monkeypatch, filled.root)
+    assert not _behind_gate(at) and len(at.text_input) == 2
+    _login(at, "wrong-password")
+    assert any("Wrong" in e.value for e in at.error) and not _behind_gate(at)
+    _login(at, PASSWORD)
+    assert not at.exception and _behind_gate(at)
+    shown = " ".join(str(df.value) for df in at.dataframe)
+    assert admin_env not in shown and "(set)" in shown  # the hash is masked
+    at.button(key="admin_logout").click().run()
+    assert not _behind_gate(at)
+
+
+def test_five_wrong_passwords_lock_even_the_right_one(monkeypatch, filled, admin_env):
+    at = _admin(monkeypatch, filled.root)
+    for _ in range(5):
+        _login(at, "wrong-password")
+    assert any("locked" in e.value for e in at.error)
+    fresh = _admin(monkeypatch, filled.root)  # a browser refresh: a new session
+    assert any("locked" in e.value for e in fresh.error)
+    assert not fresh.text_input and not _behind_gate(fresh)
+
+
+def test_session_expires_after_the_ttl(monkeypatch, filled, admin_env):
+    at = _admin(monkeypatch, filled.root)
+    _login(at, PASSWORD)
+    assert _behind_gate(at)
+    expires = at.session_state["admin_expires_at"]
+    assert 3590 < expires - time.time() <= 3600
+    at.session_state["admin_expires_at"] = time.time() - 1  # the TTL has passed
+    at.run()
+    assert any("expired" in w.value for w in at.warning)
+    assert not _behind_gate(at)
+
+
+def test_kill_switch_written(monkeypatch, filled, admin_env):
+    at = _admin(monkeypatch, filled.root)
+    _login(at, PASSWORD)
+    at.toggle(key="admin_kill").set_value(True).run()
+    assert filled.read_json("admin_settings") == {"kill_switch": True}

@@ -1,0 +1,52 @@
+"""Run-now jobs: a background process whose status and log the admin page reads."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from aion_core import jobs_runner
+from aion_core.errors import RefusedError
+
+
+def _wait(store, name: str, timeout: float = 60.0) -> jobs_runner.JobView:
+    end = time.time() + timeout
+    while time.time() < end:
+        view = jobs_runner.job_view(store, name)
+        if not view.running:
+            return view
+        time.sleep(0.2)
+    raise AssertionError(f"{name} still running after {timeout} s")
+
+
+def test_idle_before_any_run(store):
+    view = jobs_runner.job_view(store, "bots")
+    assert view.status == "idle" and view.log_tail == []
+
+
+def test_second_press_refused_then_result_recorded(store):
+    pid = jobs_runner.start_job(store, "bots")
+    assert pid > 0
+    assert jobs_runner.job_view(store, "bots").running
+    with pytest.raises(RefusedError, match="already running"):
+        jobs_runner.start_job(store, "bots")
+    view = _wait(store, "bots")
+    # An empty data root has no predictions: the CLI says so and exits non-zero.
+    assert view.status in ("ok", "failed")
+    assert (view.doc["returncode"] == 0) == (view.status == "ok")
+    assert view.doc["finished_at"] >= view.doc["started_at"]
+    assert view.log_tail, "the command's output lands in the job log"
+    jobs_runner.start_job(store, "bots")  # a finished job can be started again
+    _wait(store, "bots")
+
+
+def test_dead_supervisor_reads_as_interrupted(store):
+    store.write_json("job_status", {"job": "nightly", "status": "running", "pid": 2 ** 22 + 7,
+                                    "started_at": 0.0}, job="nightly")
+    assert jobs_runner.job_view(store, "nightly").status == "interrupted"
+
+
+def test_unknown_job_refused(store):
+    with pytest.raises(RefusedError):
+        jobs_runner.start_job(store, "rm")
