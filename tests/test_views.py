@@ -1,0 +1,139 @@
+"""Loaders and the UI's writes: missing, corrupt, cache keys, knob merges, strict log dates."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from app_data import build_filled_root  # noqa: E402
+
+from aion_core import views  # noqa: E402
+from aion_core.errors import CorruptFileError, KnobError  # noqa: E402
+from aion_core.store import read_jsonl  # noqa: E402
+
+
+@pytest.fixture
+def filled(store):
+    build_filled_root(store, n_symbols=5, sessions=40, history_days=5)
+    return store
+
+
+def test_missing_files_load_as_nothing(store):
+    assert views.load(store, "brain") is None
+    state, trades = views.load(store, "bot", "1w")
+    assert state is None and trades.empty
+    assert views.load(store, "closes") is None
+    assert views.load(store, "log_days") == []
+    assert views.load(store, "prediction_history", "SYM000").empty
+    assert views.load(store, "model_meta") == {}
+
+
+def test_filled_root_loads(filled):
+    state, trades = views.load(filled, "bot", "2w")
+    n_files = len(list(filled.path("bot_trades", horizon="2w", yyyymmdd="20000101")
+                       .parent.glob("*.jsonl")))
+    assert len(trades) == 2 * n_files and trades["ts"].is_monotonic_decreasing
+    closes = views.load(filled, "closes")
+    assert closes.shape == (40, 5)
+    hist = views.load(filled, "prediction_history", "SYM001")
+    assert set(hist["horizon"]) == {"1w", "2w", "4w"} and len(hist) == 15
+    assert set(views.load(filled, "model_meta")) == {"1w", "2w", "4w"}
+
+
+def test_aion_brain_preferred_over_rolling(filled):
+    assert "regime" in views.load(filled, "brain")
+    filled.path("aion_brain").unlink()
+    assert "regime" not in views.load(filled, "brain")
+
+
+def test_corrupt_file_named(filled):
+    path = filled.path("bot_state", horizon="4w")
+    path.write_bytes(b"not gzip")
+    with pytest.raises(CorruptFileError) as err:
+        views.load(filled, "bot", "4w")
+    assert err.value.path == path
+
+
+def test_source_key_changes_when_a_job_rewrites(filled):
+    before = views.source_key(filled, "bot", "1w")
+    assert before == views.source_key(filled, "bot", "1w")
+    path = filled.path("bot_state", horizon="1w")
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert views.source_key(filled, "bot", "1w") != before
+    assert views.source_key(filled, "doc", "nightly_summary")[0][1] > 0
+    assert views.source_key(filled, "doc", "bots_config")[0][1] == -1
+
+
+def test_save_knobs_merges_and_keeps_other_bots(store):
+    store.write_json("bots_config", {"swing": {"2w": {"max_positions": 4}}, "dt": {
+        "aggression": 0.5}})
+    kept = views.save_knobs(store, "swing", "1w", {"max_positions": 12, "aggression": 1.0})
+    assert kept == {"max_positions": 12}  # a value equal to its default is no override
+    assert store.read_json("bots_config") == {
+        "swing": {"2w": {"max_positions": 4}, "1w": {"max_positions": 12}},
+        "dt": {"aggression": 0.5}}
+
+
+def test_save_knobs_refuses_and_writes_nothing(store):
+    with pytest.raises(KnobError, match="stop_loss"):
+        views.save_knobs(store, "swing", "4w", {"stop_loss": 0.9})
+    with pytest.raises(KnobError, match="unknown knob"):
+        views.save_knobs(store, "dt", None, {"leverage": 3})
+    assert store.read_json("bots_config") is None
+
+
+def test_reset_knobs_removes_one_bot(store):
+    store.write_json("bots_config", {"swing": {"1w": {"max_positions": 4}}, "dt": {
+        "aggression": 0.5}})
+    views.reset_knobs(store, "dt", None)
+    assert store.read_json("bots_config") == {"swing": {"1w": {"max_positions": 4}}}
+    views.reset_knobs(store, "swing", "1w")
+    assert store.read_json("bots_config") == {}
+
+
+def test_kill_switch_keeps_other_admin_settings(store):
+    store.write_json("admin_settings", {"note": "x"})
+    views.set_kill_switch(store, True)
+    assert store.read_json("admin_settings") == {"note": "x", "kill_switch": True}
+
+
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "2026-11-1", "20261121", "2026-13-01",
+                                 "2026-11-21/../x", " "])
+def test_log_day_is_strict(bad):
+    with pytest.raises(ValueError):
+        views.parse_log_day(bad)
+
+
+def test_logs_by_day(filled):
+    assert views.parse_log_day("2026-11-21") == date(2026, 11, 21)
+    days = views.load(filled, "log_days")
+    assert days == [date(2026, 11, 21)]
+    lines = views.load(filled, "log", days[0])
+    assert len(lines) == 40 and any("ERROR" in ln for ln in lines)
+    assert views.load(filled, "log", date(2026, 1, 2)) is None
+
+
+def test_log_tail_is_the_last_thousand_lines(store):
+    path = store.path("nightly_logs", yyyymmdd="20261120")
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(f"line {i}\n" for i in range(2500)))
+    lines = views.load_log(store, date(2026, 11, 20))
+    assert len(lines) == views.LOG_LINES and lines[-1] == "line 2499"
+    assert lines[0] == f"line {2500 - views.LOG_LINES}"
+
+
+def test_trades_frame_matches_the_log(filled):
+    path = filled.path("dt_trades_file")
+    records = read_jsonl(path).records
+    _, trades = views.load(filled, "bot", "dt")
+    assert len(trades) == len(records)
+    assert trades["realized_pnl"].sum() == pytest.approx(
+        sum(r["realized_pnl"] for r in records))
+    assert isinstance(trades["ts"].dtype, pd.DatetimeTZDtype)
