@@ -1,0 +1,132 @@
+"""AlpacaBroker against a fake Alpaca on 127.0.0.1 driving the real alpaca-py client:
+duplicate ids recovered, 429/5xx retried, notional cap, and the two live-trading switches."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from alpaca.trading.client import TradingClient
+from fake_http import Reply, serving
+
+from aion_core.bots.ledger import Order
+from aion_core.brokers.alpaca import AlpacaBroker, use_paper
+from aion_core.config import Settings
+from aion_core.errors import RefusedError, TemporaryError
+
+ORDER = Order("AAPL", "buy", 10, "entry", 190.0, order_id="swing_1w-20260105-AAPL-buy")
+
+
+def alpaca_order(status="filled", qty="10", price="190.5", cid=ORDER.order_id):
+    return {"id": "61e69015-8549-4bfd-b9c3-01e75843f47d", "client_order_id": cid,
+            "created_at": "2026-01-05T14:30:00Z", "updated_at": "2026-01-05T14:30:01Z",
+            "submitted_at": "2026-01-05T14:30:00Z", "filled_at": "2026-01-05T14:30:01Z",
+            "asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "symbol": "AAPL",
+            "asset_class": "us_equity", "qty": qty, "filled_qty": qty,
+            "filled_avg_price": price, "order_class": "simple", "order_type": "market",
+            "type": "market", "side": "buy", "time_in_force": "day", "status": status,
+            "extended_hours": False}
+
+
+def broker_for(server, sleeps=None, **kw):
+    client = TradingClient("key", "secret", paper=True, url_override=server.url)
+    client._retry_wait = 0
+    return AlpacaBroker(client, sleep=(sleeps.append if sleeps is not None else lambda s: None),
+                        **kw)
+
+
+def test_fill_carries_the_deterministic_client_order_id():
+    with serving() as server:
+        server.route("POST", "/v2/orders", Reply.json(alpaca_order()))
+        fill = broker_for(server).submit(ORDER)
+        sent = server.requests_to("/v2/orders")[0].json()
+    assert sent["client_order_id"] == ORDER.order_id and sent["qty"] in (10, "10", 10.0)
+    assert (fill.qty, fill.price, fill.order_id) == (10.0, 190.5, ORDER.order_id)
+
+
+def test_duplicate_id_recovers_the_earlier_order_instead_of_placing_another():
+    dup = Reply.json({"code": 40010001, "message": "client_order_id must be unique"}, 422)
+    with serving() as server:
+        server.route("POST", "/v2/orders", dup)
+        server.route("GET", "/v2/orders:by_client_order_id", Reply.json(alpaca_order()))
+        fill = broker_for(server).submit(ORDER)
+        asked = server.requests_to("/v2/orders:by_client_order_id")[0].query
+        posts = server.requests_to("/v2/orders", method="POST")
+    assert asked["client_order_id"] == [ORDER.order_id]
+    assert len(posts) == 1 and fill.price == 190.5
+
+
+def test_429_and_5xx_are_retried_with_growing_backoff():
+    sleeps: list[float] = []
+    with serving() as server:
+        server.route("POST", "/v2/orders", Reply.json({"message": "rate"}, 429),
+                     Reply.json({"message": "boom"}, 503), Reply.json(alpaca_order()))
+        fill = broker_for(server, sleeps, attempts=5, backoff_s=0.5).submit(ORDER)
+    assert fill.qty == 10.0
+    assert len(server.requests_to("/v2/orders")) >= 3
+    assert sleeps and sleeps == sorted(sleeps)
+
+
+def test_persistent_server_errors_become_a_temporary_error():
+    with serving() as server:
+        server.route("POST", "/v2/orders", Reply.json({"message": "down"}, 500))
+        with pytest.raises(TemporaryError, match="attempts"):
+            broker_for(server, attempts=3).submit(ORDER)
+
+
+def test_unfilled_order_is_polled_then_left_for_the_next_run():
+    with serving() as server:
+        server.route("POST", "/v2/orders", Reply.json(alpaca_order(status="accepted")))
+        server.route("GET", "/v2/orders:by_client_order_id",
+                     Reply.json(alpaca_order(status="new")), Reply.json(alpaca_order()))
+        assert broker_for(server).submit(ORDER).price == 190.5
+        server.route("GET", "/v2/orders:by_client_order_id",
+                     Reply.json(alpaca_order(status="new")))
+        with pytest.raises(TemporaryError, match="not filled"):
+            broker_for(server, fill_polls=2).submit(ORDER)
+
+
+def test_notional_cap_refuses_without_calling_the_broker():
+    with serving() as server:
+        with pytest.raises(RefusedError, match="cap"):
+            broker_for(server, notional_cap=1_000.0).submit(ORDER)
+        assert server.requests_to("/v2/orders") == []
+
+
+def test_positions_and_account():
+    with serving() as server:
+        server.route("GET", "/v2/positions", Reply.json([{
+            "asset_id": "b0b6dd9d-8b9b-48a9-ba46-b9d54906e415", "symbol": "AAPL",
+            "exchange": "NASDAQ", "asset_class": "us_equity", "avg_entry_price": "190",
+            "qty": "10", "side": "long", "market_value": "1900", "cost_basis": "1900",
+            "unrealized_pl": "0", "unrealized_plpc": "0", "unrealized_intraday_pl": "0",
+            "unrealized_intraday_plpc": "0", "current_price": "190", "lastday_price": "189",
+            "change_today": "0.005", "qty_available": "10"}]))
+        server.route("GET", "/v2/account", Reply.json(json.loads(ACCOUNT)))
+        broker = broker_for(server)
+        assert broker.positions() == {"AAPL": 10.0}
+        assert broker.account() == {"cash": 98100.0, "equity": 100000.0}
+
+
+ACCOUNT = """{"id": "0d969814-40d6-4b2b-99ac-2e37427f692f", "account_number": "PA1",
+ "status": "ACTIVE", "crypto_status": "ACTIVE", "currency": "USD", "buying_power": "196200",
+ "regt_buying_power": "196200", "daytrading_buying_power": "0", "non_marginable_buying_power":
+ "98100", "cash": "98100", "accrued_fees": "0", "pending_transfer_in": "0", "portfolio_value":
+ "100000", "pattern_day_trader": false, "trading_blocked": false, "transfers_blocked": false,
+ "account_blocked": false, "created_at": "2026-01-01T00:00:00Z", "trade_suspended_by_user":
+ false, "multiplier": "2", "shorting_enabled": true, "equity": "100000", "last_equity":
+ "100000", "long_market_value": "1900", "short_market_value": "0", "initial_margin": "950",
+ "maintenance_margin": "570", "last_maintenance_margin": "0", "sma": "0",
+ "daytrade_count": 0}"""
+
+
+@pytest.mark.parametrize("paper_setting, broker, paper", [
+    (True, "alpaca-paper", True), (False, "alpaca-paper", True), (False, "alpaca-live", False)])
+def test_live_only_with_both_switches(paper_setting, broker, paper):
+    assert use_paper(Settings(alpaca_paper=paper_setting), broker) is paper
+
+
+def test_live_flag_alone_is_refused_before_any_client_exists():
+    settings = Settings(alpaca_paper=True, alpaca_api_key="k", alpaca_secret_key="s")
+    with pytest.raises(RefusedError, match="ALPACA_PAPER=false"):
+        AlpacaBroker.from_settings(settings, "alpaca-live", url_override="http://127.0.0.1:9")

@@ -1,0 +1,44 @@
+"""plan_session / close_session: order ids, why nothing was ordered, equity history."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from aion_core.bots.ledger import Book, order_id
+from aion_core.bots.swing import Plan, close_session, fresh_state, plan_session
+from aion_core.config import effective_knobs
+
+KNOBS = effective_knobs({}, "swing", "2w")
+PREDS = pd.DataFrame({"expected_return": [0.03, 0.02, -0.01], "confidence": [0.9, 0.8, 0.9]},
+                     index=["AAA", "BBB", "CCC"])
+PRICES = pd.Series({"AAA": 10.0, "BBB": 20.0, "CCC": 30.0})
+
+
+def test_orders_get_deterministic_ids_and_pending_lists_the_rest():
+    state = fresh_state("swing_2w", 100_000)
+    plan = plan_session("swing_2w", state, PREDS, {**KNOBS, "max_positions": 1}, PRICES,
+                        "2024-03-04", 10)
+    assert [o.order_id for o in plan.orders] == [order_id("swing_2w", "20240304", "AAA", "buy")]
+    assert [p["symbol"] for p in plan.pending] == ["BBB"]
+    assert plan.status == "ok"
+
+
+def test_kill_switch_and_disabled_say_why():
+    state = fresh_state("swing_2w", 100_000)
+    halted = plan_session("swing_2w", state, PREDS, KNOBS, PRICES, "2024-03-04", 10, True)
+    off = plan_session("swing_2w", state, PREDS, {**KNOBS, "enabled": False}, PRICES,
+                       "2024-03-04", 10)
+    assert halted.orders == [] and "kill switch" in halted.status
+    assert off.orders == [] and "enabled" in off.status
+
+
+def test_close_session_marks_to_the_close_and_replaces_its_own_history_entry():
+    state = fresh_state("swing_2w", 1_000)
+    book = Book(500.0, {"AAA": {"qty": 50, "avg_price": 10.0, "entry_date": "2024-03-04",
+                                "last_price": 10.0}})
+    after = close_session(state, book, "2024-03-04", Plan([], "ok"), 1, {"AAA": 12.0}, "t")
+    assert after["equity_history"] == [{"date": "2024-03-04", "equity": 1100.0,
+                                        "cash": 500.0, "gross": 600.0}]
+    again = close_session(after, book, "2024-03-04", Plan([], "ok"), 1, {"AAA": 11.0}, "t")
+    assert [e["equity"] for e in again["equity_history"]] == [1050.0]
+    assert again["as_of"] == "2024-03-04" and again["last_run"]["orders"] == 1
