@@ -45,6 +45,7 @@ PATHS: Mapping[str, str] = {
     "bot_trades": "ml_data/bot_logs/{horizon}/trades_{yyyymmdd}.jsonl",
     "dashboard_cache": "cache/dashboard",
     "admin_settings": "ml_data/config/admin_settings.json",
+    "synthetic_spec": "raw/synthetic_spec.json",
     "prediction_history": "da_brains/core/prediction_history.parquet",
     "scheduler_heartbeat": "logs/scheduler/heartbeat.json",
     "job_status": "logs/jobs/{job}.json",

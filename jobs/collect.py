@@ -70,16 +70,19 @@ class CollectReport:
 # --------------------------------------------------------------------------- providers
 
 
-def make_providers(settings: Settings, n_synthetic: int | None = None) -> Providers:
+def make_providers(settings: Settings, n_synthetic: int | None = None,
+                   seed: int | None = None) -> Providers:
     """The configured (market, macro, news) providers; macro/news None when keys are absent.
 
     `n_synthetic` sizes the synthetic market (its symbol list is prefix-stable, so a larger
-    market still holds a smaller one's symbols).
+    market still holds a smaller one's symbols); `seed` must be the one the data root was
+    made with (`aion demo-data` records it), or fetched bars would continue another market.
     """
     if settings.aion_provider == "synthetic":
         from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
 
-        market = SyntheticMarket(SyntheticSpec(n_symbols=max(n_synthetic or 0, 50)))
+        seeded = {} if seed is None else {"seed": seed}
+        market = SyntheticMarket(SyntheticSpec(n_symbols=max(n_synthetic or 0, 50), **seeded))
         return market, market, market
     from aion_core.providers.yahoo import YahooProvider
 
@@ -119,7 +122,9 @@ def collect(store: Store, settings: Settings, end: date, providers: Providers | 
     Raises ConfigurationError (no universe, missing key); every fetch failure is reported.
     """
     if providers is None:
-        providers = make_providers(settings, n_synthetic=len(store.daily_symbols()))
+        recorded = store.read_json("synthetic_spec") or {}
+        providers = make_providers(settings, n_synthetic=len(store.daily_symbols()),
+                                   seed=recorded.get("seed"))
     market, macro, news = providers
     report = CollectReport(symbols=resolve_universe(store, settings, market))
     _collect_daily(store, market, report, end, progress)

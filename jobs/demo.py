@@ -43,6 +43,8 @@ def write_demo_data(store: Store, n_symbols: int = 50, years: float = 5, seed: i
     ]
     for task in progress(tasks, total=len(tasks), desc="writing demo data"):
         task()
+    # Recorded so that later incremental fetches continue this same market.
+    store.write_json("synthetic_spec", {"seed": seed, "n_symbols": n_symbols})
     return (f"synthetic market (seed {seed}): {len(market.symbols)} symbols, "
             f"{len(market.sessions)} sessions {first.date()}..{last.date()}, "
             f"{macro['series'].nunique()} macro series, {len(news)} headlines, "

@@ -186,3 +186,21 @@ def test_make_providers_follows_settings_and_keys():
     market, macro, news = make_providers(_settings(
         aion_provider="yfinance", fred_api_key="k", alpaca_api_key="a", alpaca_secret_key="s"))
     assert (macro.name, news.name) == ("fred", "alpaca")
+
+
+def test_collect_continues_the_market_demo_data_wrote(store):
+    """A root made with another seed is extended with that seed's bars, not another market's."""
+    from jobs.demo import write_demo_data
+
+    write_demo_data(store, n_symbols=3, years=0.5, seed=11, intraday_days=0,
+                    end=date(2026, 10, 30))
+    before = store.read_daily_panel()
+    report = collect(store, _settings(), END)
+    assert report.rows_added > 0 and not report.failed
+    after = store.read_daily_panel()
+    truth = SyntheticMarket(SyntheticSpec(n_symbols=3, years=1, seed=11, end=END)).panel()
+    truth = truth[truth["date"] >= after["date"].min()]
+    pd.testing.assert_frame_equal(after.reset_index(drop=True),
+                                  truth[after.columns].reset_index(drop=True),
+                                  check_dtype=False)
+    assert len(after) > len(before)
