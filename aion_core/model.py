@@ -1,0 +1,382 @@
+"""LightGBM forecasts of forward returns, one regressor per horizon; pure (no store, no clock).
+
+The recipe (`train`): put the dataset into one `TrainingMatrix` (features binned once, shared
+by every fold and horizon), `walk_forward` to measure out-of-sample quality, pick the number of
+rounds and calibrate confidence, then `fit` the final model on every row whose label is known
+at `as_of`. `predict` turns a later date's feature rows into CONTRACT.md's prediction fields.
+
+Leakage guards, all keyed on `as_of` (the last session whose data may be used):
+- a row of date t enters training for horizon h only if its label (close t -> close t+h) ends
+  on or before `as_of`: t <= as_of - h sessions, whatever the frame's label column says;
+- walk-forward folds purge h sessions between the last training date and the first validation
+  date, so no training label overlaps a validation period;
+- feature bins (LightGBM's histogram edges) are computed from rows dated <= as_of only.
+
+Determinism: fixed seeds, `deterministic=True`, `force_col_wise=True`, 2 threads: the same
+inputs give the same model text byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from aion_core.calibration import Calibration, cross_sectional_metrics
+from aion_core.config import HORIZONS
+from aion_core.errors import DataError
+
+#: LightGBM parameters: modest trees, row and feature subsampling and coarse bins keep three
+#: horizons x (folds + refit) on 500 symbols x 10 years inside the nightly's time budget.
+DEFAULT_PARAMS: Mapping[str, Any] = {
+    "objective": "regression",
+    "learning_rate": 0.03,
+    "num_leaves": 7,
+    "min_data_in_leaf": 1000,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.5,
+    "bagging_freq": 1,
+    "lambda_l2": 10.0,
+    "max_bin": 63,
+    "metric": "None",
+    "seed": 7,
+    "deterministic": True,
+    "force_col_wise": True,
+    "num_threads": 2,
+    "verbose": -1,
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a horizon is validated and trained.
+
+    The last `validation_fraction` of the labelled sessions is cut into `n_folds` consecutive
+    blocks; fold k trains on every session before block k minus the purge gap. With
+    `early_stopping` set, each fold stops when its validation IC has not improved for that many
+    rounds and the final model uses the folds' mean best round count; with None, every fold
+    and the final model use `max_rounds`.
+    """
+
+    n_folds: int = 3
+    validation_fraction: float = 0.3
+    max_rounds: int = 300
+    early_stopping: int | None = 50
+    winsorise: float = 0.02
+    min_rounds: int = 10
+    min_train_sessions: int = 60
+    params: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_PARAMS))
+
+
+NIGHTLY = TrainConfig()
+#: For the replay engine: one validation fold (for metrics and calibration) and a fixed number
+#: of rounds, so a refit every few weeks of simulated time stays cheap.
+QUICK = TrainConfig(n_folds=1, validation_fraction=0.15, max_rounds=40, early_stopping=None)
+
+
+def label_column(horizon: str) -> str:
+    return f"fwd_{horizon}"
+
+
+@dataclass
+class TrainingMatrix:
+    """A dataset frame as arrays, cut at `as_of`, with one binned LightGBM Dataset shared by
+    every training set built from it (binning is the expensive part of a Dataset).
+
+    Built from a frame with columns `symbol, date` (session, datetime64), the feature columns
+    and the label columns `fwd_1w, fwd_2w, fwd_4w` (forward returns as fractions, NaN where
+    unknown). Rows dated after `as_of` are dropped on construction.
+    """
+
+    features: list[str]
+    as_of: pd.Timestamp
+    x: np.ndarray  # (rows, features) float32
+    symbols: np.ndarray  # (rows,) str
+    session_idx: np.ndarray  # (rows,) int: index into `sessions`
+    sessions: pd.DatetimeIndex  # sorted sessions present, last one <= as_of
+    labels: dict[str, np.ndarray]  # forward returns (fractions, NaN = unknown)
+    excess: dict[str, np.ndarray]  # the same minus the mean of that date: the training target
+    params: Mapping[str, Any]
+    _base: lgb.Dataset | None = None
+
+    @classmethod
+    def build(cls, frame: pd.DataFrame, features: list[str], as_of: Any,
+              params: Mapping[str, Any] = DEFAULT_PARAMS) -> TrainingMatrix:
+        as_of = pd.Timestamp(as_of)
+        cut = frame[frame["date"] <= as_of]
+        if cut.empty:
+            raise DataError(f"no dataset rows on or before {as_of.date()}")
+        codes, sessions = pd.factorize(cut["date"], sort=True)
+        return cls(
+            features=list(features), as_of=pd.Timestamp(sessions[-1]),
+            x=cut[features].to_numpy(dtype=np.float32),
+            symbols=cut["symbol"].to_numpy(dtype=str), session_idx=codes.astype(np.int64),
+            sessions=pd.DatetimeIndex(sessions),
+            labels={h: cut[label_column(h)].to_numpy(dtype=np.float64)
+                    for h in HORIZONS if label_column(h) in cut},
+            excess={h: _excess(cut[label_column(h)], codes)
+                    for h in HORIZONS if label_column(h) in cut},
+            params=dict(params),
+        )
+
+    def eligible(self, horizon: str, through: int | None = None) -> np.ndarray:
+        """Row indices usable as training data: label known and ending by `as_of` (and dated
+        at or before session index `through` when given)."""
+        last = len(self.sessions) - 1 - HORIZONS[horizon]
+        if through is not None:
+            last = min(last, through)
+        return np.flatnonzero((self.session_idx <= last) & np.isfinite(self.labels[horizon]))
+
+    def dataset(self, rows: np.ndarray, label: np.ndarray) -> lgb.Dataset:
+        """A LightGBM Dataset of `rows` with `label`, binned like every other."""
+        if self._base is None:
+            self._base = lgb.Dataset(self.x, label=np.zeros(len(self.x)),
+                                     feature_name=self.features, params=dict(self.params),
+                                     free_raw_data=True).construct()
+        data = self._base.subset(rows).construct()
+        data.set_label(label)
+        return data
+
+    def target(self, rows: np.ndarray, horizon: str, winsorise: float) -> np.ndarray:
+        """The training target of `rows`: excess returns clipped at their own `winsorise` and
+        1 - `winsorise` quantiles (a few takeover-sized moves would otherwise dominate the
+        squared loss; the quantiles come from the rows trained on, nothing later)."""
+        y = self.excess[horizon][rows]
+        if winsorise <= 0:
+            return y
+        lo, hi = np.quantile(y, [winsorise, 1.0 - winsorise])
+        return np.clip(y, lo, hi)
+
+    def drift(self, rows: np.ndarray, horizon: str) -> float:
+        """Mean forward return of `rows`: added back to an excess-return forecast."""
+        return float(np.mean(self.labels[horizon][rows]))
+
+
+def _excess(label: pd.Series, session_codes: np.ndarray) -> np.ndarray:
+    """Forward return minus the mean forward return of all names on that date.
+
+    Why the model learns this rather than the raw return: the market's common move is most of
+    a stock's return variance and no stock feature predicts it; left in, the trees spend their
+    splits fitting it (noise, for a ranker). The long-run mean is added back at prediction so
+    that expected_return stays a return.
+    """
+    return (label - label.groupby(session_codes).transform("mean")).to_numpy(dtype=np.float64)
+
+
+@dataclass
+class Fold:
+    """One walk-forward fold: training and validation spans (session dates) and its figures."""
+
+    train_end: str
+    valid_start: str
+    valid_end: str
+    rounds: int
+    metrics: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"train_end": self.train_end, "valid_start": self.valid_start,
+                "valid_end": self.valid_end, "rounds": self.rounds, **self.metrics}
+
+
+@dataclass
+class WalkForwardResult:
+    """The folds, the round count they suggest, and the confidence calibration they taught."""
+
+    horizon: str
+    folds: list[Fold]
+    num_rounds: int
+    calibration: Calibration
+
+    def mean(self) -> dict[str, float]:
+        keys = ("ic", "rank_ic", "hit_rate", "decile_spread")
+        return {k: round(float(np.mean([f.metrics[k] for f in self.folds])), 6) for k in keys}
+
+
+def _cs_ic_eval(excess: np.ndarray):
+    """Early-stopping metric: correlation of predictions with the validation rows' excess
+    returns, a cheap stand-in for the per-date IC (one dot product per round) that, like it,
+    ignores the market's common move."""
+    norm = float(np.sqrt(excess @ excess)) or 1.0
+
+    def feval(preds: np.ndarray, _data: lgb.Dataset) -> tuple[str, float, bool]:
+        centred = preds - preds.mean()
+        spread = float(np.sqrt(centred @ centred)) or 1.0
+        return "cs_ic", float(centred @ excess) / (spread * norm), True
+
+    return feval
+
+
+def _fold_blocks(n_sessions: int, config: TrainConfig) -> list[np.ndarray]:
+    n_valid = max(config.n_folds, int(round(n_sessions * config.validation_fraction)))
+    return np.array_split(np.arange(n_sessions - n_valid, n_sessions), config.n_folds)
+
+
+def _run_fold(data: TrainingMatrix, horizon: str, block: np.ndarray,
+              config: TrainConfig) -> tuple[Fold, np.ndarray, np.ndarray]:
+    h = HORIZONS[horizon]
+    train_rows = data.eligible(horizon, through=int(block[0]) - h - 1)  # the purge gap
+    valid_rows = data.eligible(horizon)
+    valid_rows = valid_rows[(data.session_idx[valid_rows] >= block[0])
+                            & (data.session_idx[valid_rows] <= block[-1])]
+    y_valid = data.labels[horizon][valid_rows]
+    callbacks, valid_sets, feval = [], [], None
+    if config.early_stopping:
+        valid_sets = [data.dataset(valid_rows, data.excess[horizon][valid_rows])]
+        feval = _cs_ic_eval(data.excess[horizon][valid_rows])
+        callbacks = [lgb.early_stopping(config.early_stopping, verbose=False)]
+    train_set = data.dataset(train_rows, data.target(train_rows, horizon, config.winsorise))
+    booster = lgb.train(dict(config.params), train_set,
+                        num_boost_round=config.max_rounds, valid_sets=valid_sets,
+                        feval=feval, callbacks=callbacks)
+    rounds = max(config.min_rounds, booster.best_iteration or config.max_rounds)
+    pred = (booster.predict(data.x[valid_rows], num_iteration=rounds)
+            + data.drift(train_rows, horizon))
+    day = data.sessions
+    fold = Fold(train_end=_day(day[data.session_idx[train_rows].max()]),
+                valid_start=_day(day[block[0]]), valid_end=_day(day[block[-1]]), rounds=rounds,
+                metrics=cross_sectional_metrics(data.session_idx[valid_rows], pred, y_valid))
+    return fold, pred, y_valid
+
+
+def _day(ts: pd.Timestamp) -> str:
+    return pd.Timestamp(ts).strftime("%Y-%m-%d")
+
+
+def walk_forward(data: TrainingMatrix, horizon: str,
+                 config: TrainConfig = NIGHTLY) -> WalkForwardResult:
+    """Expanding-window validation of `horizon` on sessions up to `data.as_of`.
+
+    Raises DataError when the history is too short for a fold to have `min_train_sessions`
+    training sessions.
+    """
+    h = HORIZONS[horizon]
+    n_labelled = len(data.sessions) - h
+    blocks = _fold_blocks(n_labelled, config)
+    if n_labelled <= 0 or int(blocks[0][0]) - h < config.min_train_sessions:
+        raise DataError(f"{horizon}: {len(data.sessions)} sessions are too few to validate "
+                        f"(need about {config.min_train_sessions + h} before the folds)")
+    folds, preds, reals = [], [], []
+    for block in blocks:
+        fold, pred, real = _run_fold(data, horizon, block, config)
+        folds.append(fold)
+        preds.append(pred)
+        reals.append(real)
+    rounds = int(round(np.mean([f.rounds for f in folds])))
+    calibration = Calibration.fit(np.concatenate(preds), np.concatenate(reals))
+    return WalkForwardResult(horizon, folds, rounds, calibration)
+
+
+@dataclass
+class Fitted:
+    """A final model for one horizon, with what the app and the next run need to know."""
+
+    horizon: str
+    booster: lgb.Booster
+    features: list[str]
+    trained_through: str  # date of the last training row (its label ends at as_of)
+    as_of: str
+    num_rounds: int
+    drift: float  # mean forward return of the training rows, added to the trees' excess return
+    params: dict[str, Any]
+    validation: dict[str, Any]  # {"folds": [...], "mean": {ic, rank_ic, hit_rate, ...}}
+    calibration: Calibration
+
+    def to_model_string(self) -> str:
+        """LightGBM's own text format (never pickle)."""
+        return self.booster.model_to_string(num_iteration=-1)
+
+    def metadata(self) -> dict[str, Any]:
+        """CONTRACT.md ml_models metadata JSON (JSON-safe, deterministic)."""
+        gain = self.booster.feature_importance(importance_type="gain")
+        importance = sorted(zip(self.features, gain, strict=True), key=lambda kv: (-kv[1], kv[0]))
+        return {
+            "schema": 1, "horizon": self.horizon, "features": self.features,
+            "trained_through": self.trained_through, "as_of": self.as_of,
+            "num_rounds": self.num_rounds, "drift": self.drift, "params": self.params,
+            "validation": self.validation,
+            "feature_importance": {k: round(float(v), 6) for k, v in importance},
+            "calibration": self.calibration.to_dict(),
+        }
+
+    @classmethod
+    def from_model_string(cls, model: str, meta: Mapping[str, Any]) -> Fitted:
+        """Rebuild from a saved model text and its metadata."""
+        return cls(horizon=meta["horizon"], booster=lgb.Booster(model_str=model),
+                   features=list(meta["features"]), trained_through=meta["trained_through"],
+                   as_of=meta["as_of"], num_rounds=int(meta["num_rounds"]),
+                   drift=float(meta["drift"]),
+                   params=dict(meta["params"]), validation=dict(meta["validation"]),
+                   calibration=Calibration.from_dict(meta["calibration"]))
+
+
+def fit(data: TrainingMatrix, horizon: str, num_rounds: int,
+        walk: WalkForwardResult | None = None, config: TrainConfig = NIGHTLY) -> Fitted:
+    """The final model: `num_rounds` rounds on every row whose label ends by `data.as_of`.
+
+    `walk` supplies the validation figures and the calibration; without it confidence is the
+    uninformative 0.5 and validation is empty.
+    """
+    rows = data.eligible(horizon)
+    if len(rows) == 0:
+        raise DataError(f"{horizon}: no labelled rows end on or before {_day(data.as_of)}")
+    train_set = data.dataset(rows, data.target(rows, horizon, config.winsorise))
+    booster = lgb.train(dict(config.params), train_set,
+                        num_boost_round=num_rounds)
+    folds = [f.to_dict() for f in walk.folds] if walk else []
+    return Fitted(
+        horizon=horizon, booster=booster, features=list(data.features),
+        trained_through=_day(data.sessions[data.session_idx[rows].max()]),
+        as_of=_day(data.as_of), num_rounds=num_rounds, drift=data.drift(rows, horizon),
+        params=dict(config.params),
+        validation={"folds": folds, "mean": walk.mean() if walk else {}},
+        calibration=walk.calibration if walk else Calibration(x=(0.0,), y=(0.5,)),
+    )
+
+
+def train(frame: pd.DataFrame, features: list[str], as_of: Any,
+          horizons: list[str] | None = None, config: TrainConfig = NIGHTLY) -> dict[str, Fitted]:
+    """Validate and fit every horizon on rows dated <= `as_of`; the nightly's and the replay's
+    entry point (the replay passes `config=QUICK`: one fold, fixed rounds).
+
+    frame: `symbol, date` + `features` + `fwd_<h>` labels, one row per (symbol, date); rows
+    after `as_of` may be present (the replay keeps one frame) and are never used.
+    """
+    data = TrainingMatrix.build(frame, features, as_of, config.params)
+    out = {}
+    for h in horizons or list(HORIZONS):
+        walk = walk_forward(data, h, config)
+        out[h] = fit(data, h, walk.num_rounds, walk, config)
+    return out
+
+
+def predict(fitted: Fitted, rows: pd.DataFrame) -> pd.DataFrame:
+    """Forecasts for feature rows, typically every symbol at one later date.
+
+    rows: `symbol, date` + the model's features. Returns one row per input row with columns
+    `date, symbol, expected_return` (fraction over the horizon), `confidence` ([0, 1], see
+    Calibration), `score` (cross-sectional z-score of expected_return within the date; 0 when
+    the date has one name or no dispersion) and `rank` (1 = highest expected_return within the
+    date; ties broken by symbol), sorted by (date, rank).
+    """
+    pred = fitted.booster.predict(rows[fitted.features].to_numpy(dtype=np.float32),
+                                  num_threads=2) + fitted.drift
+    out = pd.DataFrame({"date": rows["date"].to_numpy(), "symbol": rows["symbol"].to_numpy(),
+                        "expected_return": pred,
+                        "confidence": fitted.calibration.confidence(pred)})
+    by_date = out.groupby("date")["expected_return"]
+    std = by_date.transform("std", ddof=0).to_numpy()
+    centred = out["expected_return"].to_numpy() - by_date.transform("mean").to_numpy()
+    out["score"] = np.where(std > 0, centred / np.where(std > 0, std, 1.0), 0.0)
+    out = out.sort_values(["date", "expected_return", "symbol"], ascending=[True, False, True],
+                          kind="stable").reset_index(drop=True)
+    out["rank"] = out.groupby("date").cumcount() + 1
+    return out
+
+
+def predict_all(models: Mapping[str, Fitted], rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """`predict` for every horizon in `models`."""
+    return {h: predict(m, rows) for h, m in models.items()}
