@@ -4,8 +4,16 @@ and the 1w bot's trading on a real signal beats picking names at random."""
 from __future__ import annotations
 
 import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
 from collections import Counter
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,11 +23,12 @@ from aion_core import metrics
 from aion_core.bots.ledger import Book, Fill
 from aion_core.config import HORIZONS, load_settings
 from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
-from aion_core.store import read_jsonl, read_parquet
+from aion_core.store import Store, read_jsonl, read_parquet
 from jobs.bots import LiveJournal
 from jobs.replay import Market, run_backtest, run_replay
 
 START, END = date(2026, 5, 1), date(2026, 7, 31)
+REPO = Path(__file__).resolve().parents[1]
 
 
 def truth_predictor(market_obj, m: Market):
@@ -160,9 +169,69 @@ def test_backtest_report_and_live_state_untouched(demo_root, synthetic_market, m
     assert all(keys <= set(m) for m in doc["bots"].values()) and keys <= set(doc["benchmark"])
     equity = read_parquet(out / "equity.parquet")
     assert list(equity.columns) == ["date", "bot", "equity"]
-    trades = [Fill.from_record(json.loads(x)) for x in (out / "trades.jsonl").read_text().splitlines()]
+    text = (out / "trades.jsonl").read_text()
+    trades = [Fill.from_record(json.loads(x)) for x in text.splitlines()]
     one = equity[equity.bot == "swing_1w"].set_index("date")["equity"]
     assert doc["bots"]["swing_1w"]["total_return"] == pytest.approx(one.iloc[-1] / 100_000 - 1)
     assert doc["bots"]["swing_1w"]["max_drawdown"] == pytest.approx(
         metrics.max_drawdown(pd.concat([pd.Series([100_000.0]), one])))
     assert len({t.order_id for t in trades}) == len(trades) > 0
+
+
+# --------------------------------------------------------------------------- SIGKILL
+
+
+def _replay_cmd(root, start, end):
+    return [sys.executable, "-m", "aion_core", "replay", "--start", start, "--end", end,
+            "--data-dir", str(root)]
+
+
+def _snapshot(store):
+    """Everything a replay leaves: the three states and every trade log line."""
+    states = {h: store.read_json("bot_state", horizon=h) for h in HORIZONS}
+    folder = store.path("bot_trades", horizon="1w", yyyymmdd="20000101").parent.parent
+    lines = sorted(json.dumps(r, sort_keys=True) for p in folder.glob("*/trades_*.jsonl")
+                   for r in read_jsonl(p).records)
+    return states, lines
+
+
+@pytest.mark.slow
+def test_replay_killed_at_random_moments_ends_in_the_same_consistent_state(tmp_path):
+    """The real `aion replay` (dataset, models, bots) killed with SIGKILL 10 times while it
+    trades, then run to the end, leaves exactly the books of an uninterrupted replay."""
+    from jobs.demo import write_demo_data
+
+    start, end = "2026-09-01", "2026-10-15"
+    reference, crashed = Store(tmp_path / "ref"), Store(tmp_path / "crash")
+    write_demo_data(reference, n_symbols=40, years=2, seed=7, intraday_days=0,
+                    end=date(2026, 11, 20))
+    shutil.copytree(reference.root, crashed.root)
+    env = {**os.environ, "AION_DEBUG": "1"}
+    subprocess.run(_replay_cmd(reference.root, start, end), check=True, env=env,
+                   capture_output=True, cwd=REPO)
+    rng = random.Random(5)
+    logs = crashed.path("bot_trades", horizon="1w", yyyymmdd="20000101").parent.parent
+    kills = 0
+    for _ in range(10):
+        proc = subprocess.Popen(_replay_cmd(crashed.root, start, end), env=env, cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seen = sum(p.stat().st_size for p in logs.glob("*/*.jsonl"))
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline \
+                and sum(p.stat().st_size for p in logs.glob("*/*.jsonl")) == seen:
+            time.sleep(0.01)  # wait until it trades, then kill it a random moment later
+        time.sleep(rng.uniform(0.0, 0.3))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    subprocess.run(_replay_cmd(crashed.root, start, end), check=True, env=env,
+                   capture_output=True, cwd=REPO)
+    assert kills >= 5
+    ref_states, ref_lines = _snapshot(reference)
+    states, lines = _snapshot(crashed)
+    assert lines == ref_lines and len(lines) > 0
+    for h in HORIZONS:
+        for key in ("as_of", "positions", "cash", "equity_history", "initial_cash"):
+            assert states[h][key] == ref_states[h][key], (h, key)
+    assert_books_match_logs(crashed)
