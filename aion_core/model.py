@@ -75,7 +75,7 @@ class TrainConfig:
 NIGHTLY = TrainConfig()
 #: For the replay engine: one validation fold (for metrics and calibration) and a fixed number
 #: of rounds, so a refit every few weeks of simulated time stays cheap.
-QUICK = TrainConfig(n_folds=1, validation_fraction=0.15, max_rounds=40, early_stopping=None)
+QUICK = TrainConfig(n_folds=1, validation_fraction=0.15, max_rounds=50, early_stopping=None)
 
 
 def label_column(horizon: str) -> str:

@@ -1,0 +1,260 @@
+"""`aion nightly`: collect, features, train, predict, brain, summary — in that order.
+
+Reads with aion_core.store, computes with the pure domain modules, writes with the store.
+Every step is timed and recorded in last_nightly_summary.json (CONTRACT.md); a step that
+fails skips the steps that need its output. Status of the run:
+- failed: features, training or predictions failed (nothing trustworthy was published);
+- partial: the run published predictions, but collection failed or missed some items (the
+  stored data was used as it was) or the brain update failed;
+- ok: everything ran.
+
+`as_of` is the last session whose data may be read: bars, macro observations and headlines
+after it are filtered out as they are read, so a run `--as-of t` sees the data root as it was
+at t's close. Everything is logged to logs/nightly/nightly_<YYYYMMDD>.log and to stderr.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+
+from aion_core import market_hours, model
+from aion_core.brain import aion_brain, rolling_brain
+from aion_core.config import HORIZONS, Settings
+from aion_core.dataset import Dataset, build_dataset
+from aion_core.errors import DataError
+from aion_core.regime import daily_returns
+from aion_core.store import Store, locked, read_parquet, write_parquet, write_text
+from jobs.collect import Providers, collect
+
+log = logging.getLogger("aion.nightly")
+
+REQUIRED = ("features", "train", "predict")
+HISTORY_KEYS = ["as_of", "symbol", "horizon"]
+
+
+@dataclass
+class NightlyRun:
+    """What the steps hand each other, and the record of each step."""
+
+    store: Store
+    now: Callable[[], datetime]
+    as_of: pd.Timestamp | None = None
+    partial: bool = False
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    bars: pd.DataFrame | None = None
+    dataset: Dataset | None = None
+    models: dict[str, model.Fitted] = field(default_factory=dict)
+    brain: dict[str, Any] | None = None
+
+    def step(self, name: str, fn: Callable[[], str], needs: tuple[str, ...] = ()) -> bool:
+        """Run one step unless a step it needs did not succeed; record status, time, detail."""
+        blocked = [s["name"] for s in self.steps if s["name"] in needs and s["status"] != "ok"]
+        if blocked:
+            return self._record(name, "skipped", 0.0, f"needs {', '.join(blocked)}")
+        log.info("step %s: start", name)
+        t0 = time.perf_counter()
+        try:
+            detail = fn()
+        except Exception as exc:  # one step's failure is recorded, the run goes on
+            log.error("step %s failed: %s\n%s", name, exc, traceback.format_exc())
+            first = (str(exc).splitlines() or [""])[0][:300]
+            return self._record(name, "failed", time.perf_counter() - t0,
+                                f"{type(exc).__name__}: {first}")
+        return self._record(name, "ok", time.perf_counter() - t0, detail)
+
+    def _record(self, name: str, status: str, seconds: float, detail: str) -> bool:
+        log.info("step %s: %s in %.2f s: %s", name, status, seconds, detail)
+        self.steps.append({"name": name, "status": status, "seconds": round(seconds, 3),
+                           "detail": detail})
+        return status == "ok"
+
+    def status(self) -> str:
+        """failed / partial / ok, as the module docstring defines them."""
+        state = {s["name"]: s["status"] for s in self.steps}
+        if any(state.get(name) != "ok" for name in REQUIRED):
+            return "failed"
+        degraded = self.partial or state.get("collect") == "failed" or state.get("brain") != "ok"
+        return "partial" if degraded else "ok"
+
+
+# --------------------------------------------------------------------------- reading as of
+
+
+def _resolve_as_of(bars: pd.DataFrame, as_of: date | None, now: datetime) -> pd.Timestamp:
+    """The requested session, or the last stored session on or before the last completed one."""
+    if bars.empty:
+        raise DataError("no daily bars in the data root (raw/daily): run `aion demo-data` or "
+                        "`aion nightly` without --skip-fetch")
+    if as_of is not None:
+        day = pd.Timestamp(as_of)
+        if not market_hours.is_session(day):
+            raise DataError(f"--as-of {day.date()} is not an NYSE session")
+        if not (bars["date"] == day).any():
+            raise DataError(f"no stored bars for --as-of {day.date()}")
+        return day
+    stored = bars["date"][bars["date"] <= market_hours.last_completed_session(now)]
+    if stored.empty:
+        raise DataError("every stored bar is newer than the last completed session")
+    return pd.Timestamp(stored.max())
+
+
+def read_macro(store: Store, as_of: pd.Timestamp) -> pd.DataFrame | None:
+    """Long `series, date, value` of every stored series, observations dated <= as_of."""
+    frames = []
+    for sid in store.macro_series_ids():
+        obs = store.read_macro(sid)
+        if obs is not None and not obs.empty:
+            frames.append(obs[obs["date"] <= as_of].assign(series=sid))
+    return pd.concat(frames, ignore_index=True)[["series", "date", "value"]] if frames else None
+
+
+def read_news(store: Store, as_of: pd.Timestamp) -> pd.DataFrame | None:
+    """Headlines `symbol, published_at` (UTC), `headline, source` published by as_of's close."""
+    close = market_hours.session_open_close(as_of)[1]
+    items = [item for day in store.news_days() if day <= as_of.strftime("%Y-%m-%d")
+             for item in store.read_news(day) or []]
+    if not items:
+        return None
+    news = pd.DataFrame(items)
+    news["published_at"] = pd.to_datetime(news["published_at"], utc=True)
+    return news[news["published_at"] <= close].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- the steps
+
+
+def _collect(run: NightlyRun, settings: Settings, as_of: date | None,
+             providers: Providers | None) -> str:
+    end = as_of or market_hours.last_completed_session(run.now()).date()
+    report = collect(run.store, settings, end, providers)
+    run.partial = run.partial or report.partial
+    return report.summary()
+
+
+def _features(run: NightlyRun, as_of: date | None) -> str:
+    bars = run.store.read_daily_panel(end=as_of)
+    run.as_of = _resolve_as_of(bars, as_of, run.now())
+    run.bars = bars[bars["date"] <= run.as_of].reset_index(drop=True)
+    macro, news = read_macro(run.store, run.as_of), read_news(run.store, run.as_of)
+    run.dataset = build_dataset(run.bars, macro, news)
+    write_parquet(run.store.path("ml_datasets"), run.dataset.frame)
+    return (f"as_of {run.as_of.date()}: {len(run.dataset.frame)} rows x "
+            f"{len(run.dataset.feature_columns)} features, {run.bars['symbol'].nunique()} "
+            f"symbols; macro {'yes' if macro is not None else 'no'}, "
+            f"news {'yes' if news is not None else 'no'}")
+
+
+def _train(run: NightlyRun) -> str:
+    ds = run.dataset
+    data = model.TrainingMatrix.build(ds.frame, ds.feature_columns, run.as_of)
+    parts = []
+    for h in HORIZONS:
+        walk = model.walk_forward(data, h)
+        fitted = model.fit(data, h, walk.num_rounds, walk)
+        write_text(run.store.path("ml_models", horizon=h), fitted.to_model_string())
+        run.store.write_json("ml_models_meta", fitted.metadata(), horizon=h)
+        run.models[h] = fitted
+        parts.append(f"{h}: {fitted.num_rounds} rounds, rank IC {walk.mean()['rank_ic']:+.4f}")
+    return "; ".join(parts)
+
+
+def _predict(run: NightlyRun) -> str:
+    frame = run.dataset.frame
+    rows = frame[frame["date"] == run.as_of]
+    preds = model.predict_all(run.models, rows)
+    last = run.bars[run.bars["date"] == run.as_of].set_index("symbol")["close"]
+    metas = {h: m.metadata() for h, m in run.models.items()}
+    run.brain = rolling_brain(run.as_of.strftime("%Y-%m-%d"), preds, metas, last.to_dict(),
+                              run.now())
+    run.store.write_json("rolling_brain", run.brain)
+    _append_history(run.store, run.as_of, preds)
+    return f"{len(rows)} symbols x {len(preds)} horizons"
+
+
+def _append_history(store: Store, as_of: pd.Timestamp, preds: dict[str, pd.DataFrame]) -> None:
+    """Add this run's predictions to prediction_history; a rerun for the same as_of replaces
+    its own rows (one row per (as_of, symbol, horizon))."""
+    new = pd.concat([p.assign(horizon=h) for h, p in preds.items()], ignore_index=True)
+    new = new.assign(as_of=as_of)[HISTORY_KEYS + ["expected_return", "confidence", "score",
+                                                  "rank"]]
+    path = store.path("prediction_history")
+    with locked(path):
+        old = read_parquet(path)
+        both = new if old is None else pd.concat([old, new], ignore_index=True)
+        both = both.drop_duplicates(HISTORY_KEYS, keep="last")
+        write_parquet(path, both.sort_values(HISTORY_KEYS, kind="stable"))
+
+
+def _brain(run: NightlyRun) -> str:
+    brain = aion_brain(run.brain, daily_returns(run.bars))
+    run.store.write_json("aion_brain", brain)
+    cash = ", ".join(f"{h} cash {p['cash']:.0%}" for h, p in brain["portfolio"].items())
+    return f"regime {brain['regime']['label']}; {cash}"
+
+
+# --------------------------------------------------------------------------- the job
+
+
+def _summary(run: NightlyRun, run_id: str, started: datetime) -> dict[str, Any]:
+    return {
+        "run_id": run_id, "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": run.now().isoformat(timespec="seconds"),
+        "as_of": run.as_of.strftime("%Y-%m-%d") if run.as_of is not None else None,
+        "status": run.status(), "steps": run.steps,
+        "metrics": {h: {k: m.validation["mean"][k] for k in ("ic", "rank_ic")}
+                    for h, m in run.models.items()},
+    }
+
+
+def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
+                skip_fetch: bool = False, providers: Providers | None = None,
+                now: Callable[[], datetime] | None = None) -> dict[str, Any]:
+    """Run the six steps; returns the summary written to last_nightly_summary.json.
+
+    as_of: the session to run as of (None = the last stored session on or before the last
+    completed one). providers: (market, macro, news) for collection (None = from settings).
+    now: the clock (UTC-aware datetimes), for tests.
+    """
+    clock = now or (lambda: datetime.now(UTC))
+    started = clock()
+    run_id = f"nightly-{started:%Y%m%dT%H%M%S}Z"
+    run = NightlyRun(store, clock)
+    handler = _attach_log(store, started)
+    try:
+        log.info("%s: as_of %s, skip_fetch %s", run_id, as_of or "latest", skip_fetch)
+        if skip_fetch:
+            run._record("collect", "skipped", 0.0, "--skip-fetch: stored raw files used")
+        else:
+            run.step("collect", lambda: _collect(run, settings, as_of, providers))
+        run.step("features", lambda: _features(run, as_of))
+        run.step("train", lambda: _train(run), needs=("features",))
+        run.step("predict", lambda: _predict(run), needs=("features", "train"))
+        run.step("brain", lambda: _brain(run), needs=("predict",))
+        run._record("summary", "ok", 0.0, f"status {run.status()}")
+        summary = _summary(run, run_id, started)
+        store.write_json("nightly_summary", summary)
+        log.info("%s finished: %s", run_id, summary["status"])
+        return summary
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def _attach_log(store: Store, started: datetime) -> logging.Handler:
+    """A file handler on the root logger for this run (the CLI already logs to stderr)."""
+    path = store.path("nightly_logs", yyyymmdd=started.strftime("%Y%m%d"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    logging.getLogger().addHandler(handler)
+    log.setLevel(logging.INFO)  # the run's own lines reach the file whatever the root level
+    return handler
