@@ -32,6 +32,13 @@ _CSS = """
   letter-spacing: .04em;}
 [data-testid="stMetricValue"] {font-size: 1.45rem; font-variant-numeric: tabular-nums;}
 .block-container {padding-top: 2.2rem; max-width: 1400px;}
+.aion-card {border: 1px solid #e5e9ef; border-radius: 12px; padding: 14px 16px;
+  background: #fff;}
+.aion-card .big {font-size: 1.6rem; font-weight: 600; font-variant-numeric: tabular-nums;}
+.aion-card .row {display: flex; justify-content: space-between; margin-top: 8px;
+  font-size: .85rem; color: #6b7280;}
+.aion-card .row b {display: block; font-size: 1.05rem; color: #1b1f24;
+  font-variant-numeric: tabular-nums;}
 .aion-pill {display:inline-block; padding:2px 10px; border-radius:999px; font-size:.8rem;
   font-weight:600; color:white;}
 </style>
@@ -117,11 +124,14 @@ def status_ok(status: str | None) -> bool | None:
 # --------------------------------------------------------------------------- charts
 
 
-def layout(fig: go.Figure, height: int = 320, **kw: Any) -> go.Figure:
-    """The house look for every Plotly chart: light grid, compact margins, legend on top."""
-    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 36, "b": 10},
+def layout(fig: go.Figure, height: int = 320, title: str = "", **kw: Any) -> go.Figure:
+    """The house look for every Plotly chart: light grid, compact margins, the title on its
+    own line and the legend under it."""
+    fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 64 if title else 30, "b": 10},
                       template="plotly_white", font={"size": 12, "color": INK},
-                      legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+                      title={"text": title, "x": 0, "xanchor": "left", "y": 0.985,
+                             "yanchor": "top", "font": {"size": 15}},
+                      legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
                       hovermode="x unified", **kw)
     fig.update_xaxes(showgrid=False)
     fig.update_yaxes(gridcolor="#eef1f5", zeroline=True, zerolinecolor="#d0d7de")
@@ -130,6 +140,11 @@ def layout(fig: go.Figure, height: int = 320, **kw: Any) -> go.Figure:
 
 def plot(fig: go.Figure, key: str | None = None) -> None:
     st.plotly_chart(fig, width="stretch", key=key, config={"displayModeBar": False})
+
+
+def signed(x: float | None) -> str:
+    """The colour of a gain or a loss."""
+    return MUTED if x is None or x == 0 else GAIN if x > 0 else LOSS
 
 
 def signed_colours(values: Any) -> list[str]:

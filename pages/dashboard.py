@@ -22,20 +22,24 @@ TOP_N = 50
 
 
 def dashboard_ui() -> str:
-    return st.segmented_control("PnL by", ["day", "week", "month"], default="day",
-                                key="dash_period") or "day"
+    return st.segmented_control("PnL by", ["day", "week", "month"], default="week",
+                                key="dash_period") or "week"
 
 
 def draw_card(card: BotCard) -> None:
-    with st.container(border=True):
-        st.html(f"<b>{card.bot}</b> {_ui.pill(card.status[:24], _ui.status_ok(card.status))}")
-        a, b = st.columns(2)
-        a.metric("Equity", _ui.money(card.equity), _ui.pct(card.total_return))
-        b.metric("Day PnL", _ui.money(card.day_pnl, signed=True))
-        c, d = st.columns(2)
-        c.metric("Open positions", card.open_positions)
-        d.metric("Win rate", _ui.pct(card.win_rate, signed=False, digits=0))
-        st.caption(f"Total PnL {_ui.money(card.total_pnl, signed=True)} · as of {card.as_of}")
+    """Equity as a metric (with the total return), the rest in one compact row."""
+    st.html(f'<div class="aion-card"><b>{card.bot}</b> '
+            f'{_ui.pill(card.status[:18], _ui.status_ok(card.status))}</div>')
+    st.metric(f"Equity · as of {card.as_of}", _ui.money(card.equity),
+              _ui.pct(card.total_return))
+    stats = [("Day PnL", _ui.money(card.day_pnl, signed=True), _ui.signed(card.day_pnl)),
+             ("Total PnL", _ui.money(card.total_pnl, signed=True), _ui.signed(card.total_pnl)),
+             ("Open", str(card.open_positions), _ui.INK),
+             ("Win rate", _ui.pct(card.win_rate, signed=False, digits=0), _ui.INK)]
+    cells = "".join(f'<div>{label}<b style="color:{colour}">{value}</b></div>'
+                    for label, value, colour in stats)
+    st.html(f'<div class="aion-card" style="padding:8px 14px"><div class="row">{cells}'
+            "</div></div>")
 
 
 def draw_pnl(pnl: pd.DataFrame, period: str) -> None:
@@ -43,9 +47,11 @@ def draw_pnl(pnl: pd.DataFrame, period: str) -> None:
     for bot in pnl.columns:
         fig.add_bar(x=pnl.index, y=pnl[bot], name=bot, marker_color=_ui.BOT_COLOURS.get(bot))
     total = pnl.sum(axis=1)
-    fig.add_scatter(x=total.index, y=total, name="all bots", mode="markers",
-                    marker={"color": _ui.signed_colours(total), "size": 7, "symbol": "diamond"})
-    _ui.plot(_ui.layout(fig, title=f"PnL by {period} (USD)", barmode="group"))
+    fig.add_scatter(x=total.index, y=total, name="all bots", mode="lines+markers",
+                    line={"color": "#9ca3af", "width": 1},
+                    marker={"color": _ui.signed_colours(total), "size": 6})
+    fig.update_yaxes(tickprefix="$")
+    _ui.plot(_ui.layout(fig, title=f"PnL by {period}", barmode="relative"))
 
 
 def draw_returns(cum: pd.DataFrame) -> None:

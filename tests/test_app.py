@@ -62,7 +62,7 @@ def test_every_page_renders_on_an_empty_root(monkeypatch, tmp_path):
 
 def test_every_page_renders_on_a_filled_root(monkeypatch, filled):
     at = _app(monkeypatch, filled.root)
-    assert len(at.metric) >= 4 * 4, "a card of metrics per bot"
+    assert len(at.metric) >= 4, "a card per bot"
     assert not at.error and not at.info
     _visit_all(at)
 
@@ -73,7 +73,7 @@ def test_a_corrupt_file_is_named_and_the_rest_renders(monkeypatch, filled):
     at = _app(monkeypatch, filled.root)
     errors = " ".join(e.value for e in at.error)
     assert "aion_brain.json.gz" in errors
-    assert len(at.metric) >= 16, "the bot cards still render"
+    assert len(at.metric) >= 4, "the bot cards still render"
     _visit_all(at)
 
 

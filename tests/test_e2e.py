@@ -1,0 +1,142 @@
+"""The real app in headless Chromium: `streamlit run app.py`, driven by Playwright.
+
+Uses Debian's chromium (`apt-get install -y chromium`; never `playwright install`). Skips with
+the reason where it is not installed. `python tests/test_e2e.py DIR [DATA_ROOT]` also saves a
+screenshot of every page into DIR (the README's pictures).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from app_data import build_filled_root  # noqa: E402
+
+from aion_core.store import Store  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--disable-quic"]
+PAGES = ["dashboard", "bots", "predictions", "config", "logs", "admin"]
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(root: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """`streamlit run app.py` on a free 127.0.0.1 port; yields its URL, stops it after."""
+    port = _free_port()
+    env = {**os.environ, "AION_DATA_DIR": str(root), "AION_REFRESH_S": "3600",
+           **(extra_env or {})}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", f"--server.port={port}",
+           "--server.headless=true", "--server.address=127.0.0.1",
+           "--browser.gatherUsageStats=false"]
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                if time.time() > deadline or proc.poll() is not None:
+                    raise RuntimeError("streamlit did not come up") from None
+                time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def settle(page, timeout: float = 60_000) -> None:
+    """Wait as Streamlit's own e2e suite does: connected, then the script not running."""
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']",
+                           timeout=timeout)
+    page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']",
+                           timeout=timeout)
+
+
+@contextmanager
+def browser_page(width: int = 1280, height: int = 900):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
+
+
+def goto(page, url: str, name: str) -> None:
+    page.goto(url if name == "dashboard" else f"{url}/{name}")
+    settle(page)
+
+
+def test_dashboard_then_config_knob_saved(tmp_path):
+    store = Store(tmp_path / "data")
+    build_filled_root(store, n_symbols=8, sessions=60, history_days=5)
+    with running_app(store.root) as url, browser_page() as page:
+        goto(page, url, "dashboard")
+        page.wait_for_selector("[data-testid='stMetric']")
+        page.wait_for_selector("[data-testid='stPlotlyChart']")
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert page.locator("[data-testid='stPlotlyChart']").count() >= 2
+        page.locator("[data-testid='stSidebarNavLink']", has_text="Config").click()
+        settle(page)
+        slider = page.get_by_role("slider", name="Max positions")
+        slider.first.focus()
+        page.keyboard.press("ArrowRight")
+        page.get_by_role("button", name="Save").first.click()
+        page.wait_for_selector("[data-testid='stAlertContentSuccess']")
+        doc = json.loads(store.path("bots_config").read_text())
+        assert doc == {"swing": {"1w": {"max_positions": 11}}}
+
+
+def screenshots(out: Path, root: Path) -> list[Path]:
+    """One PNG per page (1280 wide), the pages fully drawn."""
+    out.mkdir(parents=True, exist_ok=True)
+    shots = []
+    with running_app(root) as url, browser_page(1280, 1800) as page:
+        for name in PAGES:
+            goto(page, url, name)
+            page.wait_for_timeout(1500)  # let Plotly finish drawing
+            path = out / f"app_{name}.png"
+            page.screenshot(path=str(path), full_page=True)
+            shots.append(path)
+    return shots
+
+
+if __name__ == "__main__":
+    target = Path(sys.argv[1])
+    data = Path(sys.argv[2]) if len(sys.argv) > 2 else target / "_data"
+    if not data.exists():
+        build_filled_root(Store(data), n_symbols=60, sessions=250)
+    for shot in screenshots(target, data):
+        print(shot)
