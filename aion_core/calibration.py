@@ -60,14 +60,16 @@ def cross_sectional_metrics(dates: np.ndarray, predicted: np.ndarray,
     - rank_ic: the same with per-date ranks (Spearman);
     - hit_rate: share of rows whose realised return has the predicted sign (zeros left out);
     - decile_spread: mean over dates of (mean realised return of the top decile by
-      prediction) - (that of the bottom decile), in return units over the horizon;
+      prediction) - (that of the bottom decile), in return units over the horizon; a decile
+      is floor(names / 10) names, at least one;
     - n_dates, n_rows.
     """
     keys = pd.factorize(np.asarray(dates), sort=True)[0]
-    pct = pd.Series(predicted).groupby(keys).rank(pct=True, method="first")
+    rank = pd.Series(predicted).groupby(keys).rank(method="first").to_numpy()
+    decile = np.maximum(np.bincount(keys)[keys] // 10, 1)  # names in a decile, that date
     realised_s = pd.Series(realised)
-    top = realised_s.where(pct > 0.9).groupby(keys).mean()
-    bottom = realised_s.where(pct <= 0.1).groupby(keys).mean()
+    top = realised_s.where(rank > np.bincount(keys)[keys] - decile).groupby(keys).mean()
+    bottom = realised_s.where(rank <= decile).groupby(keys).mean()
     moved = realised != 0
     return {
         "ic": _mean(_per_date_corr(keys, predicted, realised)),
@@ -85,9 +87,9 @@ class Calibration:
     """Confidence = P(realised return has the predicted sign | |prediction|).
 
     Fitted with isotonic regression (non-decreasing: a bigger forecast is never less
-    trustworthy) of the hit indicator on |expected_return|, over the validation folds'
-    out-of-sample rows only; the fitted step function is kept as its knots `x`, `y` and applied
-    by linear interpolation, clipped at the ends. A model whose size carries no information
+    trustworthy) of the hit rate on |expected_return|, over the validation folds'
+    out-of-sample rows only; the fitted curve is kept as its knots `x`, `y` and applied by
+    linear interpolation, clipped at the ends. A model whose size carries no information
     gets a flat confidence near its base hit rate, which is the honest answer.
     """
 
@@ -95,17 +97,24 @@ class Calibration:
     y: tuple[float, ...]
 
     @classmethod
-    def fit(cls, predicted: np.ndarray, realised: np.ndarray) -> Calibration:
+    def fit(cls, predicted: np.ndarray, realised: np.ndarray, bins: int = 50) -> Calibration:
+        """Hit rates in up to `bins` equal-count bins of |prediction|, made monotone by
+        isotonic regression weighted by bin size (binning first keeps a handful of extreme
+        forecasts from setting the ends, and the knots few)."""
         moved = (realised != 0) & np.isfinite(realised) & np.isfinite(predicted)
         if not moved.any():
             return cls(x=(0.0,), y=(0.5,))
         size = np.abs(predicted[moved])
         hit = (np.sign(predicted[moved]) == np.sign(realised[moved])).astype(float)
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
-        iso.fit(size, hit)
-        x = np.round(iso.X_thresholds_, 8)
-        y = np.round(iso.y_thresholds_, 6)
-        return cls(x=tuple(float(v) for v in x), y=tuple(float(v) for v in y))
+        order = np.argsort(size, kind="stable")
+        groups = np.array_split(order, min(bins, len(order)))
+        w_all = np.array([len(g) for g in groups], dtype=float)
+        x, at = np.unique(np.array([size[g].mean() for g in groups]), return_inverse=True)
+        w = np.bincount(at, w_all)  # bins of equal size (a constant model) merge into one
+        y = np.bincount(at, np.array([hit[g].sum() for g in groups])) / w
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True).fit(x, y, sample_weight=w)
+        return cls(x=tuple(float(v) for v in np.round(x, 8)),
+                   y=tuple(float(v) for v in np.round(iso.predict(x), 6)))
 
     def confidence(self, predicted: np.ndarray) -> np.ndarray:
         """Calibrated confidence in [0, 1] for each prediction."""

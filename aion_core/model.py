@@ -43,6 +43,7 @@ DEFAULT_PARAMS: Mapping[str, Any] = {
     "lambda_l2": 10.0,
     "max_bin": 63,
     "metric": "None",
+    "feature_pre_filter": False,  # min_data_in_leaf is adapted per training set
     "seed": 7,
     "deterministic": True,
     "force_col_wise": True,
@@ -210,6 +211,15 @@ def _cs_ic_eval(excess: np.ndarray):
     return feval
 
 
+def _params(config: TrainConfig, n_rows: int) -> dict[str, Any]:
+    """The config's parameters with min_data_in_leaf capped at 1 % of the rows (at least 20),
+    so that a small universe (a user's dozen symbols) still grows trees while a large one
+    keeps the configured floor against fitting noise."""
+    params = dict(config.params)
+    params["min_data_in_leaf"] = min(int(params["min_data_in_leaf"]), max(20, n_rows // 100))
+    return params
+
+
 def _fold_blocks(n_sessions: int, config: TrainConfig) -> list[np.ndarray]:
     n_valid = max(config.n_folds, int(round(n_sessions * config.validation_fraction)))
     return np.array_split(np.arange(n_sessions - n_valid, n_sessions), config.n_folds)
@@ -229,7 +239,7 @@ def _run_fold(data: TrainingMatrix, horizon: str, block: np.ndarray,
         feval = _cs_ic_eval(data.excess[horizon][valid_rows])
         callbacks = [lgb.early_stopping(config.early_stopping, verbose=False)]
     train_set = data.dataset(train_rows, data.target(train_rows, horizon, config.winsorise))
-    booster = lgb.train(dict(config.params), train_set,
+    booster = lgb.train(_params(config, len(train_rows)), train_set,
                         num_boost_round=config.max_rounds, valid_sets=valid_sets,
                         feval=feval, callbacks=callbacks)
     rounds = max(config.min_rounds, booster.best_iteration or config.max_rounds)
@@ -324,7 +334,7 @@ def fit(data: TrainingMatrix, horizon: str, num_rounds: int,
     if len(rows) == 0:
         raise DataError(f"{horizon}: no labelled rows end on or before {_day(data.as_of)}")
     train_set = data.dataset(rows, data.target(rows, horizon, config.winsorise))
-    booster = lgb.train(dict(config.params), train_set,
+    booster = lgb.train(_params(config, len(rows)), train_set,
                         num_boost_round=num_rounds)
     folds = [f.to_dict() for f in walk.folds] if walk else []
     return Fitted(

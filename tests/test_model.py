@@ -1,0 +1,162 @@
+"""The model: purge gaps, the as_of guard, determinism, the format, and what it learns."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aion_core import model
+from aion_core.calibration import cross_sectional_metrics, per_date_rank_ic
+from aion_core.config import HORIZONS
+from aion_core.dataset import build_dataset
+from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
+
+FEATURES = ["f0", "f1", "f2", "f3"]
+
+
+def toy_frame(n_symbols: int = 30, n_dates: int = 400, seed: int = 1) -> pd.DataFrame:
+    """A dataset frame whose labels lean on f0 (the rest is noise); labels NaN at the end."""
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2020-01-01", periods=n_dates)
+    frame = pd.DataFrame({"symbol": np.tile([f"S{i:02d}" for i in range(n_symbols)], n_dates),
+                          "date": np.repeat(dates, n_symbols)})
+    x = rng.normal(size=(len(frame), len(FEATURES))).astype(np.float32)
+    frame[FEATURES] = x
+    for h, k in HORIZONS.items():
+        label = 0.004 * np.sqrt(k) * x[:, 0] + 0.03 * np.sqrt(k) * rng.normal(size=len(frame))
+        label[frame["date"] > dates[-1 - k]] = np.nan
+        frame[f"fwd_{h}"] = label
+    return frame
+
+
+@pytest.fixture(scope="module")
+def toy() -> pd.DataFrame:
+    return toy_frame()
+
+
+def test_folds_purge_the_horizon_between_training_and_validation(toy):
+    as_of = toy["date"].iloc[-1]
+    data = model.TrainingMatrix.build(toy, FEATURES, as_of)
+    sessions = list(data.sessions)
+    for h, k in HORIZONS.items():
+        walk = model.walk_forward(data, h)
+        assert len(walk.folds) == model.NIGHTLY.n_folds
+        for fold in walk.folds:
+            last_train = sessions.index(pd.Timestamp(fold.train_end))
+            first_valid = sessions.index(pd.Timestamp(fold.valid_start))
+            assert first_valid - last_train == k + 1  # the label ends before validation starts
+            assert sessions.index(pd.Timestamp(fold.valid_end)) + k <= len(sessions) - 1
+
+
+def test_fit_ignores_every_label_that_ends_after_as_of(toy):
+    as_of = toy["date"].unique()[300]
+    honest = model.train(toy, FEATURES, as_of, ["1w"])["1w"]
+    poisoned = toy.copy()
+    future = poisoned["date"] > as_of - pd.offsets.BDay(5)  # labels still open at as_of
+    poisoned.loc[future, "fwd_1w"] = 1e3
+    poisoned.loc[poisoned["date"] > as_of, FEATURES] = 99.0
+    cheat = model.train(poisoned, FEATURES, as_of, ["1w"])["1w"]
+    assert cheat.to_model_string() == honest.to_model_string()
+    assert honest.trained_through == str((as_of - pd.offsets.BDay(5)).date())
+
+
+def test_training_is_deterministic_and_the_format_round_trips(toy):
+    as_of = toy["date"].iloc[-1]
+    a = model.train(toy, FEATURES, as_of, ["2w"])["2w"]
+    b = model.train(toy, FEATURES, as_of, ["2w"])["2w"]
+    assert a.to_model_string() == b.to_model_string()
+    assert a.metadata() == b.metadata()
+    back = model.Fitted.from_model_string(a.to_model_string(), a.metadata())
+    rows = toy[toy["date"] == as_of]
+    pd.testing.assert_frame_equal(model.predict(back, rows), model.predict(a, rows))
+
+
+def test_metadata_holds_what_the_app_needs(toy):
+    fitted = model.train(toy, FEATURES, toy["date"].iloc[-1], ["1w"])["1w"]
+    meta = fitted.metadata()
+    assert meta["features"] == FEATURES and meta["num_rounds"] == fitted.num_rounds
+    assert len(meta["validation"]["folds"]) == 3
+    assert set(meta["validation"]["mean"]) == {"ic", "rank_ic", "hit_rate", "decile_spread"}
+    assert next(iter(meta["feature_importance"])) == "f0"  # the informative feature leads
+    assert meta["validation"]["mean"]["rank_ic"] > 0.05
+
+
+def test_predict_scores_ranks_and_confidence(toy):
+    fitted = model.train(toy, FEATURES, toy["date"].iloc[-1], ["1w"])["1w"]
+    rows = toy[toy["date"] == toy["date"].iloc[-1]]
+    out = model.predict(fitted, rows)
+    assert list(out.columns) == ["date", "symbol", "expected_return", "confidence", "score",
+                                 "rank"]
+    assert sorted(out["symbol"]) == sorted(rows["symbol"])
+    assert out["rank"].tolist() == list(range(1, len(rows) + 1))
+    assert out["expected_return"].is_monotonic_decreasing
+    assert out["score"].mean() == pytest.approx(0, abs=1e-9)
+    assert out["score"].std(ddof=0) == pytest.approx(1)
+    assert out["confidence"].between(0, 1).all()
+    big = out["expected_return"].abs().idxmax()
+    assert out.loc[big, "confidence"] >= out["confidence"].min()
+
+
+def test_quick_config_is_one_fold_with_fixed_rounds(toy):
+    fitted = model.train(toy, FEATURES, toy["date"].iloc[-1], ["4w"], config=model.QUICK)["4w"]
+    assert fitted.num_rounds == model.QUICK.max_rounds
+    assert len(fitted.validation["folds"]) == 1
+
+
+def test_too_short_a_history_is_a_clear_error(toy):
+    short = toy[toy["date"] <= toy["date"].unique()[50]]
+    with pytest.raises(Exception, match="too few"):
+        model.train(short, FEATURES, short["date"].iloc[-1], ["1w"])
+
+
+# --------------------------------------------------------------------------- the planted signal
+
+SIGNAL_SPEC = SyntheticSpec(n_symbols=120, years=4.0, seed=7, intraday_days=0,
+                            end=date(2026, 11, 20))
+OOS_SESSIONS = 500
+
+
+@pytest.fixture(scope="module")
+def synthetic_dataset():
+    market = SyntheticMarket(SIGNAL_SPEC)
+    news = market.headlines(market.symbols, market.sessions[0], market.end).data
+    ds = build_dataset(market.panel(), None, news)
+    as_of = market.sessions[-OOS_SESSIONS]
+    later = ds.frame[(ds.frame["date"] > as_of) & ds.frame["fwd_1w"].notna()]
+    return ds, as_of, later, market.truth()
+
+
+def _oos_rank_ic(ds, as_of, later, frame=None) -> tuple[float, np.ndarray]:
+    fitted = model.train(ds.frame if frame is None else frame, ds.feature_columns, as_of,
+                         ["1w"])["1w"]
+    pred = model.predict(fitted, later)
+    merged = pred.merge(later[["date", "symbol", "fwd_1w"]], on=["date", "symbol"])
+    daily = per_date_rank_ic(merged["date"].to_numpy(), merged["expected_return"].to_numpy(),
+                             merged["fwd_1w"].to_numpy())
+    return float(daily.mean()), daily
+
+
+def test_the_1w_model_finds_at_least_half_the_planted_signal(synthetic_dataset):
+    ds, as_of, later, truth = synthetic_dataset
+    model_ic, _ = _oos_rank_ic(ds, as_of, later)
+    planted = truth.merge(later[["date", "symbol", "fwd_1w"]], on=["date", "symbol"])
+    planted_ic = cross_sectional_metrics(planted["date"].to_numpy(), planted["signal"].to_numpy(),
+                                         planted["fwd_1w"].to_numpy())["rank_ic"]
+    assert planted_ic > 0.03  # the market did plant something over these sessions
+    assert model_ic >= 0.5 * planted_ic, (model_ic, planted_ic)
+
+
+def test_with_shuffled_labels_the_model_finds_nothing(synthetic_dataset):
+    """Noise: the standard error of a mean of daily rank ICs whose 5-session labels overlap is
+    about sd(daily IC) / sqrt(n_days / 5); 'within noise' = inside three of them."""
+    ds, as_of, later, _ = synthetic_dataset
+    shuffled = ds.frame.copy()
+    labelled = shuffled["fwd_1w"].notna().to_numpy()
+    rng = np.random.default_rng(0)
+    shuffled.loc[labelled, "fwd_1w"] = rng.permutation(shuffled.loc[labelled, "fwd_1w"].to_numpy())
+    mean_ic, daily = _oos_rank_ic(ds, as_of, later, frame=shuffled)
+    stderr = daily.std(ddof=1) / np.sqrt(len(daily) / HORIZONS["1w"])
+    assert abs(mean_ic) < 3 * stderr, (mean_ic, stderr)

@@ -1,0 +1,141 @@
+"""The nightly job end to end on small synthetic data roots."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from datetime import UTC, date, datetime
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aion_core.config import load_settings
+from aion_core.providers.base import FetchResult
+from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
+from aion_core.store import Store, read_json, read_parquet
+from jobs.nightly import run_nightly
+
+NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+STEPS = ["collect", "features", "train", "predict", "brain", "summary"]
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(tmp_path / "data", env_file=None)
+
+
+def run(store, settings, **kw):
+    return run_nightly(store, settings, now=lambda: NOW, **kw)
+
+
+def brain_without_clock(store: Store) -> dict:
+    doc = json.loads(gzip.decompress(store.path("rolling_brain").read_bytes()))
+    doc.pop("generated_at")
+    return doc
+
+
+def test_a_run_writes_every_contract_file(demo_root, settings):
+    summary = run(demo_root, settings, skip_fetch=True)
+    assert summary["status"] == "ok" and summary["as_of"] == "2026-11-20"
+    assert [s["name"] for s in summary["steps"]] == STEPS
+    assert summary["steps"][0]["status"] == "skipped"
+    assert all(s["status"] == "ok" for s in summary["steps"][1:])
+    assert set(summary["metrics"]) == {"1w", "2w", "4w"}
+    assert set(summary["metrics"]["1w"]) == {"ic", "rank_ic"}
+    assert read_json(demo_root.path("nightly_summary")) == summary
+    brain = demo_root.read_json("rolling_brain")
+    assert len(brain["symbols"]) == 12 and brain["as_of"] == "2026-11-20"
+    aion = demo_root.read_json("aion_brain")
+    assert {"regime", "portfolio"} <= set(aion)
+    for h in ("1w", "2w", "4w"):
+        assert demo_root.path("ml_models", horizon=h).read_text().startswith("tree")
+        assert demo_root.read_json("ml_models_meta", horizon=h)["trained_through"] < "2026-11-20"
+    history = read_parquet(demo_root.path("prediction_history"))
+    assert len(history) == 36 and set(history["horizon"]) == {"1w", "2w", "4w"}
+    assert read_parquet(demo_root.path("ml_datasets")) is not None
+    log = demo_root.path("nightly_logs", yyyymmdd="20261123").read_text()
+    assert "step train: ok" in log
+
+
+def test_a_rerun_for_the_same_as_of_gives_identical_predictions(demo_root, settings):
+    run(demo_root, settings, skip_fetch=True, as_of=date(2026, 10, 30))
+    first = brain_without_clock(demo_root)
+    model_text = demo_root.path("ml_models", horizon="1w").read_bytes()
+    history = read_parquet(demo_root.path("prediction_history"))
+    run(demo_root, settings, skip_fetch=True, as_of=date(2026, 10, 30))
+    assert brain_without_clock(demo_root) == first
+    assert demo_root.path("ml_models", horizon="1w").read_bytes() == model_text
+    pd.testing.assert_frame_equal(read_parquet(demo_root.path("prediction_history")), history)
+
+
+def test_bars_after_as_of_change_nothing(demo_root, settings, tmp_path):
+    as_of = pd.Timestamp("2026-09-30")
+    other = Store(tmp_path / "other")
+    shutil.copytree(demo_root.root, other.root)
+    rng = np.random.default_rng(0)
+    for sym in other.daily_symbols():
+        bars = other.read_daily(sym)
+        later = bars["date"] > as_of
+        bars.loc[later, ["open", "high", "low", "close"]] *= rng.uniform(0.5, 2.0, later.sum())[
+            :, None]
+        bars.loc[later, "volume"] *= 3
+        other.write_daily(sym, bars)
+    for store in (demo_root, other):
+        assert run(store, settings, skip_fetch=True, as_of=as_of.date())["status"] == "ok"
+    pd.testing.assert_frame_equal(read_parquet(other.path("ml_datasets")),
+                                  read_parquet(demo_root.path("ml_datasets")))
+    assert brain_without_clock(other) == brain_without_clock(demo_root)
+
+
+class FailingMarket:
+    """The synthetic market, except that some symbols' daily bars cannot be fetched."""
+
+    name = "synthetic"
+
+    def __init__(self, market: SyntheticMarket, broken: set[str]) -> None:
+        self.market, self.broken, self.symbols = market, broken, market.symbols
+
+    def daily_bars(self, symbols, start, end) -> FetchResult:
+        got = self.market.daily_bars([s for s in symbols if s not in self.broken], start, end)
+        return FetchResult(got.data, {**got.failed, **{s: "HTTP 500" for s in symbols
+                                                      if s in self.broken}})
+
+    def intraday_bars(self, symbols, day) -> FetchResult:
+        return self.market.intraday_bars(symbols, day)
+
+
+def test_a_fetch_failure_for_some_symbols_is_partial_and_the_rest_is_predicted(store, settings):
+    market = SyntheticMarket(SyntheticSpec(n_symbols=12, years=2.0, seed=7, intraday_days=0,
+                                           end=date(2026, 11, 20)))
+    broken = set(market.symbols[:3])
+    summary = run(store, settings, providers=(FailingMarket(market, broken), market, market))
+    assert summary["status"] == "partial"
+    assert summary["steps"][0]["status"] == "ok" and "3 failed" in summary["steps"][0]["detail"]
+    predicted = set(store.read_json("rolling_brain")["symbols"])
+    assert predicted == set(market.symbols) - broken
+
+
+def test_bars_alone_are_enough(demo_root, settings):
+    shutil.rmtree(demo_root.root / "raw" / "macro")
+    shutil.rmtree(demo_root.root / "raw" / "news")
+    summary = run(demo_root, settings, skip_fetch=True)
+    assert summary["status"] == "ok"
+    assert "macro no, news no" in summary["steps"][1]["detail"]
+
+
+def test_a_failed_step_skips_what_needs_it_and_fails_the_run(store, settings):
+    summary = run(store, settings, skip_fetch=True)
+    status = {s["name"]: s["status"] for s in summary["steps"]}
+    assert summary["status"] == "failed"
+    assert status == {"collect": "skipped", "features": "failed", "train": "skipped",
+                      "predict": "skipped", "brain": "skipped", "summary": "ok"}
+    assert "no daily bars" in summary["steps"][1]["detail"]
+    assert read_json(store.path("nightly_summary"))["status"] == "failed"
+
+
+def test_an_as_of_that_is_not_a_session_fails_clearly(demo_root, settings):
+    summary = run(demo_root, settings, skip_fetch=True, as_of=date(2026, 11, 21))
+    assert summary["status"] == "failed"
+    assert "not an NYSE session" in summary["steps"][1]["detail"]
