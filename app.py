@@ -98,11 +98,12 @@ def main() -> None:
                        layout="wide")
     _ui.style()
     settings, store = _ui.context()
-    st.session_state["aion_auth"] = make_authenticator(settings)
     page = st.navigation(PAGES)
     with st.sidebar:
         st.markdown("### Aion Analytics")
         st.fragment(run_every=_ui.refresh_every(settings))(draw_sidebar_status)(store)
+        # Its cookie component draws where it is created: keep it out of the pages' way.
+        st.session_state["aion_auth"] = make_authenticator(settings)
     page.run()
 
 

@@ -205,3 +205,17 @@ def chart_frame(bars: pd.DataFrame, sessions: int = 250) -> pd.DataFrame:
     loss = (-delta.clip(upper=0)).ewm(alpha=1 / 14, adjust=False).mean()
     f["rsi_14"] = 100 - 100 / (1 + gain / loss.replace(0.0, float("nan")))
     return f.tail(sessions).reset_index(drop=True)
+
+
+def validation_row(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """One model's validation figures: its summary numbers, else the mean over its folds."""
+    val = meta.get("validation") or {}
+    row: dict[str, Any] = {"trained_through": meta.get("trained_through")}
+    numbers = {k: v for k, v in val.items() if isinstance(v, int | float)}
+    folds = pd.DataFrame(val.get("folds") or [])
+    if not numbers and not folds.empty:
+        numbers = folds.select_dtypes("number").drop(columns=["rounds", "n_dates", "n_rows"],
+                                                     errors="ignore").mean().to_dict()
+    row.update({k: round(float(v), 4) for k, v in numbers.items()})
+    row["folds"] = len(folds)
+    return row

@@ -35,9 +35,9 @@ _CSS = """
 .aion-card {border: 1px solid #e5e9ef; border-radius: 12px; padding: 14px 16px;
   background: #fff;}
 .aion-card .big {font-size: 1.6rem; font-weight: 600; font-variant-numeric: tabular-nums;}
-.aion-card .row {display: flex; justify-content: space-between; margin-top: 8px;
-  font-size: .85rem; color: #6b7280;}
-.aion-card .row b {display: block; font-size: 1.05rem; color: #1b1f24;
+.aion-card .row {display: grid; grid-template-columns: 1fr 1fr; gap: 6px 12px;
+  font-size: .78rem; color: #6b7280; text-transform: uppercase; letter-spacing: .03em;}
+.aion-card .row b {display: block; font-size: 1.0rem; color: #1b1f24; text-transform: none;
   font-variant-numeric: tabular-nums;}
 .aion-pill {display:inline-block; padding:2px 10px; border-radius:999px; font-size:.8rem;
   font-weight:600; color:white;}

@@ -39,8 +39,10 @@ def knob_widget(bot: str, knob: Knob, value: Any) -> Any:
         return st.slider(label, int(lo), int(hi), shown, int(knob.step or 1), help=knob.help,
                          key=key)
     shown = min(max(float(value), float(lo)), float(hi))
-    return st.slider(label, float(lo), float(hi), shown, float(knob.step or 0.01),
-                     help=knob.help, key=key)
+    step = float(knob.step or 0.01)
+    fmt = "%.0f" if step >= 1 else "%.3f" if step < 0.01 else "%.2f"
+    return st.slider(label, float(lo), float(hi), shown, step, format=fmt, help=knob.help,
+                     key=key)
 
 
 def knobs_ui(bot: str, config: dict | None) -> dict[str, Any]:

@@ -28,17 +28,17 @@ def dashboard_ui() -> str:
 
 def draw_card(card: BotCard) -> None:
     """Equity as a metric (with the total return), the rest in one compact row."""
-    st.html(f'<div class="aion-card"><b>{card.bot}</b> '
-            f'{_ui.pill(card.status[:18], _ui.status_ok(card.status))}</div>')
-    st.metric(f"Equity · as of {card.as_of}", _ui.money(card.equity),
-              _ui.pct(card.total_return))
+    st.html(f'<b style="font-size:1.05rem">{card.bot}</b> '
+            f'{_ui.pill(card.status[:18], _ui.status_ok(card.status))} '
+            f'<small style="color:{_ui.MUTED}">as of {card.as_of}</small>')
+    st.metric("Equity", _ui.money(card.equity), _ui.pct(card.total_return))
     stats = [("Day PnL", _ui.money(card.day_pnl, signed=True), _ui.signed(card.day_pnl)),
              ("Total PnL", _ui.money(card.total_pnl, signed=True), _ui.signed(card.total_pnl)),
              ("Open", str(card.open_positions), _ui.INK),
              ("Win rate", _ui.pct(card.win_rate, signed=False, digits=0), _ui.INK)]
     cells = "".join(f'<div>{label}<b style="color:{colour}">{value}</b></div>'
                     for label, value, colour in stats)
-    st.html(f'<div class="aion-card" style="padding:8px 14px"><div class="row">{cells}'
+    st.html(f'<div class="aion-card" style="padding:10px 14px"><div class="row">{cells}'
             "</div></div>")
 
 
@@ -101,7 +101,7 @@ def draw_bots(store, period: str) -> None:
         _ui.empty("No bot has traded", "bots")
         return
     for col, card in zip(st.columns(len(cards)), cards, strict=True):
-        with col:
+        with col, st.container(border=True):
             draw_card(card)
     swing = {b: c for b, c in curves.items() if b != "intraday" and len(c)}
     left, right = st.columns(2)

@@ -8,7 +8,12 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from aion_core.config import HORIZONS
-from aion_core.views_calc import chart_frame, importance_frame, predictions_table
+from aion_core.views_calc import (
+    chart_frame,
+    importance_frame,
+    predictions_table,
+    validation_row,
+)
 from pages import _ui
 
 
@@ -61,8 +66,10 @@ def draw_history(symbol: str, hist: pd.DataFrame) -> None:
         return
     fig = go.Figure()
     for h, part in hist.groupby("horizon"):
-        fig.add_scatter(x=part["as_of"], y=part["expected_return"], name=str(h), mode="lines")
+        fig.add_scatter(x=part["as_of"], y=part["expected_return"], name=str(h),
+                        mode="lines+markers")
     fig.update_yaxes(tickformat=".1%")
+    fig.update_xaxes(type="date", tickformat="%Y-%m-%d")
     _ui.plot(_ui.layout(fig, height=260, title=f"{symbol}: predicted return over time"))
 
 
@@ -70,9 +77,7 @@ def draw_models(meta: dict[str, dict]) -> None:
     if not meta:
         _ui.empty("No trained model", "brain")
         return
-    rows = [{"horizon": h, "trained_through": m.get("trained_through"),
-             **{k: v for k, v in (m.get("validation") or {}).items()
-                if isinstance(v, int | float)}} for h, m in meta.items()]
+    rows = [{"horizon": h, **validation_row(m)} for h, m in meta.items()]
     st.dataframe(pd.DataFrame(rows), hide_index=True)
     h = st.radio("Feature importance of", list(meta), horizontal=True, key="pred_imp_h")
     imp = importance_frame(meta.get(h))

@@ -119,13 +119,28 @@ def test_dashboard_then_config_knob_saved(tmp_path):
         assert doc == {"swing": {"1w": {"max_positions": 11}}}
 
 
+def login(page, password: str) -> None:
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_selector("text=Kill switch", timeout=30_000)
+    settle(page)
+
+
 def screenshots(out: Path, root: Path) -> list[Path]:
-    """One PNG per page (1280 wide), the pages fully drawn."""
+    """One PNG per page (1280 wide), the pages fully drawn; the admin page logged in."""
+    import bcrypt
+
     out.mkdir(parents=True, exist_ok=True)
+    password = "screenshot-password"
+    hashed = bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()
     shots = []
-    with running_app(root) as url, browser_page(1280, 1800) as page:
+    with running_app(root, {"ADMIN_PASSWORD_HASH": hashed}) as url, \
+            browser_page(1280, 1800) as page:
         for name in PAGES:
             goto(page, url, name)
+            if name == "admin":
+                login(page, password)
             page.wait_for_timeout(1500)  # let Plotly finish drawing
             path = out / f"app_{name}.png"
             page.screenshot(path=str(path), full_page=True)

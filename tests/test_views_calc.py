@@ -22,6 +22,7 @@ from aion_core.views_calc import (
     regime_view,
     summary_steps,
     trades_frame,
+    validation_row,
 )
 
 BRAIN = {"as_of": "2026-11-20", "symbols": {
@@ -125,3 +126,11 @@ def test_chart_frame_indicators():
     assert len(f) == 100 and f["sma_50"].notna().all()
     assert f["sma_20"].iloc[-1] == pytest.approx(close[-20:].mean())
     assert f["rsi_14"].between(0, 100).all()
+
+
+def test_validation_row_summarises_folds():
+    meta = {"trained_through": "2026-11-16", "validation": {"folds": [
+        {"ic": 0.06, "rank_ic": 0.04, "rounds": 10}, {"ic": 0.02, "rank_ic": 0.0, "rounds": 10}]}}
+    row = validation_row(meta)
+    assert row == {"trained_through": "2026-11-16", "ic": 0.04, "rank_ic": 0.02, "folds": 2}
+    assert validation_row({"validation": {"ic": 0.05}})["ic"] == 0.05
