@@ -68,7 +68,7 @@ def draw_steps(summary: dict | None) -> None:
             f"{summary.get('finished_at')}</small>")
     steps = summary_steps(summary)
     styled = steps.style.map(
-        lambda s: f"color: {_ui.GAIN if s == 'ok' else _ui.LOSS}; font-weight: 600",
+        lambda s: f"color: {_ui.signed({'ok': 1, 'failed': -1}.get(s, 0))}; font-weight: 600",
         subset=["status"]).format({"seconds": "{:.1f} s"}, na_rep="—")
     st.dataframe(styled, hide_index=True)
 
