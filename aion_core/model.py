@@ -175,12 +175,14 @@ class Fold:
     train_end: str
     valid_start: str
     valid_end: str
-    rounds: int
+    rounds: int  # the best round count (what the final model's rounds derive from)
+    trained_rounds: int  # rounds actually grown (best + the early-stopping patience)
     metrics: dict[str, float]
 
     def to_dict(self) -> dict[str, Any]:
         return {"train_end": self.train_end, "valid_start": self.valid_start,
-                "valid_end": self.valid_end, "rounds": self.rounds, **self.metrics}
+                "valid_end": self.valid_end, "rounds": self.rounds,
+                "trained_rounds": self.trained_rounds, **self.metrics}
 
 
 @dataclass
@@ -211,7 +213,7 @@ def _cs_ic_eval(excess: np.ndarray):
     return feval
 
 
-def _params(config: TrainConfig, n_rows: int) -> dict[str, Any]:
+def train_params(config: TrainConfig, n_rows: int) -> dict[str, Any]:
     """The config's parameters with min_data_in_leaf capped at 1 % of the rows (at least 20),
     so that a small universe (a user's dozen symbols) still grows trees while a large one
     keeps the configured floor against fitting noise."""
@@ -239,7 +241,7 @@ def _run_fold(data: TrainingMatrix, horizon: str, block: np.ndarray,
         feval = _cs_ic_eval(data.excess[horizon][valid_rows])
         callbacks = [lgb.early_stopping(config.early_stopping, verbose=False)]
     train_set = data.dataset(train_rows, data.target(train_rows, horizon, config.winsorise))
-    booster = lgb.train(_params(config, len(train_rows)), train_set,
+    booster = lgb.train(train_params(config, len(train_rows)), train_set,
                         num_boost_round=config.max_rounds, valid_sets=valid_sets,
                         feval=feval, callbacks=callbacks)
     rounds = max(config.min_rounds, booster.best_iteration or config.max_rounds)
@@ -248,6 +250,7 @@ def _run_fold(data: TrainingMatrix, horizon: str, block: np.ndarray,
     day = data.sessions
     fold = Fold(train_end=_day(day[data.session_idx[train_rows].max()]),
                 valid_start=_day(day[block[0]]), valid_end=_day(day[block[-1]]), rounds=rounds,
+                trained_rounds=booster.current_iteration(),
                 metrics=cross_sectional_metrics(data.session_idx[valid_rows], pred, y_valid))
     return fold, pred, y_valid
 
@@ -334,7 +337,7 @@ def fit(data: TrainingMatrix, horizon: str, num_rounds: int,
     if len(rows) == 0:
         raise DataError(f"{horizon}: no labelled rows end on or before {_day(data.as_of)}")
     train_set = data.dataset(rows, data.target(rows, horizon, config.winsorise))
-    booster = lgb.train(_params(config, len(rows)), train_set,
+    booster = lgb.train(train_params(config, len(rows)), train_set,
                         num_boost_round=num_rounds)
     folds = [f.to_dict() for f in walk.folds] if walk else []
     return Fitted(
