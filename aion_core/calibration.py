@@ -5,7 +5,8 @@ Pure functions on aligned 1-D arrays (one element per (date, symbol) row). Two u
 - `cross_sectional_metrics` gives the walk-forward folds' honest out-of-sample figures. A
   stock-picking model is judged per date, across names (the market's common move is not
   something it is asked to forecast), so IC and rank IC are means of per-date correlations.
-- `Calibration` turns the size of a prediction into a probability that its sign comes true,
+- `Calibration` turns a forecast's place in its cross-section into the probability that the
+  name really lands on that side of the median,
   learnt on validation folds only, and stored as plain numbers in the model's metadata JSON
   (no pickle).
 """
@@ -82,47 +83,74 @@ def cross_sectional_metrics(dates: np.ndarray, predicted: np.ndarray,
     }
 
 
+def cross_sectional_position(dates: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Each value's place in its date's cross-section, from -1 (lowest) to +1 (highest).
+
+    (rank - 0.5) / n mapped onto [-1, 1] with average ranks for ties, so a date's middle name
+    sits at 0 and a lone name at 0 too (it has no cross-section to stand out from).
+    """
+    keys = pd.factorize(np.asarray(dates), sort=True)[0]
+    series = pd.Series(np.asarray(values, dtype=float))
+    ranks = series.groupby(keys).rank(method="average").to_numpy()
+    counts = np.bincount(keys)[keys]
+    return 2.0 * (ranks - 0.5) / counts - 1.0
+
+
 @dataclass(frozen=True)
 class Calibration:
-    """Confidence = P(realised return has the predicted sign | |prediction|).
+    """Confidence = P(the name lands on the predicted side of its date's median | how far
+    from the middle of the cross-section the model placed it).
 
-    Fitted with isotonic regression (non-decreasing: a bigger forecast is never less
-    trustworthy) of the hit rate on |expected_return|, over the validation folds'
-    out-of-sample rows only; the fitted curve is kept as its knots `x`, `y` and applied by
-    linear interpolation, clipped at the ends. A model whose size carries no information
-    gets a flat confidence near its base hit rate, which is the honest answer.
+    The bots pick names against each other, so the question a confidence must answer is
+    whether a name the model ranks high really beats the rest, not whether the market rises:
+    judged on raw signs, a falling validation month made every long forecast look wrong and
+    confidences sank below a coin flip. Fitted on the validation folds' out-of-sample rows
+    only: the distance |position| (see `cross_sectional_position`) is binned into up to
+    `bins` equal-count bins, the hit rate of each bin is made non-decreasing by isotonic
+    regression (a name placed further out is never less trustworthy), and the curve is kept
+    as its knots `x`, `y` and applied by linear interpolation, clipped at the ends. A model
+    without skill gets a flat confidence near 0.5, which is the honest answer.
     """
 
     x: tuple[float, ...]
     y: tuple[float, ...]
 
     @classmethod
-    def fit(cls, predicted: np.ndarray, realised: np.ndarray, bins: int = 50) -> Calibration:
-        """Hit rates in up to `bins` equal-count bins of |prediction|, made monotone by
-        isotonic regression weighted by bin size (binning first keeps a handful of extreme
-        forecasts from setting the ends, and the knots few)."""
-        moved = (realised != 0) & np.isfinite(realised) & np.isfinite(predicted)
-        if not moved.any():
+    def fit(cls, dates: np.ndarray, predicted: np.ndarray, realised: np.ndarray,
+            bins: int = 50) -> Calibration:
+        """Learn the curve from aligned out-of-sample rows (dates, forecasts, outcomes)."""
+        ok = np.isfinite(realised) & np.isfinite(predicted)
+        dates, predicted, realised = np.asarray(dates)[ok], predicted[ok], realised[ok]
+        if not len(dates):
             return cls(x=(0.0,), y=(0.5,))
-        size = np.abs(predicted[moved])
-        hit = (np.sign(predicted[moved]) == np.sign(realised[moved])).astype(float)
+        position = cross_sectional_position(dates, predicted)
+        keys = pd.factorize(dates, sort=True)[0]
+        excess = realised - pd.Series(realised).groupby(keys).transform("median").to_numpy()
+        decided = (excess != 0) & (position != 0)
+        if not decided.any():
+            return cls(x=(0.0,), y=(0.5,))
+        size = np.abs(position[decided])
+        hit = (np.sign(position[decided]) == np.sign(excess[decided])).astype(float)
         order = np.argsort(size, kind="stable")
         groups = np.array_split(order, min(bins, len(order)))
         w_all = np.array([len(g) for g in groups], dtype=float)
-        x, at = np.unique(np.array([size[g].mean() for g in groups]), return_inverse=True)
-        w = np.bincount(at, w_all)  # bins of equal size (a constant model) merge into one
+        means = np.round(np.array([size[g].mean() for g in groups]), 8)
+        x, at = np.unique(means, return_inverse=True)
+        w = np.bincount(at, w_all)  # bins of equal size merge into one
         y = np.bincount(at, np.array([hit[g].sum() for g in groups])) / w
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True).fit(x, y, sample_weight=w)
-        return cls(x=tuple(float(v) for v in np.round(x, 8)),
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
+        iso.fit(x, y, sample_weight=w)
+        return cls(x=tuple(float(v) for v in x),
                    y=tuple(float(v) for v in np.round(iso.predict(x), 6)))
 
-    def confidence(self, predicted: np.ndarray) -> np.ndarray:
-        """Calibrated confidence in [0, 1] for each prediction."""
-        return np.clip(np.interp(np.abs(predicted), self.x, self.y), 0.0, 1.0)
+    def confidence(self, dates: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+        """Calibrated confidence in [0, 1] for each forecast, placed within its date."""
+        position = cross_sectional_position(dates, predicted)
+        return np.clip(np.interp(np.abs(position), self.x, self.y), 0.0, 1.0)
 
     def to_dict(self) -> dict[str, object]:
-        return {"method": "isotonic |expected_return| -> P(sign right)", "x": list(self.x),
-                "y": list(self.y)}
+        return {"method": "isotonic |cross-sectional position| -> P(right side of median)",
+                "x": list(self.x), "y": list(self.y)}
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, object]) -> Calibration:

@@ -219,7 +219,9 @@ def _swing_knobs(horizon: str) -> tuple[Knob, ...]:
         Knob("max_positions", int, 10, 1, 100, 1, "Most names held at once."),
         Knob("max_alloc", float, 0.10, 0.01, 0.5, 0.01,
              "Largest share of equity put in one name, before aggression."),
-        Knob("min_confidence", float, 0.55, 0.0, 1.0, 0.01,
+        # Confidence is P(the name lands on its predicted side of the median); a useful
+        # 1w model puts its best names at 0.52-0.60, so 0.52 keeps the top of the list.
+        Knob("min_confidence", float, 0.52, 0.0, 1.0, 0.01,
              "Ignore predictions whose calibrated confidence is below this."),
         Knob("min_expected_return", float, 0.0, -0.05, 0.10, 0.001,
              "Enter only when the predicted return over the horizon exceeds this."),

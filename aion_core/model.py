@@ -252,7 +252,7 @@ def _run_fold(data: TrainingMatrix, horizon: str, block: np.ndarray,
                 valid_start=_day(day[block[0]]), valid_end=_day(day[block[-1]]), rounds=rounds,
                 trained_rounds=booster.current_iteration(),
                 metrics=cross_sectional_metrics(data.session_idx[valid_rows], pred, y_valid))
-    return fold, pred, y_valid
+    return fold, pred, y_valid, data.session_idx[valid_rows]
 
 
 def _day(ts: pd.Timestamp) -> str:
@@ -272,14 +272,16 @@ def walk_forward(data: TrainingMatrix, horizon: str,
     if n_labelled <= 0 or int(blocks[0][0]) - h < config.min_train_sessions:
         raise DataError(f"{horizon}: {len(data.sessions)} sessions are too few to validate "
                         f"(need about {config.min_train_sessions + h} before the folds)")
-    folds, preds, reals = [], [], []
+    folds, preds, reals, days = [], [], [], []
     for block in blocks:
-        fold, pred, real = _run_fold(data, horizon, block, config)
+        fold, pred, real, when = _run_fold(data, horizon, block, config)
         folds.append(fold)
         preds.append(pred)
         reals.append(real)
+        days.append(when)
     rounds = int(round(np.mean([f.rounds for f in folds])))
-    calibration = Calibration.fit(np.concatenate(preds), np.concatenate(reals))
+    calibration = Calibration.fit(np.concatenate(days), np.concatenate(preds),
+                                  np.concatenate(reals))
     return WalkForwardResult(horizon, folds, rounds, calibration)
 
 
@@ -379,7 +381,8 @@ def predict(fitted: Fitted, rows: pd.DataFrame) -> pd.DataFrame:
                                   num_threads=2) + fitted.drift
     out = pd.DataFrame({"date": rows["date"].to_numpy(), "symbol": rows["symbol"].to_numpy(),
                         "expected_return": pred,
-                        "confidence": fitted.calibration.confidence(pred)})
+                        "confidence": fitted.calibration.confidence(rows["date"].to_numpy(),
+                                                                    pred)})
     by_date = out.groupby("date")["expected_return"]
     std = by_date.transform("std", ddof=0).to_numpy()
     centred = out["expected_return"].to_numpy() - by_date.transform("mean").to_numpy()

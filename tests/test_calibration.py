@@ -46,21 +46,42 @@ def test_hit_rate_and_decile_spread():
     assert perfect["rank_ic"] == pytest.approx(1) and perfect["hit_rate"] == 1
 
 
-def test_confidence_grows_with_forecast_size_and_stays_a_probability():
+def _panel(rng: np.random.Generator, skill: float, n_dates: int = 200, n_names: int = 100):
+    dates = np.repeat(np.arange(n_dates), n_names)
+    pred = rng.normal(0, 0.02, n_dates * n_names)
+    market = np.repeat(rng.normal(0, 0.05, n_dates), n_names)  # common moves, no skill needed
+    realised = market + skill * pred + rng.normal(0, 0.02, len(pred))
+    return dates, pred, realised
+
+
+def test_confidence_grows_with_distance_from_the_middle_and_stays_a_probability():
     rng = np.random.default_rng(5)
-    pred = rng.normal(0, 0.02, 20_000)
-    realised = pred + rng.normal(0, 0.02, 20_000)  # big forecasts are right more often
-    cal = Calibration.fit(pred, realised)
-    conf = cal.confidence(np.array([0.0, 0.005, 0.02, 0.05, 1.0, -0.05]))
-    assert np.all(np.diff(conf[:5]) >= 0) and conf[4] > conf[0] + 0.2
-    assert conf[5] == conf[3]  # only the size matters
+    dates, pred, realised = _panel(rng, skill=1.0)
+    cal = Calibration.fit(dates, pred, realised)
+    day = np.zeros(5)
+    conf = cal.confidence(day, np.array([-0.05, -0.01, 0.0, 0.01, 0.05]))
+    assert conf[2] == pytest.approx(min(cal.y), abs=0.05)  # the middle name: a coin flip
+    assert conf[4] > conf[3] > conf[2] + 0.05 and conf[4] > 0.7
+    assert conf[0] == pytest.approx(conf[4]) and conf[1] == pytest.approx(conf[3])
     assert ((conf >= 0) & (conf <= 1)).all()
     back = Calibration.from_dict(cal.to_dict())
-    np.testing.assert_array_equal(back.confidence(pred), cal.confidence(pred))
+    np.testing.assert_array_equal(back.confidence(dates, pred), cal.confidence(dates, pred))
+
+
+def test_market_moves_do_not_move_confidence():
+    """A month when everything falls must not make the model's best names look untrustworthy."""
+    rng = np.random.default_rng(8)
+    dates, pred, realised = _panel(rng, skill=1.0)
+    crash = Calibration.fit(dates, pred, realised - 0.2)
+    calm = Calibration.fit(dates, pred, realised)
+    probe = np.linspace(-0.05, 0.05, 11)
+    np.testing.assert_allclose(crash.confidence(np.zeros(11), probe),
+                               calm.confidence(np.zeros(11), probe))
 
 
 def test_a_forecast_without_skill_gets_a_flat_confidence_near_a_coin_flip():
     rng = np.random.default_rng(6)
-    cal = Calibration.fit(rng.normal(size=20_000), rng.normal(size=20_000))
-    conf = cal.confidence(np.linspace(0, 3, 50))
-    assert np.all(np.abs(conf - 0.5) < 0.1)
+    dates, pred, realised = _panel(rng, skill=0.0)
+    cal = Calibration.fit(dates, pred, realised)
+    conf = cal.confidence(np.zeros(50), np.linspace(-3, 3, 50))
+    assert np.all(np.abs(conf - 0.5) < 0.05)
