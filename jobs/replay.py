@@ -98,20 +98,16 @@ class ModelPredictor:
 
 
 def load_market_inputs(store: Store, end: pd.Timestamp) -> tuple[pd.DataFrame, Any, Any]:
-    """Bars (and macro and news, when the data root has them) through `end`."""
+    """Bars (and macro and news, when the data root has them) through `end`, read exactly
+    as the nightly job reads them."""
+    from jobs.nightly import read_macro, read_news
+
+    if not market_hours.is_session(end):
+        end = market_hours.previous_session(end)
     bars = store.read_daily_panel(end=end)
     if bars.empty:
         raise ConfigurationError("no daily bars in the data root: run `aion demo-data` first")
-    macro_frames = [f.assign(series=s) for s in store.macro_series_ids()
-                    if (f := store.read_macro(s)) is not None]
-    macro = pd.concat(macro_frames, ignore_index=True) if macro_frames else None
-    news_items = [item for d in store.news_days() if d <= end.strftime("%Y-%m-%d")
-                  for item in (store.read_news(d) or [])]
-    news = None
-    if news_items:
-        news = pd.DataFrame(news_items)
-        news["published_at"] = pd.to_datetime(news["published_at"], utc=True)
-    return bars, macro, news
+    return bars, read_macro(store, end), read_news(store, end)
 
 
 def replay_sessions(market: Market, start: date, end: date) -> pd.DatetimeIndex:
