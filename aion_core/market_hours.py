@@ -1,5 +1,10 @@
 """NYSE sessions, holidays and early closes (exchange_calendars XNYS): the one helper every
-job and page asks whether, and when, the market is open."""
+job and page asks whether, and when, the market is open.
+
+Conventions: a session is a tz-naive midnight Timestamp (the New York date); instants are
+tz-aware (a naive instant means UTC). A session's minutes run from its open (inclusive) to its
+close (exclusive), so 16:00 on a normal day, and 13:00 on an early close, is already closed.
+"""
 
 from __future__ import annotations
 
@@ -77,15 +82,41 @@ def session_open_close(d: date | str | pd.Timestamp) -> tuple[pd.Timestamp, pd.T
     return calendar().session_open_close(day)
 
 
+def utc(ts: datetime | pd.Timestamp | str) -> pd.Timestamp:
+    """`ts` as a UTC Timestamp; a naive value is taken to be UTC already."""
+    t = pd.Timestamp(ts)
+    return t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
+
+
 def is_open(ts: datetime | pd.Timestamp) -> bool:
     """Whether NYSE's regular session is open at `ts` (naive means UTC)."""
-    t = pd.Timestamp(ts)
-    t = t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
+    t = utc(ts)
     _check_range(_day(t.tz_convert(NY)))
     return bool(calendar().is_open_on_minute(t, ignore_breaks=True))
 
 
 def next_open(ts: datetime | pd.Timestamp) -> pd.Timestamp:
-    t = pd.Timestamp(ts)
-    t = t.tz_localize("UTC") if t.tz is None else t.tz_convert("UTC")
-    return calendar().next_open(t)
+    return calendar().next_open(utc(ts))
+
+
+def session_at(ts: datetime | pd.Timestamp) -> pd.Timestamp | None:
+    """The session whose regular hours contain `ts`, or None when the market is closed then.
+
+    Jobs key everything of an intraday cycle (bars file, order ids) on this, never on the UTC
+    date, which differs from the New York one in the evening.
+    """
+    if not is_open(ts):
+        return None
+    return _day(utc(ts).tz_convert(NY))
+
+
+def minutes_to_close(ts: datetime | pd.Timestamp) -> float:
+    """Minutes from `ts` to the close of the session open at `ts` (early closes included).
+
+    Raises ConfigurationError when the market is closed at `ts`: callers gate on `is_open`.
+    """
+    day = session_at(ts)
+    if day is None:
+        raise ConfigurationError(f"the market is closed at {utc(ts).isoformat()}")
+    _, close = session_open_close(day)
+    return (close - utc(ts)).total_seconds() / 60.0

@@ -1,0 +1,317 @@
+"""The scheduler sidecar (`aion scheduler`): APScheduler 3 firing the pipeline on NYSE time.
+
+Jobs (these names appear in `--dry-run`, the heartbeat and the lock files):
+
+- nightly: 02:00 in `AION_TIMEZONE`, on mornings after a NYSE session;
+  runs `jobs.nightly.run_nightly(store, settings)`.
+- swing_bots: 09:00 New York on sessions, only if the last nightly succeeded for the last
+  completed session; runs `jobs.bots.run_bots(store, settings, ["1w", "2w", "4w"])`.
+- intraday: every 15 minutes while NYSE is open (09:30 .. 15:45; 12:45 on early closes);
+  runs `jobs.intraday.run_intraday_cycle(store, settings, at=now)`.
+
+Why gated triggers: a plain cron of `*/15` in hours 9-15 fires at 09:00 and on holidays and
+after early closes. `GatedTrigger` wraps the cron and skips every fire time the market-hours
+helper rejects, so APScheduler's own next-run time, the heartbeat and `--dry-run` show only
+fires where the job really runs.
+
+Every job is added with `max_instances=1`, `coalesce=True` and a `misfire_grace_time` (nightly
+1 h, swing_bots 30 min, intraday 5 min: a cycle later than that is stale, the next comes in 15).
+
+Locks, shared with the admin page's runner: `logs/jobs/<job>.lock` under the data root, i.e.
+`aion_core.store.lock(store.root / "logs/jobs" / job, timeout=0)` for job in nightly,
+swing_bots, intraday (see `job_lock`). Whoever STARTS a job takes its lock first and skips
+(records "skipped") when it is held; the job functions themselves never take it (filelock
+locks are per file descriptor, so a second acquire in the same process would block itself).
+
+Errors: a listener on EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES logs and
+records them in the heartbeat (jobs/heartbeat.py); the scheduler keeps running. SIGTERM and
+SIGINT call `shutdown(wait=False)`; a job already running finishes its current work (systemd's
+TimeoutStopSec bounds that) and the heartbeat is left with status "stopped".
+
+Test schedule (tests and demos only): `AION_SCHEDULER_TEST_SECONDS=N` replaces every trigger
+by "every N seconds, no market-hours gate" and writes the heartbeat every N seconds; point
+`--data-dir` at a tiny data root when using it. Never set it in production.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+    EVENT_SCHEDULER_START,
+    JobEvent,
+)
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from filelock import FileLock, Timeout
+
+from aion_core import market_hours
+from aion_core.config import HORIZONS, Settings
+from aion_core.errors import AionError, ConfigurationError
+from aion_core.store import Store, lock
+from jobs.heartbeat import Heartbeat, Outcome, now_utc
+
+log = logging.getLogger("aion.scheduler")
+
+JOB_NAMES = ("nightly", "swing_bots", "intraday")
+TEST_SECONDS_ENV = "AION_SCHEDULER_TEST_SECONDS"
+HEARTBEAT_EVERY_S = 60
+MAX_SKIPPED_FIRES = 5_000  # a gate rejecting this many fires in a row means "never"
+_TICK = timedelta(microseconds=1)
+
+JobFn = Callable[[Store, Settings, datetime], Outcome]
+
+
+class JobFailed(AionError):
+    """A job function reported failure without raising (e.g. nightly status "failed")."""
+
+
+class GatedTrigger(BaseTrigger):
+    """`trigger`'s fire times, keeping only those where `gate(fire_time)` is true."""
+
+    def __init__(self, trigger: BaseTrigger, gate: Callable[[datetime], bool]) -> None:
+        self.trigger = trigger
+        self.gate = gate
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None,
+                           now: datetime) -> datetime | None:
+        t = self.trigger.get_next_fire_time(previous_fire_time, now)
+        for _ in range(MAX_SKIPPED_FIRES):
+            try:
+                if t is None or self.gate(t):
+                    return t
+            except ConfigurationError as exc:  # beyond the exchange calendar's range
+                log.error("no further fire time: %s", exc)
+                return None
+            t = self.trigger.get_next_fire_time(t, t + _TICK)
+        return None
+
+    def __str__(self) -> str:
+        return f"gated[{self.trigger}]"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One scheduled job: its name, when it fires, what it runs, how late it may start."""
+
+    name: str
+    trigger: BaseTrigger
+    run: JobFn
+    misfire_grace_time: int
+
+
+# --------------------------------------------------------------------------- gates
+
+
+def after_session(t: datetime) -> bool:
+    """Nightly gate: the day before `t` (New York) was a session, so there is new data."""
+    day = t.astimezone(ZoneInfo(market_hours.NY)).date()
+    return market_hours.is_session(day - timedelta(days=1))
+
+
+def on_session(t: datetime) -> bool:
+    return market_hours.is_session(t.astimezone(ZoneInfo(market_hours.NY)).date())
+
+
+# --------------------------------------------------------------------------- the jobs
+
+
+def _nightly(store: Store, settings: Settings, at: datetime) -> Outcome:
+    from jobs.nightly import run_nightly
+
+    summary = run_nightly(store, settings)
+    detail = f"nightly {summary.get('status')}: as_of {summary.get('as_of')}"
+    if summary.get("status") == "failed":
+        raise JobFailed(detail)
+    return Outcome("ok", detail)
+
+
+def _swing_bots(store: Store, settings: Settings, at: datetime) -> Outcome:
+    """Trade only on a fresh, successful nightly: stale predictions are worse than none."""
+    expected = market_hours.last_completed_session(at).date().isoformat()
+    summary = store.read_json("nightly_summary") or {}
+    if summary.get("status") not in ("ok", "partial") or summary.get("as_of") != expected:
+        return Outcome("skipped", f"no successful nightly for {expected} (last: "
+                                  f"{summary.get('status')} as_of {summary.get('as_of')})")
+    from jobs.bots import run_bots
+
+    return Outcome("ok", "; ".join(run_bots(store, settings, list(HORIZONS))))
+
+
+def _intraday(store: Store, settings: Settings, at: datetime) -> Outcome:
+    from jobs.intraday import run_intraday_cycle
+
+    return Outcome("ok", run_intraday_cycle(store, settings, at=at))
+
+
+def job_specs(settings: Settings, test_seconds: float | None = None) -> list[JobSpec]:
+    """The production schedule, or every job every `test_seconds` without gates (tests)."""
+    runs: dict[str, JobFn] = {"nightly": _nightly, "swing_bots": _swing_bots,
+                              "intraday": _intraday}
+    grace = {"nightly": 3600, "swing_bots": 1800, "intraday": 300}
+    if test_seconds:
+        return [JobSpec(n, IntervalTrigger(seconds=test_seconds, timezone=settings.aion_timezone),
+                        runs[n], grace[n]) for n in JOB_NAMES]
+    ny = market_hours.NY
+    triggers = {
+        "nightly": GatedTrigger(CronTrigger(hour=2, minute=0, timezone=settings.aion_timezone),
+                                after_session),
+        "swing_bots": GatedTrigger(CronTrigger(day_of_week="mon-fri", hour=9, minute=0,
+                                               timezone=ny), on_session),
+        "intraday": GatedTrigger(CronTrigger(day_of_week="mon-fri", hour="9-15", minute="*/15",
+                                             timezone=ny), market_hours.is_open),
+    }
+    return [JobSpec(n, triggers[n], runs[n], grace[n]) for n in JOB_NAMES]
+
+
+def test_seconds_from_env() -> float | None:
+    raw = os.environ.get(TEST_SECONDS_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{TEST_SECONDS_ENV} must be a number, got {raw!r}") from None
+    if seconds <= 0:
+        raise ConfigurationError(f"{TEST_SECONDS_ENV} must be positive, got {raw!r}")
+    return seconds
+
+
+# --------------------------------------------------------------------------- running a job
+
+
+def job_lock(store: Store, name: str) -> FileLock:
+    """The lock a job holds while it runs: `logs/jobs/<name>.lock`, non-blocking."""
+    return lock(store.root / "logs" / "jobs" / name, timeout=0)
+
+
+def run_job(store: Store, settings: Settings, spec: JobSpec,
+            at: datetime | None = None) -> Outcome:
+    """Run `spec` under its lock; "skipped" when another run (scheduler or admin) holds it.
+
+    Exceptions propagate: the scheduler's listener records them.
+    """
+    try:
+        with job_lock(store, spec.name):
+            return spec.run(store, settings, at or now_utc())
+    except Timeout:
+        return Outcome("skipped", f"{spec.name} is already running (logs/jobs/{spec.name}.lock)")
+
+
+def _listener(heartbeat: Heartbeat) -> Callable[[JobEvent], None]:
+    def on_event(event: JobEvent) -> None:
+        if event.job_id not in heartbeat.names:
+            return  # the heartbeat's own job
+        if event.code == EVENT_JOB_EXECUTED:
+            outcome = event.retval if isinstance(event.retval, Outcome) else Outcome("ok")
+        elif event.code == EVENT_JOB_ERROR:
+            outcome = Outcome("failed", f"{type(event.exception).__name__}: {event.exception}")
+            log.error("job %s raised:\n%s", event.job_id, event.traceback)
+        elif event.code == EVENT_JOB_MISSED:
+            outcome = Outcome("missed", f"missed its {event.scheduled_run_time} fire "
+                                        "(later than misfire_grace_time)")
+        else:  # EVENT_JOB_MAX_INSTANCES
+            outcome = Outcome("skipped", "the previous run is still going")
+        heartbeat.record(event.job_id, outcome)
+
+    return on_event
+
+
+def build_scheduler(store: Store, settings: Settings, specs: list[JobSpec],
+                    scheduler_cls: type[BaseScheduler] = BlockingScheduler,
+                    test_seconds: float | None = None) -> tuple[BaseScheduler, Heartbeat]:
+    """A scheduler with `specs`, the error listener and the heartbeat job, not yet started."""
+    scheduler = scheduler_cls(timezone=settings.aion_timezone)
+    triggers = {s.name: s.trigger for s in specs}
+    tz = ZoneInfo(settings.aion_timezone)
+
+    def next_run(name: str) -> datetime | None:
+        # From the trigger, not scheduler.get_job: listeners run while shutdown() holds the
+        # scheduler's job-store lock, and asking it for a job there deadlocks.
+        t = triggers[name].get_next_fire_time(None, now_utc().astimezone(tz))
+        return t.astimezone(tz) if t else None
+
+    heartbeat = Heartbeat(store, [s.name for s in specs], settings.aion_timezone, next_run,
+                          test_seconds)
+    for spec in specs:
+        scheduler.add_job(run_job, spec.trigger, args=(store, settings, spec), id=spec.name,
+                          name=spec.name, replace_existing=True, max_instances=1, coalesce=True,
+                          misfire_grace_time=spec.misfire_grace_time)
+    every = min(HEARTBEAT_EVERY_S, test_seconds or HEARTBEAT_EVERY_S)
+    scheduler.add_job(heartbeat.write, IntervalTrigger(seconds=every), id="heartbeat",
+                      max_instances=1, coalesce=True, misfire_grace_time=max(1, int(every)))
+    scheduler.add_listener(_listener(heartbeat),
+                           EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
+                           | EVENT_JOB_MAX_INSTANCES)
+    return scheduler, heartbeat
+
+
+def run_scheduler(store: Store, settings: Settings) -> None:
+    """Block, firing the jobs, until SIGTERM or SIGINT; the heartbeat then says "stopped"."""
+    test_seconds = test_seconds_from_env()
+    specs = job_specs(settings, test_seconds)
+    scheduler, heartbeat = build_scheduler(store, settings, specs, BlockingScheduler,
+                                           test_seconds)
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("signal %s: shutting down", signal.Signals(signum).name)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if test_seconds:
+        log.warning("%s=%s: TEST schedule, every job every %ss", TEST_SECONDS_ENV,
+                    test_seconds, test_seconds)
+    log.info("scheduler started (pid %d, %s) on %s", os.getpid(), settings.aion_timezone, store)
+    # The first heartbeat, as soon as the next-run times are known.
+    scheduler.add_listener(lambda _e: heartbeat.write(), mask=EVENT_SCHEDULER_START)
+    try:
+        scheduler.start()
+    finally:
+        heartbeat.stop()
+        log.info("scheduler stopped")
+
+
+# --------------------------------------------------------------------------- dry run
+
+
+def upcoming(specs: list[JobSpec], start: datetime, count: int) -> list[tuple[datetime, str]]:
+    """The next `count` fires at or after `start`, merged across jobs in time order."""
+    heap: list[tuple[datetime, int]] = []
+    for i, spec in enumerate(specs):
+        t = spec.trigger.get_next_fire_time(None, start)
+        if t is not None:
+            heap.append((t, i))
+    heapq.heapify(heap)
+    fires: list[tuple[datetime, str]] = []
+    while heap and len(fires) < count:
+        t, i = heapq.heappop(heap)
+        fires.append((t, specs[i].name))
+        nxt = specs[i].trigger.get_next_fire_time(t, t + _TICK)
+        if nxt is not None:
+            heapq.heappush(heap, (nxt, i))
+    return fires
+
+
+def dry_run(settings: Settings, start: datetime | None = None, count: int = 10) -> list[str]:
+    """`<ISO-8601 time with UTC offset> <job>` lines for the next `count` real fires."""
+    tz = ZoneInfo(settings.aion_timezone)
+    begin = (start or now_utc()).astimezone(tz)
+    specs = job_specs(settings, test_seconds_from_env())
+    # astimezone normalises a wall time that fell in a DST gap to the instant it fires at.
+    return [f"{t.astimezone(tz).isoformat()} {name}" for t, name in upcoming(specs, begin, count)]
+

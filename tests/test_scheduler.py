@@ -1,0 +1,222 @@
+"""The scheduler: real fire times on the NYSE calendar, locks, error recording, the process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from aion_core.config import Settings
+from aion_core.store import Store
+from jobs import scheduler as sched
+from jobs.heartbeat import Outcome
+
+NY = ZoneInfo("America/New_York")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.delenv(sched.TEST_SECONDS_ENV, raising=False)
+    return Settings(_env_file=None, aion_data_dir=tmp_path / "data")  # type: ignore[call-arg]
+
+
+def fires(settings: Settings, start: str, end: str) -> list[tuple[datetime, str]]:
+    """Dry-run lines between start and end, parsed back (this also checks the format)."""
+    out = []
+    for line in sched.dry_run(settings, start=datetime.fromisoformat(start), count=2000):
+        stamp, job = line.split(" ")
+        t = datetime.fromisoformat(stamp)
+        assert t.utcoffset() is not None, line
+        if t >= datetime.fromisoformat(end):
+            break
+        out.append((t, job))
+    return out
+
+
+def intraday_slots(day: str, last: str) -> list[datetime]:
+    """Every quarter hour from 09:30 to `last` (New York) on `day`."""
+    t = datetime.fromisoformat(f"{day}T09:30").replace(tzinfo=NY)
+    stop = datetime.fromisoformat(f"{day}T{last}").replace(tzinfo=NY)
+    slots = []
+    while t <= stop:
+        slots.append(t)
+        t += timedelta(minutes=15)
+    return slots
+
+
+def test_thanksgiving_week_fires_only_where_jobs_really_run(settings: Settings) -> None:
+    got = fires(settings, "2026-11-23T00:00:00-05:00", "2026-11-30T00:00:00-05:00")
+    by_job: dict[str, list[datetime]] = {}
+    for t, job in got:
+        by_job.setdefault(job, []).append(t.astimezone(NY))
+    # Intraday: full days Mon-Wed, nothing on Thanksgiving, the early close (13:00) on Friday.
+    expected = [t for d in ("2026-11-23", "2026-11-24", "2026-11-25")
+                for t in intraday_slots(d, "15:45")] + intraday_slots("2026-11-27", "12:45")
+    assert by_job["intraday"] == expected
+    # Nightly at 02:00 after each session (Fri's early close included, not after the holiday).
+    nightly_days = [t.date().isoformat() for t in by_job["nightly"]]
+    assert nightly_days == ["2026-11-24", "2026-11-25", "2026-11-26", "2026-11-28"]
+    assert {(t.hour, t.minute) for t in by_job["nightly"]} == {(2, 0)}
+    bots_days = [t.date().isoformat() for t in by_job["swing_bots"]]
+    assert bots_days == ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-27"]
+    assert [t for t, _ in got] == sorted(t for t, _ in got)
+
+
+def test_dst_change_moves_utc_fire_times_not_local_ones(settings: Settings) -> None:
+    got = fires(settings, "2026-10-30T00:00:00-04:00", "2026-11-04T00:00:00-05:00")
+    first_intraday = {}
+    for t, job in got:
+        if job == "intraday":
+            first_intraday.setdefault(t.astimezone(NY).date().isoformat(), t)
+    # 09:30 New York is 13:30 UTC before the change (EDT) and 14:30 UTC after it (EST).
+    assert first_intraday["2026-10-30"].utcoffset() == timedelta(hours=-4)
+    assert first_intraday["2026-10-30"].astimezone(ZoneInfo("UTC")).hour == 13
+    assert first_intraday["2026-11-02"].utcoffset() == timedelta(hours=-5)
+    assert first_intraday["2026-11-02"].astimezone(ZoneInfo("UTC")).hour == 14
+    nightly = [t for t, job in got if job == "nightly"]
+    assert [(t.isoformat()) for t in nightly] == ["2026-10-30T02:00:00-04:00",
+                                                  "2026-10-31T02:00:00-04:00",
+                                                  "2026-11-03T02:00:00-05:00"]
+
+
+def test_spring_forward_sessions_keep_09_30_local(settings: Settings) -> None:
+    got = fires(settings, "2026-03-06T15:40:00-05:00", "2026-03-09T10:00:00-04:00")
+    assert [(t.isoformat(), j) for t, j in got] == [
+        ("2026-03-06T15:45:00-05:00", "intraday"),
+        ("2026-03-07T02:00:00-05:00", "nightly"),
+        ("2026-03-09T09:00:00-04:00", "swing_bots"),
+        ("2026-03-09T09:30:00-04:00", "intraday"),
+        ("2026-03-09T09:45:00-04:00", "intraday"),
+    ]
+
+
+def test_dry_run_count_and_start(settings: Settings) -> None:
+    lines = sched.dry_run(settings, start=datetime(2026, 11, 24, 10, 7, tzinfo=NY), count=3)
+    assert lines == ["2026-11-24T10:15:00-05:00 intraday", "2026-11-24T10:30:00-05:00 intraday",
+                     "2026-11-24T10:45:00-05:00 intraday"]
+
+
+def spec(name: str, fn, seconds: float = 0.2) -> sched.JobSpec:
+    return sched.JobSpec(name, IntervalTrigger(seconds=seconds), fn, misfire_grace_time=5)
+
+
+def test_a_raising_job_is_recorded_and_the_others_keep_firing(settings: Settings) -> None:
+    store = Store(settings.aion_data_dir)
+    calls: Counter[str] = Counter()
+
+    def boom(_store, _settings, _at) -> Outcome:
+        calls["boom"] += 1
+        raise RuntimeError("boom")
+
+    def tick(_store, _settings, _at) -> Outcome:
+        calls["tick"] += 1
+        return Outcome("ok", f"tick {calls['tick']}")
+
+    scheduler, heartbeat = sched.build_scheduler(
+        store, settings, [spec("boom", boom), spec("tick", tick)], BackgroundScheduler)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and min(calls["boom"], calls["tick"]) < 3:
+            time.sleep(0.05)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert calls["boom"] >= 3 and calls["tick"] >= 3
+    doc = store.read_json("scheduler_heartbeat")
+    assert doc["pid"] == os.getpid()
+    assert doc["jobs"]["boom"]["last_result"]["status"] == "failed"
+    assert doc["jobs"]["boom"]["last_result"]["detail"] == "RuntimeError: boom"
+    assert doc["jobs"]["tick"]["last_result"]["status"] == "ok"
+    assert doc["jobs"]["tick"]["last_result"]["detail"].startswith("tick ")
+
+
+def test_two_overlapping_starts_run_the_job_once(settings: Settings) -> None:
+    store = Store(settings.aion_data_dir)
+    started = threading.Event()
+    runs: list[datetime] = []
+
+    def slow(_store, _settings, at) -> Outcome:
+        runs.append(at)
+        started.set()
+        time.sleep(0.5)
+        return Outcome("ok", "done")
+
+    job = spec("nightly", slow)
+    results: list[Outcome] = []
+    first = threading.Thread(target=lambda: results.append(sched.run_job(store, settings, job)))
+    first.start()
+    assert started.wait(5)
+    results.append(sched.run_job(store, settings, job))
+    first.join()
+    assert len(runs) == 1
+    assert sorted(r.status for r in results) == ["ok", "skipped"]
+    # The lock is free again afterwards: a later start runs.
+    assert sched.run_job(store, settings, job).status == "ok" and len(runs) == 2
+
+
+def test_a_run_holding_the_lock_in_another_process_blocks_the_scheduled_one(
+        settings: Settings) -> None:
+    """The admin page's runner takes logs/jobs/<job>.lock from its own process."""
+    store = Store(settings.aion_data_dir)
+    lock_file = store.root / "logs" / "jobs" / "intraday.lock"
+    lock_file.parent.mkdir(parents=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from filelock import FileLock; "
+         f"l = FileLock({str(lock_file)!r}); l.acquire(); print('held', flush=True); "
+         "sys.stdin.read()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        ran: list[bool] = []
+        outcome = sched.run_job(store, settings,
+                                spec("intraday", lambda *_: ran.append(True) or Outcome("ok")))
+        assert outcome.status == "skipped" and not ran
+    finally:
+        holder.communicate("", timeout=10)
+    assert sched.run_job(store, settings, spec("intraday", lambda *_: Outcome("ok"))).status \
+        == "ok"
+
+
+def test_the_real_process_fires_jobs_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    env = {**os.environ, sched.TEST_SECONDS_ENV: "1", "AION_DATA_DIR": str(data),
+           "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "aion_core", "scheduler"], cwd=tmp_path,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    beat = data / "logs" / "scheduler" / "heartbeat.json"
+    try:
+        deadline = time.monotonic() + 90
+        doc: dict = {}
+        while time.monotonic() < deadline and proc.poll() is None:
+            if beat.exists():
+                doc = json.loads(beat.read_text())
+                if all(j["last_result"] for j in doc["jobs"].values()):
+                    break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read()
+        assert doc["pid"] == proc.pid and doc["status"] == "running"
+        assert set(doc["jobs"]) == set(sched.JOB_NAMES)
+        for job in doc["jobs"].values():
+            assert job["last_result"]["status"] in ("ok", "failed", "skipped")
+            assert datetime.fromisoformat(job["next_run"]).utcoffset() is not None
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    final = json.loads(beat.read_text())
+    assert final["status"] == "stopped" and final["pid"] == proc.pid
+    assert "SIGTERM" in err and "TEST schedule" in err
