@@ -3,7 +3,8 @@
 Jobs (these names appear in `--dry-run`, the heartbeat and the lock files):
 
 - nightly: 02:00 in `AION_TIMEZONE`, on mornings after a NYSE session;
-  runs `jobs.nightly.run_nightly(store, settings)`.
+  runs `jobs.nightly.run_nightly(store, settings)`, then on success
+  `jobs.intraday.train_dt_brain(store, settings)` (the intraday model, on past minutes).
 - swing_bots: 09:00 New York on sessions, only if the last nightly succeeded for the last
   completed session; runs `jobs.bots.run_bots(store, settings, ["1w", "2w", "4w"])`.
 - intraday: every 15 minutes while NYSE is open (09:30 .. 15:45; 12:45 on early closes);
@@ -137,7 +138,9 @@ def _nightly(store: Store, settings: Settings, at: datetime) -> Outcome:
     detail = f"nightly {summary.get('status')}: as_of {summary.get('as_of')}"
     if summary.get("status") == "failed":
         raise JobFailed(detail)
-    return Outcome("ok", detail)
+    from jobs.intraday import train_dt_brain
+
+    return Outcome("ok", f"{detail}; {train_dt_brain(store, settings)}")
 
 
 def _swing_bots(store: Store, settings: Settings, at: datetime) -> Outcome:

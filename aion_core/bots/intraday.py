@@ -1,0 +1,147 @@
+"""The intraday bot, as pure steps: plan one 15-minute cycle, then close it.
+
+A cycle's run is: (the job) rebuild the book from the trade log -> `plan_cycle` (orders with
+deterministic ids, or none and why) -> (the job) fill and log each order -> `close_cycle`
+(mark to market, equity point, `last_run`). Long only. Rules, in order:
+
+1. kill switch on or `enabled` off: no order at all;
+2. within `flat_last_minutes` of the close: sell everything ("flat_before_close"), so the bot
+   never holds overnight;
+3. exits of held names: `stop_loss` / `take_profit` on the move since entry (checked at each
+   cycle on the last completed minute's close, not tick by tick), and "signal_faded" when the
+   name's prediction no longer expects a gain;
+4. entries, unless within `no_entry_last_minutes` of the close: names with confidence >=
+   `min_confidence` and an expected return above the round trip's costs, best first, as many
+   as `max_positions` and cash allow, sized like the swing bots (`sizing.entry_qty`).
+
+Order ids are `dt-<YYYYMMDDHHMM>-<SYMBOL>-<side>` (New York minute of the cycle), so a rerun
+of a cycle regenerates the very ids it logged and fills nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from aion_core.bots.ledger import Book, Order, order_id
+from aion_core.bots.risk import position_return
+from aion_core.bots.sizing import entry_qty
+
+BOT = "dt"
+NY = "America/New_York"
+
+
+def fresh_state(initial_cash: float) -> dict[str, Any]:
+    """The intraday bot's state before its first cycle (CONTRACT.md bot state + cycle keys)."""
+    return {"schema": 1, "bot": BOT, "as_of": None, "last_cycle": None,
+            "initial_cash": float(initial_cash), "cash": float(initial_cash), "positions": {},
+            "equity_history": [], "last_run": None}
+
+
+def cycle_key(at: pd.Timestamp) -> str:
+    """`YYYYMMDDHHMM` of the cycle at `at` (tz-aware), New York time: ids and ordering."""
+    return at.tz_convert(NY).strftime("%Y%m%d%H%M")
+
+
+def key_of(order_id_: str) -> str:
+    """The cycle key inside a dt order id."""
+    return order_id_.split("-")[1]
+
+
+@dataclass
+class CyclePlan:
+    orders: list[Order]
+    status: str
+
+
+def plan_cycle(book: Book, predictions: pd.DataFrame, prices: pd.Series,
+               knobs: Mapping[str, Any], minutes_left: float, key: str,
+               kill_switch: bool = False) -> CyclePlan:
+    """The orders of cycle `key`.
+
+    predictions: index symbol, columns `expected_return` (fraction over the model's horizon)
+    and `confidence` in [0, 1]; may be empty (no model yet: exits only).
+    prices: symbol -> last completed minute's close (USD), the decision and sizing price.
+    minutes_left: minutes from the cycle to the session's close.
+    """
+    if kill_switch:
+        return CyclePlan([], "halted: kill switch is on (admin settings)")
+    if not knobs["enabled"]:
+        return CyclePlan([], "disabled: knob 'enabled' is off")
+    flat = minutes_left <= knobs["flat_last_minutes"]
+    exits = _exits(book, predictions, prices, knobs, flat)
+    entries: list[Order] = []
+    if not flat and minutes_left > knobs["no_entry_last_minutes"]:
+        entries = _entries(book, predictions, prices, knobs, exits)
+    orders = [Order(o.symbol, o.side, o.qty, o.reason, o.ref_price,
+                    order_id(BOT, key, o.symbol, o.side)) for o in exits + entries]
+    status = ("flat before the close" if flat else
+              "no new entries this close to the close" if minutes_left
+              <= knobs["no_entry_last_minutes"] else "ok")
+    return CyclePlan(orders, f"{status}: {len(exits)} exits, {len(entries)} entries")
+
+
+def _exits(book: Book, predictions: pd.DataFrame, prices: pd.Series, knobs: Mapping[str, Any],
+           flat: bool) -> list[Order]:
+    out = []
+    for sym in sorted(book.positions):
+        pos = book.positions[sym]
+        price = float(prices.get(sym, pos["last_price"]))
+        reason = "flat_before_close" if flat else _exit_reason(pos, price, predictions, sym,
+                                                               knobs)
+        if reason and pos["qty"] > 0:
+            out.append(Order(sym, "sell", int(pos["qty"]), reason, price))
+    return out
+
+
+def _exit_reason(pos: Mapping[str, Any], price: float, predictions: pd.DataFrame, sym: str,
+                 knobs: Mapping[str, Any]) -> str | None:
+    ret = position_return(pos["qty"], pos["avg_price"], price)
+    if ret <= -knobs["stop_loss"]:
+        return "stop_loss"
+    if ret >= knobs["take_profit"]:
+        return "take_profit"
+    if sym in predictions.index and predictions.at[sym, "expected_return"] <= 0:
+        return "signal_faded"
+    return None
+
+
+def _entries(book: Book, predictions: pd.DataFrame, prices: pd.Series,
+             knobs: Mapping[str, Any], exits: list[Order]) -> list[Order]:
+    if predictions.empty:
+        return []
+    leaving = {o.symbol for o in exits}
+    slots = knobs["max_positions"] - (len(book.positions) - len(leaving))
+    round_trip = 2 * (knobs["slippage_bps"] + knobs["fee_bps"]) / 1e4
+    ok = predictions[(predictions["confidence"] >= knobs["min_confidence"])
+                     & (predictions["expected_return"] > round_trip)]
+    ok = ok[~ok.index.isin(list(book.positions)) & ok.index.isin(prices.index)]
+    er = ok["expected_return"]
+    ranked = sorted(ok.index, key=lambda s: (-er[s], s))  # ties broken by symbol: deterministic
+    equity = book.cash + sum(p["qty"] * float(prices.get(s, p["last_price"]))
+                             for s, p in book.positions.items())
+    available = book.cash + sum(o.qty * o.ref_price for o in exits)
+    out = []
+    for sym in ranked[:max(slots, 0)]:
+        price = float(prices[sym])
+        qty = entry_qty(equity, price, available, knobs)
+        if qty <= 0:
+            continue
+        available -= qty * price
+        out.append(Order(sym, "buy", qty, "entry", price))
+    return out
+
+
+def close_cycle(state: Mapping[str, Any], book: Book, session: str, key: str, at: str,
+                prices: pd.Series, plan: CyclePlan, filled: int,
+                notes: list[str]) -> dict[str, Any]:
+    """The state after cycle `key`: book marked at `prices`, one equity point, `last_run`."""
+    book.mark(prices.to_dict())
+    equity = round(book.equity, 2)
+    return {**state, "as_of": session, "last_cycle": key, "cash": round(book.cash, 4),
+            "positions": book.positions,
+            "equity_history": [*state.get("equity_history", []), {"at": at, "equity": equity}],
+            "last_run": {"at": at, "status": plan.status, "orders": filled, "notes": notes}}
