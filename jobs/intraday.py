@@ -147,9 +147,13 @@ def brain_for(store: Store, session: pd.Timestamp) -> Brain | None:
         return load_brain(doc)
     brain = train_brain(lambda d: read_session_bars(store, d), past,
                         lambda d: daily_view(store, d))
-    if brain is not None and (not doc or doc.get("trained_through", "") < brain.trained_through):
-        store.write_json("dt_brain_file", brain_document(brain, _now()))
-    return brain
+    if brain is None:
+        return None
+    fresh = brain_document(brain, _now())
+    if not doc or doc.get("trained_through", "") < brain.trained_through:
+        store.write_json("dt_brain_file", fresh)
+    # The brain as stored (rounded), so a cycle gives the same answer trained now or read later.
+    return load_brain(fresh)
 
 
 def train_dt_brain(store: Store, settings: Settings, now: datetime | None = None) -> str:
