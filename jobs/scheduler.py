@@ -23,6 +23,8 @@ Locks, shared with the admin page's runner: `logs/jobs/<job>.lock` under the dat
 swing_bots, intraday (see `job_lock`). Whoever STARTS a job takes its lock first and skips
 (records "skipped") when it is held; the job functions themselves never take it (filelock
 locks are per file descriptor, so a second acquire in the same process would block itself).
+The scheduler also skips a job the admin page's supervisor is running now (its status file
+PATHS["job_status"] says "running" with a live pid; aion_core.jobs_runner).
 
 Errors: a listener on EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES logs and
 records them in the heartbeat (jobs/heartbeat.py); the scheduler keeps running. SIGTERM and
@@ -137,7 +139,9 @@ def _nightly(store: Store, settings: Settings, at: datetime) -> Outcome:
     summary = run_nightly(store, settings)
     detail = f"nightly {summary.get('status')}: as_of {summary.get('as_of')}"
     if summary.get("status") == "failed":
-        raise JobFailed(detail)
+        failed = [f"{s.get('name')}: {s.get('detail')}" for s in summary.get("steps", [])
+                  if s.get("status") == "failed"]
+        raise JobFailed("; ".join([detail, *failed[:1]]))
     from jobs.intraday import train_dt_brain
 
     return Outcome("ok", f"{detail}; {train_dt_brain(store, settings)}")
@@ -210,9 +214,24 @@ def run_job(store: Store, settings: Settings, spec: JobSpec,
     """
     try:
         with job_lock(store, spec.name):
+            if _admin_run_going(store, spec.name):
+                return Outcome("skipped", f"{spec.name} was started from the admin page")
             return spec.run(store, settings, at or now_utc())
     except Timeout:
         return Outcome("skipped", f"{spec.name} is already running (logs/jobs/{spec.name}.lock)")
+
+
+#: The admin page's run-now jobs (aion_core.jobs_runner.JOBS) that are scheduled jobs too.
+ADMIN_JOBS = {"nightly": "nightly", "swing_bots": "bots"}
+
+
+def _admin_run_going(store: Store, name: str) -> bool:
+    """Whether the admin page's supervisor is running this job (its status file says so)."""
+    if name not in ADMIN_JOBS:
+        return False
+    from aion_core.jobs_runner import job_view
+
+    return job_view(store, ADMIN_JOBS[name], lines=0).running
 
 
 def _listener(heartbeat: Heartbeat) -> Callable[[JobEvent], None]:
@@ -272,7 +291,8 @@ def run_scheduler(store: Store, settings: Settings) -> None:
 
     def stop(signum: int, _frame: object) -> None:
         log.info("signal %s: shutting down", signal.Signals(signum).name)
-        scheduler.shutdown(wait=False)
+        if scheduler.running:  # a second signal during shutdown is not an error
+            scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

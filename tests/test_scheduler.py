@@ -190,7 +190,12 @@ def test_a_run_holding_the_lock_in_another_process_blocks_the_scheduled_one(
 
 
 def test_the_real_process_fires_jobs_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    """Every job every second on a data root whose synthetic spec is unreadable: the real
+    jobs run and fail fast (no market to build), which must be recorded while the scheduler
+    keeps firing; swing_bots skips (no successful nightly)."""
     data = tmp_path / "data"
+    (data / "raw").mkdir(parents=True)
+    (data / "raw" / "synthetic_spec.json").write_text("{not json")
     env = {**os.environ, sched.TEST_SECONDS_ENV: "1", "AION_DATA_DIR": str(data),
            "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "aion_core", "scheduler"], cwd=tmp_path,
@@ -211,6 +216,8 @@ def test_the_real_process_fires_jobs_and_stops_cleanly_on_sigterm(tmp_path: Path
         for job in doc["jobs"].values():
             assert job["last_result"]["status"] in ("ok", "failed", "skipped")
             assert datetime.fromisoformat(job["next_run"]).utcoffset() is not None
+        assert doc["jobs"]["nightly"]["last_result"]["status"] in ("failed", "skipped")
+        assert doc["jobs"]["swing_bots"]["last_result"]["status"] == "skipped"
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=90)
     finally:
@@ -220,3 +227,15 @@ def test_the_real_process_fires_jobs_and_stops_cleanly_on_sigterm(tmp_path: Path
     final = json.loads(beat.read_text())
     assert final["status"] == "stopped" and final["pid"] == proc.pid
     assert "SIGTERM" in err and "TEST schedule" in err
+
+
+def test_a_run_started_from_the_admin_page_is_not_doubled(settings: Settings) -> None:
+    store = Store(settings.aion_data_dir)
+    store.write_json("job_status", {"job": "nightly", "status": "running", "pid": os.getpid()},
+                     job="nightly")
+    ran: list[bool] = []
+    job = spec("nightly", lambda *_: ran.append(True) or Outcome("ok"))
+    assert sched.run_job(store, settings, job).status == "skipped" and not ran
+    store.write_json("job_status", {"job": "nightly", "status": "ok", "pid": os.getpid()},
+                     job="nightly")
+    assert sched.run_job(store, settings, job).status == "ok" and ran
