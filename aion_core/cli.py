@@ -135,7 +135,8 @@ def nightly(
         settings = settings.model_copy(update={"aion_provider": provider})
     from jobs.nightly import run_nightly
 
-    summary = run_nightly(store, settings, as_of=day, skip_fetch=skip_fetch)
+    with store.job_lock("nightly"):
+        summary = run_nightly(store, settings, as_of=day, skip_fetch=skip_fetch)
     typer.echo(f"nightly {summary['status']}: as_of {summary.get('as_of')}")
     if summary["status"] == "failed":
         raise typer.Exit(1)
@@ -156,7 +157,9 @@ def bots_run(
     settings, store = context(data_dir)
     from jobs.bots import run_bots
 
-    for line in run_bots(store, settings, horizons, as_of=day, broker=broker):
+    with store.job_lock("swing_bots"):
+        lines = run_bots(store, settings, horizons, as_of=day, broker=broker)
+    for line in lines:
         typer.echo(line)
 
 
@@ -205,7 +208,8 @@ def intraday_cycle(
     settings, store = context(data_dir)
     from jobs.intraday import run_intraday_cycle
 
-    typer.echo(run_intraday_cycle(store, settings, at=when))
+    with store.job_lock("intraday"):
+        typer.echo(run_intraday_cycle(store, settings, at=when))
 
 
 @app.command()

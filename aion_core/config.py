@@ -50,6 +50,7 @@ PATHS: Mapping[str, str] = {
     "scheduler_heartbeat": "logs/scheduler/heartbeat.json",
     "job_status": "logs/jobs/{job}.json",
     "job_log": "logs/jobs/{job}.log",
+    "job_lock": "logs/jobs/{job}.lock",
     "admin_lockout": "logs/admin/lockout.json",
 }
 

@@ -36,6 +36,10 @@ class RefusedError(AionError):
     """An action was refused by a rule (risk limit, kill switch, live-trading guard)."""
 
 
+class BusyError(RefusedError):
+    """Another run of the same job holds its lock; this start was refused, nothing changed."""
+
+
 class DataError(AionError):
     """Input data is unusable (empty answer, malformed payload, missing columns)."""
 

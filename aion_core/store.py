@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from aion_core.config import resolve
-from aion_core.errors import CorruptFileError, TemporaryError
+from aion_core.errors import BusyError, CorruptFileError, TemporaryError
 
 log = logging.getLogger(__name__)
 
@@ -330,6 +330,19 @@ class Store:
 
     def update_json(self, key: str, fn: Callable[[Any | None], Any], **fields: Any) -> Any:
         return update_json(self.path(key, **fields), fn)
+
+    @contextlib.contextmanager
+    def job_lock(self, name: str) -> Iterator[None]:
+        """Held by whoever starts job `name` (the scheduler, or the `aion` command the admin
+        page and users run), so two runs of one job never overlap; a second start is refused
+        at once with BusyError rather than queued behind the first."""
+        path = self.path("job_lock", job=name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(str(path), timeout=0):
+                yield
+        except Timeout as exc:
+            raise BusyError(f"{name} is already running ({path} is held)") from exc
 
     def mtime_ns(self, key: str, **fields: Any) -> int | None:
         """Modification time of a keyed file (None when missing): the app's cache key."""

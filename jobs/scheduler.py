@@ -18,13 +18,11 @@ fires where the job really runs.
 Every job is added with `max_instances=1`, `coalesce=True` and a `misfire_grace_time` (nightly
 1 h, swing_bots 30 min, intraday 5 min: a cycle later than that is stale, the next comes in 15).
 
-Locks, shared with the admin page's runner: `logs/jobs/<job>.lock` under the data root, i.e.
-`aion_core.store.lock(store.root / "logs/jobs" / job, timeout=0)` for job in nightly,
-swing_bots, intraday (see `job_lock`). Whoever STARTS a job takes its lock first and skips
-(records "skipped") when it is held; the job functions themselves never take it (filelock
-locks are per file descriptor, so a second acquire in the same process would block itself).
-The scheduler also skips a job the admin page's supervisor is running now (its status file
-PATHS["job_status"] says "running" with a live pid; aion_core.jobs_runner).
+Locks: `Store.job_lock(job)` (PATHS["job_lock"], `logs/jobs/<job>.lock`) for job in nightly,
+swing_bots, intraday. Whoever STARTS a job takes it: the scheduler here (a held lock is
+recorded as "skipped"), and the `aion nightly` / `aion bots run` / `aion intraday cycle`
+commands, which is what the admin page's run-now buttons launch, so a run from the page and a
+scheduled run never overlap. The job functions themselves never take it.
 
 Errors: a listener on EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES logs and
 records them in the heartbeat (jobs/heartbeat.py); the scheduler keeps running. SIGTERM and
@@ -60,12 +58,11 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from filelock import FileLock, Timeout
 
 from aion_core import market_hours
 from aion_core.config import HORIZONS, Settings
-from aion_core.errors import AionError, ConfigurationError
-from aion_core.store import Store, lock
+from aion_core.errors import AionError, BusyError, ConfigurationError
+from aion_core.store import Store
 from jobs.heartbeat import Heartbeat, Outcome, now_utc
 
 log = logging.getLogger("aion.scheduler")
@@ -201,11 +198,6 @@ def test_seconds_from_env() -> float | None:
 # --------------------------------------------------------------------------- running a job
 
 
-def job_lock(store: Store, name: str) -> FileLock:
-    """The lock a job holds while it runs: `logs/jobs/<name>.lock`, non-blocking."""
-    return lock(store.root / "logs" / "jobs" / name, timeout=0)
-
-
 def run_job(store: Store, settings: Settings, spec: JobSpec,
             at: datetime | None = None) -> Outcome:
     """Run `spec` under its lock; "skipped" when another run (scheduler or admin) holds it.
@@ -213,25 +205,10 @@ def run_job(store: Store, settings: Settings, spec: JobSpec,
     Exceptions propagate: the scheduler's listener records them.
     """
     try:
-        with job_lock(store, spec.name):
-            if _admin_run_going(store, spec.name):
-                return Outcome("skipped", f"{spec.name} was started from the admin page")
+        with store.job_lock(spec.name):
             return spec.run(store, settings, at or now_utc())
-    except Timeout:
-        return Outcome("skipped", f"{spec.name} is already running (logs/jobs/{spec.name}.lock)")
-
-
-#: The admin page's run-now jobs (aion_core.jobs_runner.JOBS) that are scheduled jobs too.
-ADMIN_JOBS = {"nightly": "nightly", "swing_bots": "bots"}
-
-
-def _admin_run_going(store: Store, name: str) -> bool:
-    """Whether the admin page's supervisor is running this job (its status file says so)."""
-    if name not in ADMIN_JOBS:
-        return False
-    from aion_core.jobs_runner import job_view
-
-    return job_view(store, ADMIN_JOBS[name], lines=0).running
+    except BusyError as exc:
+        return Outcome("skipped", str(exc))
 
 
 def _listener(heartbeat: Heartbeat) -> Callable[[JobEvent], None]:

@@ -64,3 +64,22 @@ def test_hash_password_refuses_a_short_password():
     res = aion("admin", "hash-password", stdin="short\n")
     assert res.returncode == 1
     assert "at least 8 characters" in res.stderr
+
+
+def test_a_job_already_running_refuses_a_second_start(tmp_path: Path):
+    """The admin page's run-now buttons run these commands: the lock makes a press while the
+    scheduler (or another press) runs the job a one-line refusal, not a second run."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom aion_core.store import Store\n"
+         "with Store(sys.argv[1]).job_lock('nightly'):\n"
+         "    print('held', flush=True); sys.stdin.read()", str(tmp_path)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        res = aion("nightly", "--skip-fetch", "--data-dir", str(tmp_path))
+        assert res.returncode == 1
+        assert "nightly is already running" in res.stderr and "Traceback" not in res.stderr
+    finally:
+        holder.communicate("", timeout=10)
+    res = aion("nightly", "--skip-fetch", "--data-dir", str(tmp_path))
+    assert "already running" not in res.stderr

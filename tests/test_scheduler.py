@@ -169,7 +169,8 @@ def test_two_overlapping_starts_run_the_job_once(settings: Settings) -> None:
 
 def test_a_run_holding_the_lock_in_another_process_blocks_the_scheduled_one(
         settings: Settings) -> None:
-    """The admin page's runner takes logs/jobs/<job>.lock from its own process."""
+    """`aion intraday cycle` (what an admin or a user runs) takes logs/jobs/<job>.lock from its
+    own process (Store.job_lock); the scheduler must then skip, not run it twice."""
     store = Store(settings.aion_data_dir)
     lock_file = store.root / "logs" / "jobs" / "intraday.lock"
     lock_file.parent.mkdir(parents=True)
@@ -227,15 +228,3 @@ def test_the_real_process_fires_jobs_and_stops_cleanly_on_sigterm(tmp_path: Path
     final = json.loads(beat.read_text())
     assert final["status"] == "stopped" and final["pid"] == proc.pid
     assert "SIGTERM" in err and "TEST schedule" in err
-
-
-def test_a_run_started_from_the_admin_page_is_not_doubled(settings: Settings) -> None:
-    store = Store(settings.aion_data_dir)
-    store.write_json("job_status", {"job": "nightly", "status": "running", "pid": os.getpid()},
-                     job="nightly")
-    ran: list[bool] = []
-    job = spec("nightly", lambda *_: ran.append(True) or Outcome("ok"))
-    assert sched.run_job(store, settings, job).status == "skipped" and not ran
-    store.write_json("job_status", {"job": "nightly", "status": "ok", "pid": os.getpid()},
-                     job="nightly")
-    assert sched.run_job(store, settings, job).status == "ok" and ran
