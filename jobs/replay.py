@@ -167,7 +167,22 @@ def run_replay(store: Store, settings: Settings, start: date, end: date,
             stack.enter_context(store_lock(store, h))
         desks = [Desk(h, knobs[h], LiveJournal(store, h)) for h in horizons]
         walk(desks, market, sessions, predictor, kill_switch_on(store), "replay")
-    return "replay " + _summary(desks, sessions)
+    return "replay " + _summary(desks, sessions) + replay_intraday(store, settings, sessions)
+
+
+def replay_intraday(store: Store, settings: Settings, sessions: pd.DatetimeIndex) -> str:
+    """The intraday bot, cycle by cycle, on each replayed session that has stored minute bars
+    (resumable like the swing bots: a cycle already run is skipped by the cycle itself)."""
+    from jobs.intraday import replay_intraday_session
+
+    with_minutes = [s for s in sessions if store.path("bars_intraday", day=s.date()).exists()]
+    with store.job_lock("intraday"):
+        for session in progress(with_minutes, total=len(with_minutes), desc="intraday replay"):
+            replay_intraday_session(store, settings, session)
+    if not with_minutes:
+        return ""
+    state = store.read_json("dt_state_file") or {}
+    return f"; intraday: {len(with_minutes)} sessions, cash {state.get('cash', 0):,.2f}"
 
 
 def _summary(desks: list[Desk], sessions: pd.DatetimeIndex) -> str:

@@ -271,3 +271,22 @@ def test_the_models_1w_bot_beats_random_picks_with_the_same_knobs(tmp_path):
         nulls.append(total_return_1w(store, market, dealt(mapping), tmp_path / f"null{seed}",
                                      start, end))
     assert ours > max(nulls), (ours, sorted(nulls))
+
+
+def test_replay_runs_the_intraday_bot_on_sessions_with_minute_bars(demo_root, synthetic_market):
+    """The intraday bot's fills and state agree, it ends each session flat, and a second
+    replay of the same sessions changes nothing."""
+    settings = load_settings(demo_root.root, env_file=None)
+    days = synthetic_market.intraday_days()
+    start, end = days[0] - pd.Timedelta(days=30), days[-1]
+    line = run_replay(demo_root, settings, start.date(), end.date())
+    assert f"intraday: {len(days)} sessions" in line
+    trades = demo_root.path("dt_trades_file")
+    fills = [Fill.from_record(r) for r in read_jsonl(trades).records]
+    assert fills and len({f.order_id for f in fills}) == len(fills)
+    state = demo_root.read_json("dt_state_file")
+    assert state["positions"] == {}
+    assert Book.from_fills(state["initial_cash"], fills).same_as(Book.from_state(state))
+    before = trades.read_bytes()
+    run_replay(demo_root, settings, start.date(), end.date())
+    assert trades.read_bytes() == before
