@@ -160,3 +160,13 @@ def test_with_shuffled_labels_the_model_finds_nothing(synthetic_dataset):
     mean_ic, daily = _oos_rank_ic(ds, as_of, later, frame=shuffled)
     stderr = daily.std(ddof=1) / np.sqrt(len(daily) / HORIZONS["1w"])
     assert abs(mean_ic) < 3 * stderr, (mean_ic, stderr)
+
+
+def test_folds_record_the_rounds_really_grown(toy):
+    """Early stopping grows `patience` rounds past the best one; the benchmark's bare
+    baseline replays exactly these counts, so they must not be the truncated best."""
+    data = model.TrainingMatrix.build(toy, FEATURES, toy["date"].iloc[-1])
+    for f in model.walk_forward(data, "1w").folds:
+        assert f.trained_rounds == model.NIGHTLY.max_rounds \
+            or f.trained_rounds > model.NIGHTLY.early_stopping
+        assert f.trained_rounds >= f.rounds or f.rounds == model.NIGHTLY.min_rounds
