@@ -130,3 +130,17 @@ def test_live_flag_alone_is_refused_before_any_client_exists():
     settings = Settings(alpaca_paper=True, alpaca_api_key="k", alpaca_secret_key="s")
     with pytest.raises(RefusedError, match="ALPACA_PAPER=false"):
         AlpacaBroker.from_settings(settings, "alpaca-live", url_override="http://127.0.0.1:9")
+
+
+def test_the_notional_cap_comes_from_settings():
+    from aion_core.config import Settings
+
+    settings = Settings(_env_file=None, alpaca_api_key="k", alpaca_secret_key="s",  # type: ignore[call-arg]
+                        alpaca_max_order_notional=1_000.0)
+    with serving() as server:
+        broker = AlpacaBroker.from_settings(settings, "alpaca-paper", url_override=server.url,
+                                            sleep=lambda s: None)
+        broker._client._retry_wait = 0
+        with pytest.raises(RefusedError, match="cap 1,000"):
+            broker.submit(ORDER)
+        assert server.requests_to("/v2/orders") == []

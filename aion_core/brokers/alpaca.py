@@ -72,6 +72,7 @@ class AlpacaBroker:
         settings.require("alpaca_api_key", "alpaca_secret_key")
         client = TradingClient(settings.alpaca_api_key, settings.alpaca_secret_key, paper=paper,
                                url_override=url_override)
+        kwargs.setdefault("notional_cap", settings.alpaca_max_order_notional)
         return cls(client, **kwargs)
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
