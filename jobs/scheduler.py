@@ -7,7 +7,8 @@ Jobs (these names appear in `--dry-run`, the heartbeat and the lock files):
   `jobs.intraday.train_dt_brain(store, settings)` (the intraday model, on past minutes).
 - swing_bots: 09:00 New York on sessions, only if the last nightly succeeded for the last
   completed session; runs `jobs.bots.run_bots(store, settings, ["1w", "2w", "4w"])`.
-- intraday: every 15 minutes while NYSE is open (09:30 .. 15:45; 12:45 on early closes);
+- intraday: every 15 minutes while NYSE is open, from the first completed minute (09:45 ..
+  15:45; 12:45 on early closes);
   runs `jobs.intraday.run_intraday_cycle(store, settings, at=now)`.
 
 Why gated triggers: a plain cron of `*/15` in hours 9-15 fires at 09:00 and on holidays and
@@ -123,6 +124,15 @@ def after_session(t: datetime) -> bool:
     return market_hours.is_session(day - timedelta(days=1))
 
 
+def after_first_minute(t: datetime) -> bool:
+    """Intraday gate: NYSE is open at `t` and at least one minute bar has completed (a cycle
+    at the opening bell has nothing to act on, so it would not really run)."""
+    if not market_hours.is_open(t):
+        return False
+    opened, _ = market_hours.session_open_close(market_hours.session_at(t))
+    return market_hours.utc(t) > opened
+
+
 def on_session(t: datetime) -> bool:
     return market_hours.is_session(t.astimezone(ZoneInfo(market_hours.NY)).date())
 
@@ -177,7 +187,7 @@ def job_specs(settings: Settings, test_seconds: float | None = None) -> list[Job
         "swing_bots": GatedTrigger(CronTrigger(day_of_week="mon-fri", hour=9, minute=0,
                                                timezone=ny), on_session),
         "intraday": GatedTrigger(CronTrigger(day_of_week="mon-fri", hour="9-15", minute="*/15",
-                                             timezone=ny), market_hours.is_open),
+                                             timezone=ny), after_first_minute),
     }
     return [JobSpec(n, triggers[n], runs[n], grace[n]) for n in JOB_NAMES]
 

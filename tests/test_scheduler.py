@@ -47,8 +47,8 @@ def fires(settings: Settings, start: str, end: str) -> list[tuple[datetime, str]
 
 
 def intraday_slots(day: str, last: str) -> list[datetime]:
-    """Every quarter hour from 09:30 to `last` (New York) on `day`."""
-    t = datetime.fromisoformat(f"{day}T09:30").replace(tzinfo=NY)
+    """Every quarter hour from 09:45 (the first with a completed minute bar) to `last`."""
+    t = datetime.fromisoformat(f"{day}T09:45").replace(tzinfo=NY)
     stop = datetime.fromisoformat(f"{day}T{last}").replace(tzinfo=NY)
     slots = []
     while t <= stop:
@@ -81,7 +81,7 @@ def test_dst_change_moves_utc_fire_times_not_local_ones(settings: Settings) -> N
     for t, job in got:
         if job == "intraday":
             first_intraday.setdefault(t.astimezone(NY).date().isoformat(), t)
-    # 09:30 New York is 13:30 UTC before the change (EDT) and 14:30 UTC after it (EST).
+    # 09:45 New York is 13:45 UTC before the change (EDT) and 14:45 UTC after it (EST).
     assert first_intraday["2026-10-30"].utcoffset() == timedelta(hours=-4)
     assert first_intraday["2026-10-30"].astimezone(ZoneInfo("UTC")).hour == 13
     assert first_intraday["2026-11-02"].utcoffset() == timedelta(hours=-5)
@@ -92,13 +92,12 @@ def test_dst_change_moves_utc_fire_times_not_local_ones(settings: Settings) -> N
                                                   "2026-11-03T02:00:00-05:00"]
 
 
-def test_spring_forward_sessions_keep_09_30_local(settings: Settings) -> None:
+def test_spring_forward_sessions_keep_09_45_local(settings: Settings) -> None:
     got = fires(settings, "2026-03-06T15:40:00-05:00", "2026-03-09T10:00:00-04:00")
     assert [(t.isoformat(), j) for t, j in got] == [
         ("2026-03-06T15:45:00-05:00", "intraday"),
         ("2026-03-07T02:00:00-05:00", "nightly"),
         ("2026-03-09T09:00:00-04:00", "swing_bots"),
-        ("2026-03-09T09:30:00-04:00", "intraday"),
         ("2026-03-09T09:45:00-04:00", "intraday"),
     ]
 
