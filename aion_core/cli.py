@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 
+from aion_core import market_hours
 from aion_core.config import HORIZONS, Settings, load_settings
 from aion_core.errors import AionError
 from aion_core.store import Store
@@ -128,6 +129,8 @@ def nightly(
 ) -> None:
     """The nightly pipeline: collect, features, train, predict, brain, summary."""
     day = parse_day(as_of, "--as-of")
+    if day is not None and not market_hours.is_session(day):
+        raise fail(f"--as-of {day} is not an NYSE session (weekend or holiday)")
     settings, store = context(data_dir)
     if provider is not None:
         if provider not in ("synthetic", "yfinance"):
@@ -139,7 +142,8 @@ def nightly(
         summary = run_nightly(store, settings, as_of=day, skip_fetch=skip_fetch)
     typer.echo(f"nightly {summary['status']}: as_of {summary.get('as_of')}")
     if summary["status"] == "failed":
-        raise typer.Exit(1)
+        failed = next(s for s in summary["steps"] if s["status"] == "failed")
+        raise fail(f"nightly step {failed['name']} failed: {failed['detail']}")
 
 
 @bots_app.command("run")

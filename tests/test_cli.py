@@ -30,6 +30,7 @@ def test_help_lists_every_contract_command():
 
 @pytest.mark.parametrize("args,needle", [
     (["nightly", "--as-of", "2026-02-30"], "--as-of must be YYYY-MM-DD"),
+    (["nightly", "--as-of", "2026-06-06"], "not an NYSE session"),
     (["bots", "run", "--horizon", "3w"], "--horizon must be one of"),
     (["bots", "run", "--broker", "alpaca"], "--broker must be"),
     (["intraday", "cycle", "--at", "yesterday"], "--at must be an ISO-8601"),
