@@ -17,7 +17,9 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,9 @@ from aion_core.errors import BusyError, CorruptFileError, TemporaryError
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_S = 60.0
+#: Threads reading many small files at once (Arrow decodes outside the GIL, so reads
+#: overlap each other's I/O and decoding even on two cores).
+READ_THREADS = 4
 
 
 # --------------------------------------------------------------------------- primitives
@@ -159,15 +164,37 @@ def write_parquet(path: Path, df: pd.DataFrame) -> None:
     atomic_write_bytes(Path(path), buf.getvalue())
 
 
-def read_parquet(path: Path, columns: list[str] | None = None,
-                 filters: list[tuple] | None = None) -> pd.DataFrame | None:
+def _read_table(path: Path, columns: list[str] | None = None,
+                filters: list[tuple] | None = None,
+                use_threads: bool = True) -> pa.Table | None:
+    """The Arrow table of a Parquet file, None when it does not exist (CorruptFileError when
+    it cannot be read). `use_threads=False` for callers that already read files in parallel."""
     path = Path(path)
     if not path.exists():
         return None
     try:
-        return pq.read_table(path, columns=columns, filters=filters).to_pandas()
+        if filters is None:  # ParquetFile skips the dataset machinery: half the cost per file
+            with pq.ParquetFile(path) as parquet:
+                return parquet.read(columns=columns, use_threads=use_threads)
+        return pq.read_table(path, columns=columns, filters=filters, use_threads=use_threads)
     except (OSError, pa.ArrowException, ValueError) as exc:
         raise CorruptFileError(path, str(exc).splitlines()[0][:200]) from exc
+
+
+def read_parquet(path: Path, columns: list[str] | None = None,
+                 filters: list[tuple] | None = None) -> pd.DataFrame | None:
+    table = _read_table(path, columns, filters)
+    return None if table is None else table.to_pandas()
+
+
+def _tables_to_frame(tables: list[pa.Table]) -> pd.DataFrame:
+    """One frame of many tables, converted to pandas once (the cost is per conversion, not
+    per row). Tables whose schemas differ (a float volume here, an int one there) are
+    converted one by one and concatenated by pandas, which promotes the types as it always
+    did."""
+    if all(t.schema.equals(tables[0].schema) for t in tables):
+        return pa.concat_tables(tables).to_pandas()
+    return pd.concat([t.to_pandas() for t in tables], ignore_index=True)
 
 
 # --------------------------------------------------------------------------- JSONL
@@ -277,21 +304,21 @@ class Store:
         """Long frame `symbol, date, open, high, low, close, volume` sorted by (symbol, date).
 
         `end` (inclusive) drops every later bar at read time: this is how `--as-of` keeps
-        the future out of everything downstream.
+        the future out of everything downstream. The files (one per symbol, hundreds of them)
+        are read by a few threads, since Arrow decodes outside the GIL, and turned into one
+        frame once; a missing or empty file is skipped, a corrupt one raises CorruptFileError.
         """
-        frames = []
-        end_ts = pd.Timestamp(end) if end is not None else None
-        for sym in symbols if symbols is not None else self.daily_symbols():
-            df = self.read_daily(sym)
-            if df is None or df.empty:
-                continue
-            if end_ts is not None:
-                df = df[df["date"] <= end_ts]
-            frames.append(df)
-        if not frames:
+        paths = [self.path("raw_daily", symbol=sym)
+                 for sym in (symbols if symbols is not None else self.daily_symbols())]
+        with ThreadPoolExecutor(READ_THREADS) as pool:
+            tables = [t for t in pool.map(partial(_read_table, use_threads=False), paths)
+                      if t is not None and t.num_rows]
+        if not tables:
             return pd.DataFrame(columns=["symbol", "date", "open", "high", "low", "close",
                                          "volume"])
-        panel = pd.concat(frames, ignore_index=True)
+        panel = _tables_to_frame(tables)
+        if end is not None:
+            panel = panel[panel["date"] <= pd.Timestamp(end)]
         return panel.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
 
     # macro and news -----------------------------------------------------------

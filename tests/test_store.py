@@ -186,3 +186,45 @@ def test_store_mtime_changes_on_rewrite(store: Store):
     time.sleep(0.02)
     store.write_json("bots_config", {"swing": {"1w": {}}})
     assert store.mtime_ns("bots_config") > first
+
+
+def _daily_panel_one_file_at_a_time(store: Store, symbols: list[str],
+                                    end: str | None) -> pd.DataFrame:
+    """The panel as pandas builds it from each file on its own: the reference."""
+    frames = [df for df in (store.read_daily(s) for s in symbols) if df is not None and len(df)]
+    panel = pd.concat(frames, ignore_index=True)
+    if end is not None:
+        panel = panel[panel["date"] <= pd.Timestamp(end)]
+    return panel.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("float_volume", [False, True])
+@pytest.mark.parametrize("end", [None, "2024-03-01"])
+def test_daily_panel_equals_the_files_read_one_at_a_time(store: Store, end, float_volume):
+    rng = random.Random(5)
+    days = pd.bdate_range("2024-01-02", periods=60)
+    for i, sym in enumerate(["MMM", "AAA", "ZZZ", "BBB", "EMPTY"]):
+        n = 0 if sym == "EMPTY" else 20 + 10 * i
+        close = [rng.uniform(10, 20) for _ in range(n)]
+        volume = [rng.randint(1, 10**6) for _ in range(n)]
+        store.write_daily(sym, pd.DataFrame({
+            "symbol": sym, "date": days[-n:] if n else days[:0], "open": close,
+            "high": [c * 1.01 for c in close], "low": [c * 0.99 for c in close],
+            "close": close,
+            "volume": [float(v) for v in volume] if float_volume and i == 1 else volume}))
+    symbols = ["ZZZ", "MISSING", "AAA", "EMPTY", "MMM", "BBB"]
+    got = store.read_daily_panel(symbols, end=end)
+    pd.testing.assert_frame_equal(got, _daily_panel_one_file_at_a_time(store, symbols, end))
+    pd.testing.assert_frame_equal(store.read_daily_panel(end=end),
+                                  _daily_panel_one_file_at_a_time(store, sorted(symbols), end))
+
+
+def test_daily_panel_names_a_corrupt_file(store: Store):
+    days = pd.to_datetime(["2024-01-02"])
+    store.write_daily("AAA", pd.DataFrame({"symbol": "AAA", "date": days, "open": 1.0,
+                                           "high": 1.0, "low": 1.0, "close": 1.0, "volume": 1}))
+    bad = store.path("raw_daily", symbol="BAD")
+    bad.write_bytes(b"PAR1 not really parquet")
+    with pytest.raises(CorruptFileError) as err:
+        store.read_daily_panel()
+    assert str(bad) in str(err.value)
