@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 
 from aion_core.config import load_settings
+from aion_core.errors import CorruptFileError
 from aion_core.providers.base import FetchResult
 from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
 from aion_core.store import Store, read_json, read_parquet
-from jobs.nightly import run_nightly
+from jobs.nightly import read_news, run_nightly
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 STEPS = ["collect", "features", "train", "predict", "brain", "summary"]
@@ -139,3 +140,33 @@ def test_an_as_of_that_is_not_a_session_fails_clearly(demo_root, settings):
     summary = run(demo_root, settings, skip_fetch=True, as_of=date(2026, 11, 21))
     assert summary["status"] == "failed"
     assert "not an NYSE session" in summary["steps"][1]["detail"]
+
+
+def _news_from_a_list_of_dicts(store: Store, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The headlines as pandas builds them from every item's dict: the reference."""
+    items = [item for day in store.news_days() if day <= as_of.strftime("%Y-%m-%d")
+             for item in store.read_news(day)]
+    news = pd.DataFrame(items)
+    news["published_at"] = pd.to_datetime(news["published_at"], utc=True)
+    close = pd.Timestamp(f"{as_of.date()} 16:00", tz="America/New_York")
+    return news[news["published_at"] <= close].reset_index(drop=True)
+
+
+def test_read_news_equals_the_frame_of_every_headline_dict(demo_root):
+    day = demo_root.news_days()[-1]
+    items = demo_root.read_news(day)
+    items[0]["source"] = None  # a provider without a source for one headline
+    items.append({**items[-1], "published_at": f"{day}T23:59:00+00:00"})  # after the close
+    demo_root.write_news(day, items)
+    for as_of in (pd.Timestamp(day), pd.Timestamp("2026-03-02")):
+        got = read_news(demo_root, as_of)
+        pd.testing.assert_frame_equal(got, _news_from_a_list_of_dicts(demo_root, as_of))
+    assert len(got) and got["published_at"].max() < pd.Timestamp("2026-03-02 21:00", tz="UTC")
+
+
+def test_read_news_names_a_day_file_that_is_not_headlines(demo_root):
+    day = demo_root.news_days()[-1]
+    demo_root.write_news(day, [{"symbol": 7, "published_at": f"{day}T12:00:00+00:00"}])
+    with pytest.raises(CorruptFileError) as err:
+        read_news(demo_root, pd.Timestamp(day))
+    assert day in str(err.value)
