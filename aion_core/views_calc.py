@@ -7,6 +7,7 @@ backtest report); this module only selects and reshapes.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,40 @@ PRED_COLUMNS = ["symbol", "horizon", "expected_return", "confidence", "score", "
 TRADE_COLUMNS = ["ts", "bot", "symbol", "side", "qty", "price", "fees", "reason", "order_id",
                  "realized_pnl"]
 _LEVEL = re.compile(r"\b(CRITICAL|ERROR|WARNING|INFO|DEBUG)\b")
+
+
+# --------------------------------------------------------------------------- formats
+
+MINUS = "\u2212"  # the true minus Plotly draws on every axis: one style everywhere
+MONEY_AXIS = "$~s"  # d3: "−$10k", "$0", "$115k"; put the sign before the "$" like money()
+
+
+def fmt_money(x: float | None, signed: bool = False, compact_from: float = 1e4,
+              cents: bool = True) -> str:
+    """Compact USD: $1.23M, $45.6k, $789.00, −$527.09 (true minus; "+" too when `signed`).
+
+    Amounts from `compact_from` on are shortened to k/M/B, so a narrow card can ask for
+    "$5.14k" and "−$527" (no `cents`) where a table shows "$5,140.65".
+    """
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    sign = MINUS if x < 0 else "+" if signed and x > 0 else ""
+    a = abs(x)
+    body = f"{a / 1e9:.2f}B" if a >= 1e9 else f"{a / 1e6:.2f}M" if a >= 1e6 \
+        else f"{a / 1e3:.3g}k" if a >= max(compact_from, 1e3) and a < 1e4 \
+        else f"{a / 1e3:.1f}k" if a >= compact_from else f"{a:,.2f}" if cents else f"{a:,.0f}"
+    return f"{sign}${body}"
+
+
+def fmt_pct(x: float | None, signed: bool = True, digits: int = 2) -> str:
+    """A fraction as a percentage with the same true minus as fmt_money: −1.23%, +5.00%."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "—"
+    text = f"{x * 100:+.{digits}f}%" if signed else f"{x * 100:.{digits}f}%"
+    return text.replace("-", MINUS)
+
+
+# --------------------------------------------------------------------------- read models
 
 
 def predictions_table(brain: Mapping[str, Any] | None) -> pd.DataFrame:
@@ -49,6 +84,17 @@ def equity_series(state: Mapping[str, Any] | None) -> pd.Series:
     when = frame.get("date", frame.get("at", frame.get("ts")))
     idx = pd.to_datetime(when, utc=True, format="mixed").dt.tz_localize(None)
     return pd.Series(frame["equity"].astype(float).to_numpy(), index=idx, name="equity")
+
+
+def daily_equity(equity: pd.Series) -> pd.Series:
+    """The closing equity of each day (index midnight dates, USD).
+
+    The intraday bot records a point per 15-minute cycle; the swing bots one per session.
+    Comparing them on one chart needs the same clock: the last point of each day.
+    """
+    if not len(equity):
+        return equity
+    return equity.groupby(equity.index.normalize()).last()
 
 
 def drawdown_series(equity: pd.Series) -> pd.Series:
@@ -123,12 +169,13 @@ def cumulative_returns(curves: Mapping[str, pd.Series], initials: Mapping[str, f
                        closes: pd.DataFrame | None) -> pd.DataFrame:
     """Cumulative return (fraction) of each bot and of the equal-weight benchmark.
 
-    curves: bot -> equity (index session dates). closes: index session dates, one column per
+    curves: bot -> equity (index session dates or intraday cycle times, read per day).
+    closes: index session dates, one column per
     symbol (USD), the universe the benchmark buys and holds from the bots' first session.
     Returns: index dates, one column per bot plus "benchmark".
     """
-    cols = {bot: eq / initials.get(bot, eq.iloc[0]) - 1.0 for bot, eq in curves.items()
-            if len(eq)}
+    cols = {bot: daily_equity(eq) / (initials.get(bot) or eq.iloc[0]) - 1.0
+            for bot, eq in curves.items() if len(eq)}
     out = pd.DataFrame(cols)
     if closes is not None and not closes.empty and not out.empty:
         window = closes.loc[(closes.index >= out.index.min()) & (closes.index <= out.index.max())]

@@ -8,14 +8,14 @@ reads (`views.source_key`), so an auto-refresh re-reads only what a job rewrote.
 from __future__ import annotations
 
 import contextlib
-import math
+import html
 from collections.abc import Iterator
 from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from aion_core import views
+from aion_core import views, views_calc
 from aion_core.config import Settings, load_settings
 from aion_core.errors import AionError, CorruptFileError
 from aion_core.store import Store
@@ -35,8 +35,13 @@ _CSS = """
 .aion-card {border: 1px solid #e5e9ef; border-radius: 12px; padding: 14px 16px;
   background: #fff;}
 .aion-card .big {font-size: 1.6rem; font-weight: 600; font-variant-numeric: tabular-nums;}
-.aion-card .row {display: grid; grid-template-columns: 1fr 1fr; gap: 6px 12px;
+.aion-head {display: flex; align-items: center; gap: 8px; font-size: 1.05rem;}
+.aion-card .row {display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 6px 12px;
   font-size: .78rem; color: #6b7280; text-transform: uppercase; letter-spacing: .03em;}
+.aion-stats {padding: 8px 10px; background: #f7f9fb;}
+.aion-stats .row {font-size: .68rem; gap: 6px 8px;}
+.aion-stats .row b {font-size: .95rem;}
+.aion-card .row div {white-space: nowrap; overflow: hidden; text-overflow: ellipsis;}
 .aion-card .row b {display: block; font-size: 1.0rem; color: #1b1f24; text-transform: none;
   font-variant-numeric: tabular-nums;}
 .aion-pill {display:inline-block; padding:2px 10px; border-radius:999px; font-size:.8rem;
@@ -90,27 +95,23 @@ def refresh_every(settings: Settings) -> str:
 
 # --------------------------------------------------------------------------- formats
 
-
-def money(x: float | None, signed: bool = False) -> str:
-    """Compact USD: $1.23M, $45.6k, $789.00 (sign kept when `signed`)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    sign = ("+" if x > 0 else "-" if x < 0 else "") if signed else ("-" if x < 0 else "")
-    a = abs(x)
-    body = f"{a / 1e9:.2f}B" if a >= 1e9 else f"{a / 1e6:.2f}M" if a >= 1e6 \
-        else f"{a / 1e3:.1f}k" if a >= 1e4 else f"{a:,.2f}"
-    return f"{sign}${body}"
+MONEY_AXIS = views_calc.MONEY_AXIS
 
 
-def pct(x: float | None, signed: bool = True, digits: int = 2) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return f"{x * 100:+.{digits}f}%" if signed else f"{x * 100:.{digits}f}%"
+money, pct = views_calc.fmt_money, views_calc.fmt_pct
 
 
-def pill(text: str, ok: bool | None) -> str:
+def delta(x: float | None) -> str | None:
+    """A signed percentage for `st.metric(delta=...)`. Streamlit picks the arrow and its colour
+    from a leading ASCII "-", so here (only) the true minus would show a loss as a green gain."""
+    return None if x is None else pct(x).replace(views_calc.MINUS, "-")
+
+
+def pill(text: str, ok: bool | None, title: str | None = None) -> str:
     colour = GAIN if ok else LOSS if ok is False else MUTED
-    return f'<span class="aion-pill" style="background:{colour}">{text}</span>'
+    tip = f' title="{html.escape(title, quote=True)}"' if title else ""
+    return (f'<span class="aion-pill" style="background:{colour}"{tip}>'
+            f"{html.escape(text)}</span>")
 
 
 def status_ok(status: str | None) -> bool | None:
@@ -138,8 +139,29 @@ def layout(fig: go.Figure, height: int = 320, title: str = "", **kw: Any) -> go.
     return fig
 
 
+def break_even(fig: go.Figure) -> go.Figure:
+    """A labelled dotted line at zero in place of Plotly's bare zero line, which reads as a
+    series missing from the legend."""
+    fig.update_yaxes(zeroline=False)
+    fig.add_hline(y=0, line={"dash": "dot", "color": "#9ca3af", "width": 1},
+                  annotation_text="break-even", annotation_position="bottom right",
+                  annotation_font={"size": 10, "color": MUTED})
+    return fig
+
+
 def plot(fig: go.Figure, key: str | None = None) -> None:
     st.plotly_chart(fig, width="stretch", key=key, config={"displayModeBar": False})
+
+
+def prediction_columns() -> dict[str, Any]:
+    """One look for every predictions table (views_calc.PRED_COLUMNS)."""
+    return {
+        "symbol": "Symbol", "horizon": "Horizon", "rank": "Rank",
+        "expected_return": st.column_config.NumberColumn("Exp. return", format="percent"),
+        "confidence": st.column_config.ProgressColumn("Confidence", min_value=0, max_value=1,
+                                                      format="percent"),
+        "score": st.column_config.NumberColumn("Score", format="%.2f"),
+        "last_close": st.column_config.NumberColumn("Last close", format="dollar")}
 
 
 def signed(x: float | None) -> str:

@@ -17,6 +17,10 @@ from aion_core.views_calc import (
 from pages import _ui
 
 RECENT_TRADES = 500
+POSITION_COLUMNS = {"symbol": "Symbol", "qty": "Qty", "avg_price": "Avg price",
+                    "last_price": "Last", "market_value": "Value",
+                    "unrealised_pnl": "Unrealised", "unrealised_pct": "Unrl. %",
+                    "entry_date": "Entered"}
 
 
 def bots_ui() -> tuple[str, str, list[str]]:
@@ -33,12 +37,20 @@ def bots_ui() -> tuple[str, str, list[str]]:
 def draw_header(bot: str, state: dict, trades: pd.DataFrame) -> None:
     card = bot_card(bot, state, trades)
     last = state.get("last_run") or {}
-    st.html(f"<b>{bot}</b> {_ui.pill(card.status[:40], _ui.status_ok(card.status))} "
-            f"<small>last run {last.get('at', 'never')} · session {last.get('session', '—')}"
-            f" · orders {last.get('orders', 0)}</small>")
+    short, _, note = card.status.partition(":")
+    when = str(last.get("at") or "never").replace("T", " ")[:16]
+    where = f"session {last['session']}" if last.get("session") else \
+        f"cycle {state['last_cycle']}" if state.get("last_cycle") else ""
+    st.html(f"<div class='aion-head'><b>{bot}</b>"
+            f"{_ui.pill(short, _ui.status_ok(card.status))}<small>{note.strip()}</small></div>"
+            f"<small style='color:{_ui.MUTED}'>last run {when}"
+            f"{' UTC' if last.get('at') else ''} · {where} · orders {last.get('orders', 0)}"
+            "</small>")
     cols = st.columns(5)
-    cols[0].metric("Equity", _ui.money(card.equity), _ui.pct(card.total_return))
-    cols[1].metric("Day PnL", _ui.money(card.day_pnl, signed=True))
+    cols[0].metric("Equity", _ui.money(card.equity), _ui.delta(card.total_return))
+    cols[1].metric("Day PnL", _ui.money(card.day_pnl, signed=True),
+                   _ui.delta(card.day_pnl / (card.equity - card.day_pnl))
+                   if card.equity != card.day_pnl else None)
     cols[2].metric("Cash", _ui.money(float(state.get("cash") or 0)))
     cols[3].metric("Open positions", card.open_positions)
     cols[4].metric("Win rate", _ui.pct(card.win_rate, signed=False, digits=0))
@@ -52,7 +64,7 @@ def draw_curves(equity: pd.Series) -> None:
                     row=1, col=1)
     fig.add_scatter(x=dd.index, y=dd, name="drawdown", fill="tozeroy",
                     line={"color": _ui.LOSS, "width": 1}, row=2, col=1)
-    fig.update_yaxes(tickprefix="$", row=1, col=1)
+    fig.update_yaxes(tickformat=_ui.MONEY_AXIS, hoverformat="$,.2f", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", row=2, col=1)
     _ui.plot(_ui.layout(fig, height=380, title="Equity and drawdown"))
 
@@ -62,11 +74,12 @@ def draw_positions(pos: pd.DataFrame) -> None:
     if pos.empty:
         st.caption("No open position.")
         return
-    styled = pos.style.map(lambda v: f"color: {_ui.GAIN if v >= 0 else _ui.LOSS}",
+    styled = pos.style.map(lambda v: f"color: {_ui.signed(v)}",
                            subset=["unrealised_pnl", "unrealised_pct"]).format(
-        {"avg_price": "${:,.2f}", "last_price": "${:,.2f}", "market_value": "${:,.0f}",
-         "unrealised_pnl": "{:+,.0f}", "unrealised_pct": "{:+.2%}", "qty": "{:,.0f}"})
-    st.dataframe(styled, hide_index=True)
+        {"avg_price": _ui.money, "last_price": _ui.money, "market_value": _ui.money,
+         "unrealised_pnl": lambda v: _ui.money(v, signed=True), "unrealised_pct": _ui.pct,
+         "qty": "{:,.0f}"})
+    st.dataframe(styled, hide_index=True, column_config=POSITION_COLUMNS)
 
 
 def draw_trades(trades: pd.DataFrame, symbol: str, sides: list[str]) -> None:
@@ -77,11 +90,18 @@ def draw_trades(trades: pd.DataFrame, symbol: str, sides: list[str]) -> None:
     if shown.empty:
         st.caption("No trade matches." if len(trades) else "No trade yet.")
         return
-    st.dataframe(shown.head(RECENT_TRADES), hide_index=True, height=320, column_config={
-        "price": st.column_config.NumberColumn(format="dollar"),
-        "fees": st.column_config.NumberColumn(format="dollar"),
-        "realized_pnl": st.column_config.NumberColumn("Realized PnL", format="%+.2f"),
-        "ts": st.column_config.DatetimeColumn("Time", format="YYYY-MM-DD HH:mm")})
+    shown = shown.head(RECENT_TRADES).drop(columns=["bot"])
+    # An opening fill realises nothing: a blank, not "+$0.00", so the gains stand out.
+    pnl = shown["realized_pnl"].where(shown["reason"].ne("entry"))
+    styled = shown.assign(realized_pnl=pnl).style.map(
+        lambda v: f"color: {_ui.signed(v if v == v else None)}", subset=["realized_pnl"]).format(
+        {"price": _ui.money, "fees": _ui.money, "qty": "{:,.0f}",
+         "realized_pnl": lambda v: _ui.money(v, signed=True),
+         "ts": lambda t: f"{t:%Y-%m-%d %H:%M}"}, na_rep="")
+    st.dataframe(styled, hide_index=True, height=320, column_config={
+        "ts": "Time (UTC)", "symbol": "Symbol", "side": "Side", "qty": "Qty", "price": "Price",
+        "fees": "Fees", "reason": "Reason", "order_id": "Order id",
+        "realized_pnl": "Realised PnL"})
 
 
 def draw_bot(store, key: str, symbol: str, sides: list[str]) -> None:
@@ -95,14 +115,12 @@ def draw_bot(store, key: str, symbol: str, sides: list[str]) -> None:
         equity = equity_series(state)
         if len(equity):
             draw_curves(equity)
-        left, right = st.columns([3, 2])
-        with left:
-            draw_positions(positions_frame(state))
-        with right:
-            st.subheader("Pending signals")
-            pending = pd.DataFrame(state.get("pending_signals") or [])
+        draw_positions(positions_frame(state))
+        pending = pd.DataFrame(state.get("pending_signals") or [])
+        if key != "dt":  # the intraday bot acts within its cycle: it never queues signals
+            st.subheader(f"Pending signals ({len(pending)})")
             if pending.empty:
-                st.caption("None waiting.")
+                st.caption("None waiting for the next session's open.")
             else:
                 st.dataframe(pending, hide_index=True)
         draw_trades(trades, symbol, sides)

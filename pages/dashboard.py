@@ -27,19 +27,25 @@ def dashboard_ui() -> str:
 
 
 def draw_card(card: BotCard) -> None:
-    """Equity as a metric (with the total return), the rest in one compact row."""
-    st.html(f'<b style="font-size:1.05rem">{card.bot}</b> '
-            f'{_ui.pill(card.status[:18], _ui.status_ok(card.status))} '
-            f'<small style="color:{_ui.MUTED}">as of {card.as_of}</small>')
-    st.metric("Equity", _ui.money(card.equity), _ui.pct(card.total_return))
-    stats = [("Day PnL", _ui.money(card.day_pnl, signed=True), _ui.signed(card.day_pnl)),
-             ("Total PnL", _ui.money(card.total_pnl, signed=True), _ui.signed(card.total_pnl)),
+    """Equity as a metric (with the total return), the rest in one compact row.
+
+    The pill shows the status up to its first colon ("ok", "flat before the close"); the
+    whole line is its tooltip, so a long cycle note never overflows a narrow card.
+    """
+    short = card.status.split(":", 1)[0]
+    st.html(f'<div class="aion-head"><b>{card.bot}</b>'
+            f'{_ui.pill(short, _ui.status_ok(card.status), title=card.status)}</div>'
+            f'<small style="color:{_ui.MUTED}">as of {card.as_of or "—"}</small>')
+    st.metric("Equity", _ui.money(card.equity), _ui.delta(card.total_return))
+    stats = [("Day PnL", _ui.money(card.day_pnl, signed=True, compact_from=1e3, cents=False),
+              _ui.signed(card.day_pnl)),
+             ("Total PnL", _ui.money(card.total_pnl, signed=True, compact_from=1e3,
+                                     cents=False), _ui.signed(card.total_pnl)),
              ("Open", str(card.open_positions), _ui.INK),
              ("Win rate", _ui.pct(card.win_rate, signed=False, digits=0), _ui.INK)]
     cells = "".join(f'<div>{label}<b style="color:{colour}">{value}</b></div>'
                     for label, value, colour in stats)
-    st.html(f'<div class="aion-card" style="padding:10px 14px"><div class="row">{cells}'
-            "</div></div>")
+    st.html(f'<div class="aion-card aion-stats"><div class="row">{cells}</div></div>')
 
 
 def draw_pnl(pnl: pd.DataFrame, period: str) -> None:
@@ -50,8 +56,9 @@ def draw_pnl(pnl: pd.DataFrame, period: str) -> None:
     fig.add_scatter(x=total.index, y=total, name="all bots", mode="lines+markers",
                     line={"color": "#9ca3af", "width": 1},
                     marker={"color": _ui.signed_colours(total), "size": 6})
-    fig.update_yaxes(tickprefix="$")
-    _ui.plot(_ui.layout(fig, title=f"PnL by {period}", barmode="relative"))
+    fig.update_yaxes(tickformat=_ui.MONEY_AXIS, hoverformat="$,.2f")
+    _ui.plot(_ui.layout(_ui.break_even(fig), title=f"PnL by {period}",
+                        barmode="relative"))
 
 
 def draw_returns(cum: pd.DataFrame) -> None:
@@ -61,7 +68,8 @@ def draw_returns(cum: pd.DataFrame) -> None:
                         line={"color": _ui.BOT_COLOURS.get(col),
                               "dash": "dot" if col == "benchmark" else "solid", "width": 2})
     fig.update_yaxes(tickformat=".1%")
-    _ui.plot(_ui.layout(fig, title="Cumulative return vs equal-weight benchmark"))
+    _ui.plot(_ui.layout(_ui.break_even(fig),
+                        title="Cumulative return vs equal-weight benchmark"))
 
 
 def draw_regime(label: str | None, probs: dict[str, float], hist: pd.DataFrame) -> None:
@@ -79,12 +87,8 @@ def draw_regime(label: str | None, probs: dict[str, float], hist: pd.DataFrame) 
 
 
 def draw_top(table: pd.DataFrame) -> None:
-    st.dataframe(table.head(TOP_N), hide_index=True, height=420, column_config={
-        "expected_return": st.column_config.NumberColumn("Exp. return", format="percent"),
-        "confidence": st.column_config.ProgressColumn("Confidence", min_value=0, max_value=1,
-                                                      format="percent"),
-        "score": st.column_config.NumberColumn("Score", format="%.2f"),
-        "last_close": st.column_config.NumberColumn("Last close", format="dollar")})
+    st.dataframe(table.head(TOP_N), hide_index=True, height=420,
+                 column_config=_ui.prediction_columns())
 
 
 def draw_bots(store, period: str) -> None:
@@ -103,16 +107,16 @@ def draw_bots(store, period: str) -> None:
     for col, card in zip(st.columns(len(cards)), cards, strict=True):
         with col, st.container(border=True):
             draw_card(card)
-    swing = {b: c for b, c in curves.items() if b != "intraday" and len(c)}
+    curves = {b: c for b, c in curves.items() if len(c)}
     left, right = st.columns(2)
     with left:
-        pnl = pnl_table(swing, initials, period)
+        pnl = pnl_table(curves, initials, period)
         if pnl.empty:
             st.caption("No equity history yet.")
         else:
             draw_pnl(pnl, period)
     with right, _ui.guard("Daily bars (benchmark)"):
-        cum = cumulative_returns(swing, initials, _ui.load(store, "closes"))
+        cum = cumulative_returns(curves, initials, _ui.load(store, "closes"))
         if cum.empty:
             st.caption("No equity history yet.")
         else:

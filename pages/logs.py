@@ -7,6 +7,7 @@ The day comes from the date picker or a strictly parsed `?day=YYYY-MM-DD`; eithe
 
 from __future__ import annotations
 
+import html
 from datetime import date
 
 import streamlit as st
@@ -15,8 +16,12 @@ from aion_core import views
 from aion_core.views_calc import log_frame, summary_steps
 from pages import _ui
 
-LEVEL_COLOURS = {"ERROR": "#fde8e7", "CRITICAL": "#fde8e7", "WARNING": "#fff4d6"}
+LEVEL_COLOURS = {"ERROR": ("#fde8e7", "#b42318"), "CRITICAL": ("#fde8e7", "#b42318"),
+                 "WARNING": ("#fff4d6", "#8a5a00"), "DEBUG": ("#ffffff", "#6b7280")}
 LEVELS = ["ERROR", "WARNING", "INFO", "DEBUG"]
+_VIEWER = ("<div style='max-height:520px; overflow:auto; border:1px solid #e5e9ef; "
+           "border-radius:8px; font:12px/1.5 ui-monospace, SFMono-Regular, Menlo, monospace'>"
+           "{rows}</div>")
 
 
 def day_from_query(default: date) -> date:
@@ -35,7 +40,8 @@ def logs_ui(days: list[date]) -> tuple[date, list[str], str]:
     default = day_from_query(days[0] if days else date.today())
     a, b, c = st.columns([1, 2, 2])
     day = a.date_input("Night of", value=default, key="logs_day")
-    levels = b.multiselect("Levels", LEVELS, default=LEVELS, key="logs_levels")
+    levels = b.pills("Levels", LEVELS, selection_mode="multi", default=LEVELS,
+                     key="logs_levels") or []
     text = c.text_input("Contains", key="logs_text")
     return views.parse_log_day(day), levels, text
 
@@ -50,11 +56,23 @@ def draw_log(lines: list[str], levels: list[str], text: str) -> None:
     shown = frame[frame["level"].isin(levels + (["CRITICAL"] if "ERROR" in levels else []))]
     if text:
         shown = shown[shown["text"].str.contains(text, case=False, regex=False)]
-    styled = shown.style.apply(
-        lambda row: [f"background-color: {LEVEL_COLOURS.get(row['level'], 'white')}"] * 3,
-        axis=1)
-    st.dataframe(styled, hide_index=True, height=480,
-                 column_config={"text": st.column_config.TextColumn("Line", width="large")})
+    if shown.empty:
+        st.caption("No line matches these filters.")
+        return
+    st.html(_VIEWER.format(rows="".join(log_row(n, level, text) for n, level, text
+                                        in shown.itertuples(index=False))))
+
+
+def log_row(n: int, level: str, text: str) -> str:
+    """One line of the viewer: number, then the whole line wrapped, never cut off; errors
+    and warnings on a coloured band with their level in bold. The text is escaped: a log
+    line is data, never markup."""
+    bg, ink = LEVEL_COLOURS.get(level, ("#ffffff", "#1b1f24"))
+    weight = "600" if level in ("ERROR", "CRITICAL", "WARNING") else "400"
+    return (f"<div style='display:flex; gap:10px; padding:1px 8px; background:{bg}; "
+            f"color:{ink}; font-weight:{weight}'><span style='color:#9ca3af; min-width:3.5em;"
+            f" text-align:right; user-select:none'>{n}</span><span style='white-space:"
+            f"pre-wrap; word-break:break-word'>{html.escape(text)}</span></div>")
 
 
 def draw_steps(summary: dict | None) -> None:

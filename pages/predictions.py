@@ -32,12 +32,7 @@ def filter_table(table: pd.DataFrame, horizons: list[str], min_conf: float,
 
 
 def draw_table(shown: pd.DataFrame) -> None:
-    st.dataframe(shown, hide_index=True, height=360, column_config={
-        "expected_return": st.column_config.NumberColumn("Exp. return", format="percent"),
-        "confidence": st.column_config.ProgressColumn("Confidence", min_value=0, max_value=1,
-                                                      format="percent"),
-        "score": st.column_config.NumberColumn("Score", format="%.2f"),
-        "last_close": st.column_config.NumberColumn("Last close", format="dollar")})
+    st.dataframe(shown, hide_index=True, height=360, column_config=_ui.prediction_columns())
 
 
 def draw_chart(symbol: str, f: pd.DataFrame) -> None:
@@ -68,8 +63,10 @@ def draw_history(symbol: str, hist: pd.DataFrame) -> None:
     for h, part in hist.groupby("horizon"):
         fig.add_scatter(x=part["as_of"], y=part["expected_return"], name=str(h),
                         mode="lines+markers")
-    fig.update_yaxes(tickformat=".1%")
-    fig.update_xaxes(type="date", tickformat="%Y-%m-%d")
+    fig.update_yaxes(tickformat=".2%")
+    # One tick per night: with a handful of nights Plotly would label hours as repeated days.
+    fig.update_xaxes(type="date", tickformat="%Y-%m-%d", dtick=86_400_000 * max(
+        1, (hist["as_of"].max() - hist["as_of"].min()).days // 8))
     _ui.plot(_ui.layout(fig, height=260, title=f"{symbol}: predicted return over time"))
 
 
@@ -77,8 +74,14 @@ def draw_models(meta: dict[str, dict]) -> None:
     if not meta:
         _ui.empty("No trained model", "brain")
         return
-    rows = [{"horizon": h, **validation_row(m)} for h, m in meta.items()]
-    st.dataframe(pd.DataFrame(rows), hide_index=True)
+    rows = pd.DataFrame([{"horizon": h, **validation_row(m)} for h, m in meta.items()])
+    st.dataframe(rows, hide_index=True, column_config={
+        "trained_through": "Trained through", "trained_rounds": st.column_config.NumberColumn(
+            "Rounds", format="%.0f"), "ic": st.column_config.NumberColumn("IC", format="%.3f"),
+        "rank_ic": st.column_config.NumberColumn("Rank IC", format="%.3f"),
+        "hit_rate": st.column_config.NumberColumn("Hit rate", format="percent"),
+        "decile_spread": st.column_config.NumberColumn("Decile spread", format="percent"),
+        "folds": "Folds"})
     h = st.radio("Feature importance of", list(meta), horizontal=True, key="pred_imp_h")
     imp = importance_frame(meta.get(h))
     if imp.empty:
