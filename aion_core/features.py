@@ -212,13 +212,41 @@ def _session_columns(p: PanelArrays, lay: PanelLayout) -> dict[str, np.ndarray]:
     return {name: w[lay.pos, lay.sym] for name, w in wide.items()}
 
 
+_ORDER_BITS = np.int64(0x7FFF_FFFF_FFFF_FFFF)
+
+
+def _pct_rank_rows(wide: np.ndarray) -> np.ndarray:
+    """pandas' `DataFrame(wide).rank(axis=1, pct=True)` (ties averaged, NaN kept), bit for bit,
+    about twice as fast: NumPy's vectorised argsort is quick on int64 keys, so each float is
+    mapped to an int64 whose order is the float's (negatives' magnitude bits flipped; NaN
+    last). A value's rank is the mean of the first and last sorted positions of its ties."""
+    nan = np.isnan(wide)
+    bits = wide.view(np.int64)
+    key = bits ^ ((bits >> 63) & _ORDER_BITS)
+    key[nan] = np.iinfo(np.int64).max
+    order = np.argsort(key, axis=1)
+    ordered = np.take_along_axis(wide, order, axis=1)
+    n_cols = wide.shape[1]
+    position = np.arange(n_cols)
+    first = np.ones(wide.shape, dtype=bool)  # the sorted value starts a run of ties
+    np.not_equal(ordered[:, 1:], ordered[:, :-1], out=first[:, 1:])
+    last = np.ones(wide.shape, dtype=bool)
+    last[:, :-1] = first[:, 1:]
+    run_start = np.maximum.accumulate(np.where(first, position, 0), axis=1)
+    run_end = np.minimum.accumulate(np.where(last, position, n_cols)[:, ::-1], axis=1)[:, ::-1]
+    count = n_cols - np.count_nonzero(nan, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # rows without a value: NaN anyway
+        pct = ((run_start + run_end + 2) / 2.0) / count[:, None]
+    out = np.empty_like(wide)
+    np.put_along_axis(out, order, pct, axis=1)
+    out[nan] = np.nan
+    return out
+
+
 def _rank_columns(cols: dict[str, np.ndarray], lay: PanelLayout) -> dict[str, np.ndarray]:
     """Percentile rank of each RANKED_FEATURES column within its date (NaN stays NaN)."""
-    ranks = {}
-    for name in RANKED_FEATURES:
-        ranked = pd.DataFrame(lay.by_day(cols[name])).rank(axis=1, pct=True).to_numpy()
-        ranks[f"rank_{name}"] = ranked[lay.day, lay.sym]
-    return ranks
+    return {f"rank_{name}": _pct_rank_rows(lay.by_day(cols[name]))[lay.day, lay.sym]
+            for name in RANKED_FEATURES}
 
 
 def build_features(bars: pd.DataFrame) -> pd.DataFrame:

@@ -102,6 +102,22 @@ def test_ranks_are_percentiles_within_each_date():
         np.testing.assert_array_equal(feats[f"rank_{name}"].to_numpy(), want, err_msg=name)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_pct_rank_rows_is_pandas_rank_bit_for_bit(seed):
+    """Ties (-0.0 with 0.0 too), NaN, +-inf, rows without any value, one-column grids."""
+    rng = np.random.default_rng(seed)
+    rows, cols = int(rng.integers(1, 40)), int(rng.integers(1, 60))
+    wide = rng.integers(-3, 4, (rows, cols)).astype(np.float64) if seed % 2 else \
+        rng.normal(size=(rows, cols))
+    wide[wide == 0] = -0.0 if seed % 3 == 1 else 0.0
+    wide[rng.random(wide.shape) < 0.2] = np.nan
+    wide[rng.random(wide.shape) < 0.05] = np.inf
+    wide[rng.random(wide.shape) < 0.05] = -np.inf
+    wide[rng.random(rows) < 0.2] = np.nan
+    want = pd.DataFrame(wide).rank(axis=1, pct=True).to_numpy()
+    np.testing.assert_array_equal(F._pct_rank_rows(wide.copy()), want)
+
+
 def _vector(name: str, shared: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     v = pd.read_csv(shared / "ta_test_vectors" / name)
     # cs-soo leaves the first closes blank; TA-Lib would skip leading NaNs, so fill them.
