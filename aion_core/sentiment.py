@@ -47,7 +47,8 @@ def score_headlines(news: pd.DataFrame) -> pd.DataFrame:
     codes, texts = pd.factorize(news["headline"].fillna("").astype(str))
     analyzer = _analyzer()
     scores = np.array([analyzer.polarity_scores(t)["compound"] for t in texts], dtype=np.float64)
-    return pd.DataFrame({"symbol": news["symbol"].to_numpy(),
+    # `.array`, not `.to_numpy()`: a text column stays Arrow text, no Python string per row.
+    return pd.DataFrame({"symbol": news["symbol"].array,
                          "published_at": pd.to_datetime(news["published_at"], utc=True),
                          "compound": scores[codes] if len(codes) else np.empty(0)})
 
@@ -95,8 +96,9 @@ def sentiment_features(news_scores: pd.DataFrame, bars: pd.DataFrame,
     """
     p = panel_arrays(bars)
     lay = PanelLayout.of(p, bars["date"].to_numpy())
-    symbols = pd.Index(bars["symbol"].to_numpy()[p.bounds[:-1]])
-    sym = symbols.get_indexer(news_scores["symbol"].to_numpy())
+    # Arrow text throughout (`.array`, `take`): no Python string per bar or headline.
+    symbols = pd.Index(bars["symbol"].array.take(p.bounds[:-1]))
+    sym = symbols.get_indexer(news_scores["symbol"].array)
     day = (assign_sessions(news_scores["published_at"], lay.days) if lay.n_days
            else np.full(len(sym), -1))
     keep = (sym >= 0) & (day >= 0)
@@ -113,6 +115,6 @@ def sentiment_features(news_scores: pd.DataFrame, bars: pd.DataFrame,
         dec_count = lfilter([1.0], [1.0, -keep_w], count, axis=0)
         wide[f"sent_decay_{h}"] = np.where(dec_count > 0, dec_total / np.where(
             dec_count > 0, dec_count, 1.0), np.nan)
-    out = {"symbol": bars["symbol"].to_numpy(), "date": bars["date"].to_numpy()}
+    out = {"symbol": bars["symbol"].array, "date": bars["date"].to_numpy()}
     out.update({k: w[lay.day, lay.sym].astype(np.float32) for k, w in wide.items()})
     return pd.DataFrame(out)

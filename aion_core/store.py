@@ -156,11 +156,18 @@ def tail_lines(path: Path, n: int) -> list[str] | None:
 # --------------------------------------------------------------------------- Parquet
 
 
-def write_parquet(path: Path, df: pd.DataFrame) -> None:
-    """Atomic Parquet write (index dropped: every column that matters is a column)."""
+def write_parquet(path: Path, df: pd.DataFrame, compression: str = "zstd") -> None:
+    """Atomic Parquet write (index dropped: every column that matters is a column).
+
+    Dictionary encoding is tried on the non-float columns only: on float columns it almost
+    never pays (their values rarely repeat) and trying it costs a third of the write.
+    `compression`: any Parquet codec; "lz4" writes a large file about twice as fast as zstd
+    for ~10% more bytes.
+    """
     buf = io.BytesIO()
     table = pa.Table.from_pandas(df, preserve_index=False)
-    pq.write_table(table, buf, compression="zstd")
+    repeating = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
+    pq.write_table(table, buf, compression=compression, use_dictionary=repeating)
     atomic_write_bytes(Path(path), buf.getvalue())
 
 

@@ -189,10 +189,12 @@ def _collect(run: NightlyRun, settings: Settings, as_of: date | None,
 def _features(run: NightlyRun, as_of: date | None) -> str:
     bars = run.store.read_daily_panel(end=as_of)
     run.as_of = _resolve_as_of(bars, as_of, run.now())
-    run.bars = bars[bars["date"] <= run.as_of].reset_index(drop=True)
+    later = bars["date"] > run.as_of  # stored for a session not yet closed, say
+    run.bars = bars[~later].reset_index(drop=True) if later.any() else bars
     macro, news = read_macro(run.store, run.as_of), read_news(run.store, run.as_of)
     run.dataset = build_dataset(run.bars, macro, news)
-    write_parquet(run.store.path("ml_datasets"), run.dataset.frame)
+    # lz4: this large file is rewritten every night, and zstd took twice as long to write it.
+    write_parquet(run.store.path("ml_datasets"), run.dataset.frame, compression="lz4")
     return (f"as_of {run.as_of.date()}: {len(run.dataset.frame)} rows x "
             f"{len(run.dataset.feature_columns)} features, {run.bars['symbol'].nunique()} "
             f"symbols; macro {'yes' if macro is not None else 'no'}, "
