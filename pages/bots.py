@@ -17,6 +17,8 @@ from aion_core.views_calc import (
 from pages import _ui
 
 RECENT_TRADES = 500
+TRADE_ORDER = ["ts", "symbol", "side", "qty", "price", "realized_pnl", "fees", "reason",
+               "order_id"]
 POSITION_COLUMNS = {"symbol": "Symbol", "qty": "Qty", "avg_price": "Avg price",
                     "last_price": "Last", "market_value": "Value",
                     "unrealised_pnl": "Unrealised", "unrealised_pct": "Unrl. %",
@@ -56,7 +58,7 @@ def draw_header(bot: str, state: dict, trades: pd.DataFrame) -> None:
     cols[4].metric("Win rate", _ui.pct(card.win_rate, signed=False, digits=0))
 
 
-def draw_curves(equity: pd.Series) -> None:
+def draw_curves(equity: pd.Series, intraday: bool) -> None:
     dd = drawdown_series(equity)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
                         vertical_spacing=0.04)
@@ -65,7 +67,10 @@ def draw_curves(equity: pd.Series) -> None:
     fig.add_scatter(x=dd.index, y=dd, name="drawdown", fill="tozeroy",
                     line={"color": _ui.LOSS, "width": 1}, row=2, col=1)
     fig.update_yaxes(tickformat=_ui.MONEY_AXIS, hoverformat="$,.2f", row=1, col=1)
-    fig.update_yaxes(tickformat=".0%", row=2, col=1)
+    fig.update_yaxes(tickformat=".1%", row=2, col=1)
+    if intraday:  # cycles run in market hours: hide nights and weekends, not flat lines
+        fig.update_xaxes(rangebreaks=[{"bounds": ["sat", "mon"]},
+                                      {"bounds": [21, 14], "pattern": "hour"}])
     _ui.plot(_ui.layout(fig, height=380, title="Equity and drawdown"))
 
 
@@ -90,14 +95,16 @@ def draw_trades(trades: pd.DataFrame, symbol: str, sides: list[str]) -> None:
     if shown.empty:
         st.caption("No trade matches." if len(trades) else "No trade yet.")
         return
-    shown = shown.head(RECENT_TRADES).drop(columns=["bot"])
-    # An opening fill realises nothing: a blank, not "+$0.00", so the gains stand out.
-    pnl = shown["realized_pnl"].where(shown["reason"].ne("entry"))
+    shown = shown.head(RECENT_TRADES).drop(columns=["bot"])[TRADE_ORDER]
+    # An opening fill realises nothing: a blank, not "+$0.00", so the gains stand out. Shown
+    # as text, because st.dataframe prints a missing number as "None" whatever the Styler says.
+    pnl = shown["realized_pnl"].where(shown["reason"].ne("entry")).map(
+        lambda v: _ui.money(v, signed=True) if v == v else "")
     styled = shown.assign(realized_pnl=pnl).style.map(
-        lambda v: f"color: {_ui.signed(v if v == v else None)}", subset=["realized_pnl"]).format(
+        lambda v: f"color: {_ui.GAIN if v[:1] == '+' else _ui.LOSS if v else _ui.MUTED}",
+        subset=["realized_pnl"]).format(
         {"price": _ui.money, "fees": _ui.money, "qty": "{:,.0f}",
-         "realized_pnl": lambda v: _ui.money(v, signed=True),
-         "ts": lambda t: f"{t:%Y-%m-%d %H:%M}"}, na_rep="")
+         "ts": lambda t: f"{t:%Y-%m-%d %H:%M}"})
     st.dataframe(styled, hide_index=True, height=320, column_config={
         "ts": "Time (UTC)", "symbol": "Symbol", "side": "Side", "qty": "Qty", "price": "Price",
         "fees": "Fees", "reason": "Reason", "order_id": "Order id",
@@ -114,7 +121,7 @@ def draw_bot(store, key: str, symbol: str, sides: list[str]) -> None:
         draw_header(bot, state, trades)
         equity = equity_series(state)
         if len(equity):
-            draw_curves(equity)
+            draw_curves(equity, key == "dt")
         draw_positions(positions_frame(state))
         pending = pd.DataFrame(state.get("pending_signals") or [])
         if key != "dt":  # the intraday bot acts within its cycle: it never queues signals

@@ -57,8 +57,7 @@ def draw_pnl(pnl: pd.DataFrame, period: str) -> None:
                     line={"color": "#9ca3af", "width": 1},
                     marker={"color": _ui.signed_colours(total), "size": 6})
     fig.update_yaxes(tickformat=_ui.MONEY_AXIS, hoverformat="$,.2f")
-    _ui.plot(_ui.layout(_ui.break_even(fig), title=f"PnL by {period}",
-                        barmode="relative"))
+    _ui.plot(_ui.layout(fig, title=f"PnL by {period}", barmode="relative"))
 
 
 def draw_returns(cum: pd.DataFrame) -> None:
@@ -136,7 +135,10 @@ def draw_brain(store) -> None:
                 draw_top(predictions_table(brain))
         with right:
             st.subheader("Regime")
-            draw_regime(*regime_view(brain))
+            if brain is None:
+                st.caption("The nightly job labels the market regime.")
+            else:
+                draw_regime(*regime_view(brain))
 
 
 def live(store, period: str) -> None:
@@ -147,6 +149,11 @@ def live(store, period: str) -> None:
 def main() -> None:
     settings, store = _ui.context()
     st.title("Dashboard")
+    if not store.daily_symbols():
+        st.info("**Getting started**: this data root is empty. Fill it with a synthetic market "
+                "(`aion demo-data`), or `make run` to do all of it, then run `aion nightly` "
+                "for predictions and `aion replay --start YYYY-MM-DD --end YYYY-MM-DD` for the "
+                "bots.", icon=":material/rocket_launch:")
     period = dashboard_ui()
     st.fragment(run_every=_ui.refresh_every(settings))(live)(store, period)
 

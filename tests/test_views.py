@@ -137,3 +137,30 @@ def test_trades_frame_matches_the_log(filled):
     assert trades["realized_pnl"].sum() == pytest.approx(
         sum(r["realized_pnl"] for r in records))
     assert isinstance(trades["ts"].dtype, pd.DatetimeTZDtype)
+
+
+def test_money_and_pct_share_one_minus_style():
+    from aion_core.views_calc import MINUS, fmt_money, fmt_pct
+
+    assert fmt_money(-527.09) == f"{MINUS}$527.09"  # sign before the "$", as on the axes
+    assert fmt_money(-20_000) == f"{MINUS}$20.0k"
+    assert fmt_money(5140.65, signed=True) == "+$5,140.65"
+    assert fmt_money(5140.65, signed=True, compact_from=1e3) == "+$5.14k"
+    assert fmt_money(-527.09, compact_from=1e3, cents=False) == f"{MINUS}$527"
+    assert fmt_pct(-0.0123) == f"{MINUS}1.23%"
+    assert "-" not in fmt_money(-1.0) + fmt_pct(-0.5)
+
+
+def test_intraday_equity_is_compared_per_day():
+    import pandas as pd
+
+    from aion_core.views_calc import cumulative_returns, daily_equity
+
+    cycles = pd.Series([100.0, 104.0, 102.0, 110.0],
+                       index=pd.to_datetime(["2024-01-02 15:00", "2024-01-02 20:45",
+                                             "2024-01-03 15:00", "2024-01-03 20:45"]))
+    daily = daily_equity(cycles)
+    assert list(daily) == [104.0, 110.0]
+    assert list(daily.index) == list(pd.to_datetime(["2024-01-02", "2024-01-03"]))
+    cum = cumulative_returns({"intraday": cycles}, {"intraday": 100.0}, None)
+    assert cum["intraday"].round(4).tolist() == [0.04, 0.10]
