@@ -230,13 +230,18 @@ def _pct_rank_rows(wide: np.ndarray) -> np.ndarray:
     position = np.arange(n_cols)
     first = np.ones(wide.shape, dtype=bool)  # the sorted value starts a run of ties
     np.not_equal(ordered[:, 1:], ordered[:, :-1], out=first[:, 1:])
-    last = np.ones(wide.shape, dtype=bool)
-    last[:, :-1] = first[:, 1:]
-    run_start = np.maximum.accumulate(np.where(first, position, 0), axis=1)
-    run_end = np.minimum.accumulate(np.where(last, position, n_cols)[:, ::-1], axis=1)[:, ::-1]
+    if first.all():  # no ties (NaN never ties): the rank is the sorted position + 1
+        rank = np.broadcast_to(position + 1.0, wide.shape)
+    else:
+        last = np.ones(wide.shape, dtype=bool)
+        last[:, :-1] = first[:, 1:]
+        run_start = np.maximum.accumulate(np.where(first, position, 0), axis=1)
+        run_end = np.minimum.accumulate(np.where(last, position, n_cols)[:, ::-1],
+                                        axis=1)[:, ::-1]
+        rank = (run_start + run_end + 2) / 2.0
     count = n_cols - np.count_nonzero(nan, axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):  # rows without a value: NaN anyway
-        pct = ((run_start + run_end + 2) / 2.0) / count[:, None]
+        pct = rank / count[:, None]
     out = np.empty_like(wide)
     np.put_along_axis(out, order, pct, axis=1)
     out[nan] = np.nan

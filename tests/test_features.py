@@ -102,17 +102,18 @@ def test_ranks_are_percentiles_within_each_date():
         np.testing.assert_array_equal(feats[f"rank_{name}"].to_numpy(), want, err_msg=name)
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(8))
 def test_pct_rank_rows_is_pandas_rank_bit_for_bit(seed):
-    """Ties (-0.0 with 0.0 too), NaN, +-inf, rows without any value, one-column grids."""
+    """Ties (-0.0 with 0.0 too) or none, NaN, +-inf, rows without any value, one column."""
     rng = np.random.default_rng(seed)
     rows, cols = int(rng.integers(1, 40)), int(rng.integers(1, 60))
     wide = rng.integers(-3, 4, (rows, cols)).astype(np.float64) if seed % 2 else \
         rng.normal(size=(rows, cols))
     wide[wide == 0] = -0.0 if seed % 3 == 1 else 0.0
     wide[rng.random(wide.shape) < 0.2] = np.nan
-    wide[rng.random(wide.shape) < 0.05] = np.inf
-    wide[rng.random(wide.shape) < 0.05] = -np.inf
+    if seed % 4:  # seeds 0 and 4: normal draws and NaN only, so no value ties another
+        wide[rng.random(wide.shape) < 0.05] = np.inf
+        wide[rng.random(wide.shape) < 0.05] = -np.inf
     wide[rng.random(rows) < 0.2] = np.nan
     want = pd.DataFrame(wide).rank(axis=1, pct=True).to_numpy()
     np.testing.assert_array_equal(F._pct_rank_rows(wide.copy()), want)
