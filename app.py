@@ -99,12 +99,19 @@ def main() -> None:
     _ui.style()
     settings, store = _ui.context()
     page = st.navigation(PAGES)
+    goto = st.session_state.pop(_ui.GOTO, None)
+    if goto:  # a page that was first served outside this frame (see _ui.require_frame)
+        st.switch_page(goto)
     with st.sidebar:
         st.markdown("### Aion Analytics")
         st.fragment(run_every=_ui.refresh_every(settings))(draw_sidebar_status)(store)
         # Its cookie component draws where it is created: keep it out of the pages' way.
         st.session_state["aion_auth"] = make_authenticator(settings)
-    page.run()
+    st.session_state[_ui.FRAMED] = True
+    try:
+        page.run()
+    finally:
+        st.session_state[_ui.FRAMED] = False
 
 
 main()

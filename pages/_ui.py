@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import html
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
@@ -48,6 +49,23 @@ _CSS = """
   font-weight:600; color:white;}
 </style>
 """
+
+
+FRAMED = "_aion_framed"
+GOTO = "_aion_goto"
+
+
+def require_frame(page_file: str) -> None:
+    """Hand a page that runs outside app.py's frame over to app.py, which routes back to it.
+
+    Until some run of a fresh server has called st.navigation, Streamlit serves a sub-page
+    URL (say /admin) through its older pages/ folder discovery, which runs the page file alone:
+    no shared sidebar, no admin authenticator, raw file names in the navigation. app.py marks
+    the runs it frames; any other run stops here and switches to app.py.
+    """
+    if not st.session_state.get(FRAMED):
+        st.session_state[GOTO] = f"pages/{Path(page_file).name}"
+        st.switch_page("app.py")
 
 
 def context() -> tuple[Settings, Store]:

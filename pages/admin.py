@@ -150,4 +150,5 @@ def main() -> None:
         draw_admin(authenticator, store, settings)
 
 
+_ui.require_frame(__file__)
 main()

@@ -150,4 +150,5 @@ def main() -> None:
     draw_knobs(store, key)
 
 
+_ui.require_frame(__file__)
 main()

@@ -138,4 +138,5 @@ def main() -> None:
     draw_bot(store, bot, config if isinstance(config, dict) else None)
 
 
+_ui.require_frame(__file__)
 main()

@@ -158,4 +158,5 @@ def main() -> None:
     st.fragment(run_every=_ui.refresh_every(settings))(live)(store, period)
 
 
+_ui.require_frame(__file__)
 main()

@@ -116,4 +116,5 @@ def main() -> None:
     st.fragment(run_every=_ui.refresh_every(settings))(live)(store, day, levels, text)
 
 
+_ui.require_frame(__file__)
 main()

@@ -124,4 +124,5 @@ def main() -> None:
         draw_models(_ui.load(store, "model_meta"))
 
 
+_ui.require_frame(__file__)
 main()

@@ -119,6 +119,24 @@ def test_dashboard_then_config_knob_saved(tmp_path):
         assert doc == {"swing": {"1w": {"max_positions": 11}}}
 
 
+@pytest.mark.parametrize("name,title", [("admin", "Admin"), ("bots", "Bots")])
+def test_a_fresh_server_serves_a_sub_page_inside_the_frame(tmp_path, name, title):
+    """The first request of a new server for /admin must not run pages/admin.py alone
+    (Streamlit's pages/ discovery would): the frame's navigation and sidebar are there."""
+    store = Store(tmp_path / "data")
+    store.root.mkdir(parents=True)
+    with running_app(store.root) as url, browser_page() as page:
+        page.goto(f"{url}/{name}")
+        settle(page)
+        page.wait_for_selector(f"h1:has-text('{title}')")
+        settle(page)
+        links = page.locator("[data-testid='stSidebarNavLink']").all_inner_texts()
+        titles = [x.split()[-1] for x in links]  # each link's text starts with its icon name
+        assert titles == ["Dashboard", "Bots", "Predictions", "Config", "Logs", "Admin"]
+        assert page.locator("text=Aion Analytics").count() >= 1
+        assert page.locator("[data-testid='stException']").count() == 0
+
+
 def login(page, password: str) -> None:
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password", exact=True).fill(password)
