@@ -108,10 +108,7 @@ def main() -> None:
         # Its cookie component draws where it is created: keep it out of the pages' way.
         st.session_state["aion_auth"] = make_authenticator(settings)
     st.session_state[_ui.FRAMED] = True
-    try:
-        page.run()
-    finally:
-        st.session_state[_ui.FRAMED] = False
+    page.run()
 
 
 main()

@@ -56,12 +56,15 @@ GOTO = "_aion_goto"
 
 
 def require_frame(page_file: str) -> None:
-    """Hand a page that runs outside app.py's frame over to app.py, which routes back to it.
+    """Hand a session's first page run, when it did not come through app.py, over to app.py,
+    which routes back to the page inside its frame.
 
     Until some run of a fresh server has called st.navigation, Streamlit serves a sub-page
     URL (say /admin) through its older pages/ folder discovery, which runs the page file alone:
-    no shared sidebar, no admin authenticator, raw file names in the navigation. app.py marks
-    the runs it frames; any other run stops here and switches to app.py.
+    no shared sidebar, no admin authenticator, raw file names in the navigation. The first
+    st.navigation call turns that discovery off for the whole process, so one trip through
+    app.py per session is enough (and AppTest, which rediscovers pages on every run, keeps
+    working on later runs).
     """
     if not st.session_state.get(FRAMED):
         st.session_state[GOTO] = f"pages/{Path(page_file).name}"
