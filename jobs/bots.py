@@ -13,19 +13,19 @@ and re-fills only the ids the log does not hold. A session the state has passed 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 import pandas as pd
 
 from aion_core import market_hours
-from aion_core.bots.ledger import Book, Fill, session_key, with_realized
+from aion_core.bots.ledger import Book, Fill, execute_orders, session_key
 from aion_core.bots.swing import bot_name, close_session, fresh_state, plan_session
 from aion_core.brokers.base import Broker
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import HORIZONS, Settings, effective_knobs
-from aion_core.errors import ConfigurationError, DataError, RefusedError
+from aion_core.errors import ConfigurationError, DataError
 from aion_core.store import Store, append_jsonl, locked, read_jsonl
 
 
@@ -156,27 +156,16 @@ class Desk:
     def _execute(self, orders: list, day: str, book: Book, broker: Broker,
                  notes: list[str]) -> int:
         """Fill each order not yet in the log; log each fill before the next one."""
-        planned = {o.order_id for o in orders}
-        for order in orders:
-            if order.order_id in self.logged:
-                book.apply(self.logged[order.order_id])
-                continue
-            try:
-                fill = broker.submit(order)
-            except RefusedError as exc:
-                notes.append(str(exc))
-                continue
-            fill = with_realized(replace(fill, bot=self.bot, session=day), book)
-            self.journal.append(day, [fill])
-            self.logged[fill.order_id] = fill
-            self.fills.append(fill)
-            self.last_logged = max(self.last_logged, day)
-        # Logged fills of this session that today's plan no longer contains still happened.
-        for f in self.fills:
-            if f.session == day and f.order_id not in planned:
-                book.apply(f)
-                notes.append(f"kept logged fill {f.order_id} from an earlier attempt")
-        return sum(1 for f in self.fills if f.session == day)
+        todays = {f.order_id: f for f in self.fills if f.session == day}
+        done, said = execute_orders(orders, todays, broker, book, self.bot, day, self._record)
+        notes += said
+        return len(done)
+
+    def _record(self, fill: Fill) -> None:
+        self.journal.append(fill.session, [fill])
+        self.logged[fill.order_id] = fill
+        self.fills.append(fill)
+        self.last_logged = max(self.last_logged, fill.session)
 
 
 def _day(session: date | pd.Timestamp | str) -> str:

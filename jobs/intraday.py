@@ -19,7 +19,7 @@ nothing. `--at` replays any past session's cycles in order (`replay_intraday_ses
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,10 +27,10 @@ import pandas as pd
 
 from aion_core import market_hours
 from aion_core.bots import intraday as bot
-from aion_core.bots.ledger import Book, Fill, with_realized
+from aion_core.bots.ledger import Book, Fill, execute_orders
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings, effective_knobs
-from aion_core.errors import ProviderError, RefusedError
+from aion_core.errors import ProviderError
 from aion_core.intraday_features import FEATURES, features_at, minute_panel
 from aion_core.intraday_model import (
     HORIZON_MINUTES,
@@ -237,24 +237,11 @@ def _trade(store: Store, state: dict[str, Any], fills: list[Fill], cycle: Cycle,
                           _kill_switch(store))
     broker = SimBroker(prices.to_dict(), cycle.at.isoformat(), knobs["slippage_bps"],
                        knobs["fee_bps"])
-    filled = 0
-    for order in plan.orders:
-        if order.order_id in logged:
-            book.apply(logged.pop(order.order_id))
-            filled += 1
-            continue
-        try:
-            fill = broker.submit(order)
-        except RefusedError as exc:
-            notes.append(str(exc))
-            continue
-        fill = with_realized(replace(fill, bot=bot.BOT, session=cycle.day), book)
-        append_jsonl(store.path("dt_trades_file"), [fill.to_record()])
-        filled += 1
-    for fill in logged.values():  # logged by an earlier attempt, not in today's plan: happened
-        book.apply(fill)
-        filled += 1
-        notes.append(f"kept logged fill {fill.order_id} from an earlier attempt")
+    done, said = execute_orders(
+        plan.orders, logged, broker, book, bot.BOT, cycle.day,
+        lambda fill: append_jsonl(store.path("dt_trades_file"), [fill.to_record()]))
+    notes += said
+    filled = len(done)
     new_state = bot.close_cycle(state, book, cycle.day, cycle.key, cycle.at.isoformat(), prices,
                                 plan, filled, notes)
     store.write_json("dt_state_file", new_state)

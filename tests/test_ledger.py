@@ -73,3 +73,37 @@ def test_order_id_is_deterministic_and_distinct():
     ids = {order_id(b, key, s, side) for b in ("swing_1w", "swing_2w") for s in ("A", "B")
            for side in ("buy", "sell")}
     assert len(ids) == 8
+
+
+def test_execute_orders_sends_only_what_the_log_lacks():
+    """A retried plan: one order already logged (booked, not re-sent), one refused (noted),
+    one new (sent and recorded), and a logged fill the new plan no longer has (still booked)."""
+    from aion_core.bots.ledger import Order, execute_orders
+    from aion_core.brokers.sim import SimBroker
+    from aion_core.errors import RefusedError
+
+    day = "2024-01-02"
+    ids = {s: order_id("swing_1w", session_key(day), s, "buy") for s in ("AAA", "BBB", "CCC",
+                                                                           "DDD")}
+    plan = [Order(s, "buy", 10, "entry", 10.0, ids[s]) for s in ("AAA", "BBB", "CCC")]
+    logged = {ids["AAA"]: fill("AAA", "buy", 10, 10.0, oid=ids["AAA"], session=day),
+              ids["DDD"]: fill("DDD", "buy", 5, 20.0, oid=ids["DDD"], session=day)}
+
+    class Broker(SimBroker):
+        sent: list[str] = []
+
+        def submit(self, order):
+            self.sent.append(order.symbol)
+            if order.symbol == "BBB":
+                raise RefusedError("BBB: over the cap")
+            return super().submit(order)
+
+    recorded: list[Fill] = []
+    book = Book(cash=1_000.0)
+    done, notes = execute_orders(plan, logged, Broker({"BBB": 10.0, "CCC": 10.0}, day), book,
+                                 "swing_1w", day, recorded.append)
+    assert Broker.sent == ["BBB", "CCC"]
+    assert [f.symbol for f in recorded] == ["CCC"] and recorded[0].session == day
+    assert sorted(f.symbol for f in done) == ["AAA", "CCC", "DDD"]
+    assert any("BBB" in n for n in notes) and any(ids["DDD"] in n for n in notes)
+    assert book.cash == pytest.approx(1_000.0 - 100.0 - 100.0 - 100.0)
