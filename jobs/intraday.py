@@ -40,6 +40,7 @@ from aion_core.intraday_model import (
     train_brain,
 )
 from aion_core.store import Store, append_jsonl, read_jsonl, read_parquet, write_parquet
+from jobs.bots import kill_switch_on
 from jobs.collect import resolve_universe
 
 log = logging.getLogger("aion.intraday")
@@ -234,7 +235,7 @@ def _trade(store: Store, state: dict[str, Any], fills: list[Fill], cycle: Cycle,
     book = Book.from_fills(state["initial_cash"], earlier)
     notes = [] if book.same_as(Book.from_state(state)) else ["state rebuilt from the trade log"]
     plan = bot.plan_cycle(book, preds, prices, knobs, cycle.minutes_left, cycle.key,
-                          _kill_switch(store))
+                          kill_switch_on(store))
     broker = SimBroker(prices.to_dict(), cycle.at.isoformat(), knobs["slippage_bps"],
                        knobs["fee_bps"])
     done, said = execute_orders(
@@ -247,11 +248,6 @@ def _trade(store: Store, state: dict[str, Any], fills: list[Fill], cycle: Cycle,
     store.write_json("dt_state_file", new_state)
     return (f"intraday {cycle.key}: {plan.status}; {filled} fills, "
             f"{len(book.positions)} open, equity {book.equity:,.2f}")
-
-
-def _kill_switch(store: Store) -> bool:
-    doc = store.read_json("admin_settings") or {}
-    return bool(doc.get("kill_switch", False))
 
 
 def rolling_document(at: pd.Timestamp, session: pd.Timestamp, k: int, rows: pd.DataFrame,

@@ -13,7 +13,7 @@ from fake_http import Reply, Request, serving
 from aion_core.errors import ConfigurationError, ProviderError
 from aion_core.providers.base import MACRO_COLUMNS
 from aion_core.providers.fred import FredProvider
-from aion_core.providers.retry import Backoff
+from aion_core.retry import Backoff
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fred"
 OBSERVATIONS = "/fred/series/observations"

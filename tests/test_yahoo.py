@@ -20,8 +20,8 @@ from requests.adapters import BaseAdapter
 
 from aion_core.errors import ProviderError
 from aion_core.providers.base import DAILY_COLUMNS, INTRADAY_COLUMNS
-from aion_core.providers.retry import Backoff
 from aion_core.providers.yahoo import YahooProvider
+from aion_core.retry import Backoff
 
 FIXTURES = Path(__file__).parent / "fixtures" / "yahoo"
 CHART = "/v8/finance/chart/"

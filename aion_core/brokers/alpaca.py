@@ -24,6 +24,7 @@ from requests.exceptions import ConnectionError as RequestsConnectionError
 from aion_core.bots.ledger import Fill, Order
 from aion_core.config import Settings
 from aion_core.errors import RefusedError, TemporaryError
+from aion_core.retry import Backoff, with_retry
 
 DEFAULT_NOTIONAL_CAP = 25_000.0
 DUPLICATE_ID = "client_order_id must be unique"
@@ -61,8 +62,8 @@ class AlpacaBroker:
         self._client = client
         self._cap = notional_cap
         self._sleep = sleep
-        self._attempts = attempts
         self._backoff = backoff_s
+        self._retry = Backoff(attempts=attempts, base_s=backoff_s, sleep=sleep)
         self._polls = fill_polls
 
     @classmethod
@@ -77,17 +78,15 @@ class AlpacaBroker:
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """`fn(*args)`, retrying rate limits, server errors and dropped connections."""
-        for attempt in range(self._attempts):
+        def once() -> Any:
             try:
                 return fn(*args)
             except (APIError, RequestsConnectionError) as exc:
-                if not _retryable(exc) or attempt == self._attempts - 1:
-                    if _retryable(exc):
-                        raise TemporaryError(f"Alpaca still failing after {self._attempts} "
-                                             f"attempts: {exc}") from exc
-                    raise
-                self._sleep(self._backoff * 2 ** attempt)
-        raise AssertionError("unreachable")
+                if _retryable(exc):
+                    raise TemporaryError(str(exc)) from exc
+                raise
+
+        return with_retry(once, self._retry, "Alpaca")
 
     def _place(self, order: Order) -> Any:
         request = MarketOrderRequest(

@@ -19,7 +19,7 @@ import pandas as pd
 
 from aion_core.errors import ConfigurationError, DataError, ProviderError, TemporaryError
 from aion_core.providers.base import MACRO_COLUMNS, FetchResult
-from aion_core.providers.retry import Backoff, with_retry
+from aion_core.retry import Backoff, with_retry
 
 _RATE_LIMIT = re.compile(r"Too Many Requests|Rate Limit", re.IGNORECASE)
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from aion_core.errors import DataError, ProviderError
 from aion_core.providers.base import DAILY_COLUMNS, INTRADAY_COLUMNS, FetchResult
-from aion_core.providers.retry import Backoff
+from aion_core.retry import Backoff
 
 log = logging.getLogger(__name__)
 

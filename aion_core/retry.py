@@ -35,11 +35,16 @@ class Backoff:
 
 
 def with_retry(fn: Callable[[], T], backoff: Backoff, what: str) -> T:
-    """`fn()`, retried on TemporaryError as `backoff` says; the last error is re-raised."""
+    """`fn()`, retried on TemporaryError as `backoff` says; after the last try, one
+    TemporaryError saying how many tries failed (the adapters' one retry policy)."""
     for delay in backoff.delays():
         try:
             return fn()
         except TemporaryError as exc:
             log.warning("%s: %s; retrying in %.1f s", what, exc, delay)
             backoff.sleep(delay)
-    return fn()
+    try:
+        return fn()
+    except TemporaryError as exc:
+        raise TemporaryError(f"{what}: still failing after {backoff.attempts} attempts: "
+                             f"{exc}") from exc
