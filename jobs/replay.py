@@ -135,6 +135,16 @@ def model_predictor(store: Store, settings: Settings, start: date,
                                             sessions, settings.aion_retrain_every)
 
 
+def engine_inputs(store: Store, settings: Settings, start: date, end: date,
+                  predictor: Predictor | None, market: Market | None
+                  ) -> tuple[Market, pd.DatetimeIndex, Predictor]:
+    """The market, sessions and predictor a replay or backtest walks: the given ones (tests,
+    experiments), else the real pipeline over the data root's files."""
+    if predictor is None or market is None:
+        return model_predictor(store, settings, start, end)
+    return market, replay_sessions(market, start, end), predictor
+
+
 def walk(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex, predictor: Predictor,
          kill_switch: bool, desc: str) -> None:
     """The clock: each session, every desk that has not traded it yet trades it once."""
@@ -158,10 +168,7 @@ def run_replay(store: Store, settings: Settings, start: date, end: date,
     """
     horizons = list(HORIZONS)
     knobs = load_knobs(store, horizons)
-    if predictor is None or market is None:
-        market, sessions, predictor = model_predictor(store, settings, start, end)
-    else:
-        sessions = replay_sessions(market, start, end)
+    market, sessions, predictor = engine_inputs(store, settings, start, end, predictor, market)
     with contextlib.ExitStack() as stack:
         for h in horizons:
             stack.enter_context(store_lock(store, h))
@@ -218,10 +225,7 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
     """The replay engine into `out` (metrics.json, equity.parquet, trades.jsonl); the live
     books are not read or written. Knobs come from bots_config.json as in a live run."""
     knobs = load_knobs(store, horizons)
-    if predictor is None or market is None:
-        market, sessions, predictor = model_predictor(store, settings, start, end)
-    else:
-        sessions = replay_sessions(market, start, end)
+    market, sessions, predictor = engine_inputs(store, settings, start, end, predictor, market)
     journals = [MemoryJournal() for _ in horizons]
     desks = [Desk(h, knobs[h], j) for h, j in zip(horizons, journals, strict=True)]
     walk(desks, market, sessions, predictor, False, "backtest")
