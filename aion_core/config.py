@@ -9,7 +9,6 @@ Three kinds of configuration, each with one source of truth:
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -190,10 +189,6 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
         else:
             shown[name.upper()] = str(value) if isinstance(value, Path) else value
     return shown
-
-
-def default_data_root() -> Path:
-    return Path(os.environ.get("AION_DATA_DIR", "./data"))
 
 
 # --------------------------------------------------------------------------- the knob schema

@@ -192,7 +192,7 @@ def run_intraday_cycle(store: Store, settings: Settings, at: datetime | None = N
                + [bot.key_of(f.order_id) for f in fills if bot.key_of(f.order_id) != key])
     if done >= key:
         return f"intraday {key}: already ran (last cycle {done}), nothing to do"
-    open_utc, close_utc = market_hours.session_open_close(session)
+    open_utc, _ = market_hours.session_open_close(session)
     k = int((at_ts - open_utc) // MINUTE)
     if k < 1:
         return f"intraday {key}: no completed minute yet, nothing to do"
@@ -208,8 +208,7 @@ def run_intraday_cycle(store: Store, settings: Settings, at: datetime | None = N
     preds = brain.model.predict(rows) if brain else pd.DataFrame(
         columns=["expected_return", "confidence"], dtype=float)
     store.write_json("rolling", rolling_document(at_ts, session, k, rows, prices, preds, brain))
-    cycle = Cycle(key, session.date().isoformat(), at_ts,
-                  (close_utc - at_ts).total_seconds() / 60.0)
+    cycle = Cycle(key, session.date().isoformat(), at_ts, market_hours.minutes_to_close(at_ts))
     summary = _trade(store, state, fills, cycle, prices, preds, knobs)
     log.info(summary)
     return summary
