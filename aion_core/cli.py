@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from aion_core import market_hours
+from aion_core.bots.registry import INTRADAY_JOB, NIGHTLY_JOB, SWING_JOB
 from aion_core.config import HORIZONS, Settings, load_settings
 from aion_core.errors import AionError
 from aion_core.store import Store
@@ -138,7 +139,7 @@ def nightly(
         settings = settings.model_copy(update={"aion_provider": provider})
     from jobs.nightly import run_nightly
 
-    with store.job_lock("nightly"):
+    with store.job_lock(NIGHTLY_JOB):
         summary = run_nightly(store, settings, as_of=day, skip_fetch=skip_fetch)
     typer.echo(f"nightly {summary['status']}: as_of {summary.get('as_of')}")
     if summary["status"] == "failed":
@@ -161,7 +162,7 @@ def bots_run(
     settings, store = context(data_dir)
     from jobs.bots import run_bots
 
-    with store.job_lock("swing_bots"):
+    with store.job_lock(SWING_JOB):
         lines = run_bots(store, settings, horizons, as_of=day, broker=broker)
     for line in lines:
         typer.echo(line)
@@ -212,7 +213,7 @@ def intraday_cycle(
     settings, store = context(data_dir)
     from jobs.intraday import run_intraday_cycle
 
-    with store.job_lock("intraday"):
+    with store.job_lock(INTRADAY_JOB):
         typer.echo(run_intraday_cycle(store, settings, at=when))
 
 

@@ -1,26 +1,24 @@
-"""Configuration: the data root's layout, settings from `.env`, and the one knob schema.
+"""Configuration: the data root's layout and the deployment settings from `.env`.
 
 Three kinds of configuration, each with one source of truth:
 - where files live (PATHS / DT_PATHS, exactly CONTRACT.md's table, relative to the data root);
 - deployment settings (Settings: `.env` and the environment, environment wins);
-- bot knobs (SWING_KNOBS / DT_KNOBS: type, default, bounds and help for each knob), read by the
-  bots, the config page's sliders, `.env.example` and the README alike.
+- bot knobs: aion_core.knobs (the schema and its typed values).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field as PydField
-from pydantic import ValidationError, create_model
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aion_core.errors import ConfigurationError, KnobError
+from aion_core.errors import ConfigurationError
 
 # --------------------------------------------------------------------------- the data root
 
@@ -189,137 +187,3 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
         else:
             shown[name.upper()] = str(value) if isinstance(value, Path) else value
     return shown
-
-
-# --------------------------------------------------------------------------- the knob schema
-
-
-@dataclass(frozen=True)
-class Knob:
-    """One bot knob: the bots, the config page and the docs all read this."""
-
-    name: str
-    type: type
-    default: Any
-    min: float | None = None
-    max: float | None = None
-    step: float | None = None
-    help: str = ""
-
-
-def _swing_knobs(horizon: str) -> tuple[Knob, ...]:
-    days = HORIZONS[horizon]
-    # Wider stops and targets for longer holds: a 4-week move is about twice a 1-week one.
-    scale = (days / 5) ** 0.5
-    return (
-        Knob("enabled", bool, True, help="Trade at all. Off: the bot runs, places no order."),
-        Knob("aggression", float, 1.0, 0.1, 2.0, 0.05,
-             "Scales each position's size (1.0 = max_alloc of equity)."),
-        Knob("max_positions", int, 10, 1, 100, 1, "Most names held at once."),
-        Knob("max_alloc", float, 0.10, 0.01, 0.5, 0.01,
-             "Largest share of equity put in one name, before aggression."),
-        # Confidence is P(the name lands on its predicted side of the median); a useful
-        # 1w model puts its best names at 0.52-0.60, so 0.52 keeps the top of the list.
-        Knob("min_confidence", float, 0.52, 0.0, 1.0, 0.01,
-             "Ignore predictions whose calibrated confidence is below this."),
-        Knob("min_expected_return", float, 0.0, -0.05, 0.10, 0.001,
-             "Enter only when the predicted return over the horizon exceeds this."),
-        Knob("stop_loss", float, round(0.05 * scale, 3), 0.005, 0.5, 0.005,
-             "Sell when a position has lost this fraction since entry."),
-        Knob("take_profit", float, round(0.10 * scale, 3), 0.005, 1.0, 0.005,
-             "Sell when a position has gained this fraction since entry."),
-        Knob("exit_on_reversal", bool, True,
-             help="Sell when the name's prediction turns against the position."),
-        Knob("allow_short", bool, False, help="Also sell short the names predicted to fall."),
-        Knob("slippage_bps", float, 5.0, 0.0, 100.0, 0.5,
-             "Simulated fill slippage, basis points against us."),
-        Knob("fee_bps", float, 1.0, 0.0, 100.0, 0.5, "Simulated fees, basis points of notional."),
-        Knob("initial_cash", float, 100_000.0, 1_000.0, 10_000_000.0, 1_000.0,
-             "Cash a new bot starts with (applies to a fresh state only)."),
-    )
-
-
-DT_KNOBS: tuple[Knob, ...] = (
-    Knob("enabled", bool, True, help="Trade at all. Off: the cycle runs, places no order."),
-    Knob("aggression", float, 1.0, 0.1, 2.0, 0.05, "Scales each position's size."),
-    Knob("max_positions", int, 5, 1, 50, 1, "Most names held at once."),
-    Knob("max_alloc", float, 0.10, 0.01, 0.5, 0.01, "Largest share of equity in one name."),
-    Knob("min_confidence", float, 0.55, 0.0, 1.0, 0.01,
-         "Ignore intraday predictions below this confidence."),
-    Knob("stop_loss", float, 0.01, 0.001, 0.2, 0.001, "Intraday stop, fraction of entry."),
-    Knob("take_profit", float, 0.02, 0.001, 0.5, 0.001, "Intraday target, fraction of entry."),
-    Knob("no_entry_last_minutes", int, 30, 0, 120, 5, "No new entries this close to the close."),
-    Knob("flat_last_minutes", int, 15, 0, 60, 5, "Close everything this close to the close."),
-    Knob("slippage_bps", float, 2.0, 0.0, 100.0, 0.5, "Simulated slippage, basis points."),
-    Knob("fee_bps", float, 0.5, 0.0, 100.0, 0.5, "Simulated fees, basis points of notional."),
-    Knob("initial_cash", float, 100_000.0, 1_000.0, 10_000_000.0, 1_000.0,
-         "Cash the intraday bot starts with (fresh state only)."),
-)
-
-SWING_KNOBS: dict[str, tuple[Knob, ...]] = {h: _swing_knobs(h) for h in HORIZONS}
-
-
-def knob_schema(section: str, horizon: str | None = None) -> tuple[Knob, ...]:
-    """The knobs of `section` ("swing" with a horizon, or "dt")."""
-    if section == "dt":
-        return DT_KNOBS
-    if section == "swing" and horizon in SWING_KNOBS:
-        return SWING_KNOBS[horizon]
-    raise KnobError(f"unknown bot {section}/{horizon}")
-
-
-def _model_for(knobs: tuple[Knob, ...]):  # -> type[BaseModel]
-    fields = {}
-    for k in knobs:
-        bounds = {} if k.type is bool else {"ge": k.min, "le": k.max}
-        fields[k.name] = (k.type, PydField(k.default, description=k.help, strict=k.type is bool,
-                                           **bounds))
-    return create_model("Knobs", __config__={"extra": "forbid"}, **fields)
-
-
-def validate_knobs(section: str, overrides: Mapping[str, Any],
-                   horizon: str | None = None) -> dict[str, Any]:
-    """Overrides checked against the schema; refuses with a message naming the knob.
-
-    Returns only the given overrides, coerced to their types (ints stay ints).
-    """
-    schema = knob_schema(section, horizon)
-    try:
-        model = _model_for(schema).model_validate(dict(overrides))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "?"
-        where = f"{section}/{horizon}" if horizon else section
-        if first["type"] == "extra_forbidden":
-            raise KnobError(f"unknown knob {name!r} for {where}", knob=name) from exc
-        raise KnobError(f"knob {name!r} for {where}: {first['msg']} "
-                        f"(got {first.get('input')!r})", knob=name) from exc
-    return {name: getattr(model, name) for name in overrides}
-
-
-def effective_knobs(config: Mapping[str, Any] | None, section: str,
-                    horizon: str | None = None) -> dict[str, Any]:
-    """Schema defaults merged with the validated overrides of `bots_config.json`."""
-    config = config or {}
-    overrides = (config.get("swing", {}) or {}).get(horizon, {}) if section == "swing" \
-        else config.get("dt", {}) or {}
-    merged = {k.name: k.default for k in knob_schema(section, horizon)}
-    merged.update(validate_knobs(section, overrides, horizon))
-    return merged
-
-
-def validate_bots_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A whole bots_config.json document checked: sections, horizons and every knob."""
-    unknown = set(config) - {"swing", "dt"}
-    if unknown:
-        raise KnobError(f"unknown section(s) in bots_config: {sorted(unknown)}")
-    clean: dict[str, Any] = {}
-    swing = config.get("swing") or {}
-    if swing:
-        bad = set(swing) - set(HORIZONS)
-        if bad:
-            raise KnobError(f"unknown horizon(s) in bots_config: {sorted(bad)}")
-        clean["swing"] = {h: validate_knobs("swing", v or {}, h) for h, v in swing.items()}
-    if config.get("dt"):
-        clean["dt"] = validate_knobs("dt", config["dt"])
-    return clean

@@ -103,13 +103,13 @@ def information_coefficient(pred: np.ndarray, actual: np.ndarray) -> float | Non
     return float(np.corrcoef(pred[ok], actual[ok])[0, 1])
 
 
-# --------------------------------------------------------------------------- the brain
+# --------------------------------------------------------------------------- the trained model
 
-TRAIN_SESSIONS = 10  # the most recent sessions of minute bars a brain is trained on
+TRAIN_SESSIONS = 10  # the most recent sessions of minute bars a model is trained on
 
 
 @dataclass(frozen=True)
-class Brain:
+class IntradayModel:
     """What a cycle needs from training: the model, the volume profile, and their vintage."""
 
     model: LinearModel
@@ -135,9 +135,9 @@ def session_rows(bars: pd.DataFrame, session: pd.Timestamp, profile: VolumeProfi
             forward_returns(panel, ks, HORIZON_MINUTES).ravel(), panel)
 
 
-def train_brain(read_bars: BarsReader, sessions: list[pd.Timestamp],
-                daily_view: ViewReader) -> Brain | None:
-    """A brain from the last TRAIN_SESSIONS of `sessions` (all finished, oldest first).
+def train_model(read_bars: BarsReader, sessions: list[pd.Timestamp],
+                daily_view: ViewReader) -> IntradayModel | None:
+    """A model from the last TRAIN_SESSIONS of `sessions` (all finished, oldest first).
 
     Each session's volume-surge feature uses the profile of the sessions before it only, as
     the live cycle does. Validation: fit on all but the last session, correlation of its
@@ -162,18 +162,18 @@ def train_brain(read_bars: BarsReader, sessions: list[pd.Timestamp],
         ic = information_coefficient(pred, ys[-1])
         validation["ic"] = None if ic is None else round(ic, 4)
     model = fit_linear(pd.concat(xs), np.concatenate(ys))
-    return Brain(model, volume_profile(panels), used[-1], used, validation)
+    return IntradayModel(model, volume_profile(panels), used[-1], used, validation)
 
 
-def brain_document(brain: Brain, now: datetime) -> dict[str, Any]:
-    """DT_PATHS["dt_brain_file"]: the brain as JSON (no pickle)."""
+def model_document(trained: IntradayModel, now: datetime) -> dict[str, Any]:
+    """DT_PATHS["dt_brain_file"]: the trained model as JSON (no pickle)."""
     return {"schema": 1, "trained_at": now.isoformat(timespec="seconds"),
-            "trained_through": brain.trained_through, "sessions": brain.sessions,
-            "validation": brain.validation, "model": brain.model.to_dict(),
-            "profile": brain.profile.to_dict() if brain.profile else None}
+            "trained_through": trained.trained_through, "sessions": trained.sessions,
+            "validation": trained.validation, "model": trained.model.to_dict(),
+            "profile": trained.profile.to_dict() if trained.profile else None}
 
 
-def load_brain(doc: dict[str, Any]) -> Brain:
+def model_from_document(doc: dict[str, Any]) -> IntradayModel:
     profile = VolumeProfile.from_dict(doc["profile"]) if doc.get("profile") else None
-    return Brain(LinearModel.from_dict(doc["model"]), profile, doc["trained_through"],
+    return IntradayModel(LinearModel.from_dict(doc["model"]), profile, doc["trained_through"],
                  list(doc.get("sessions", [])), dict(doc.get("validation") or {}))

@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aion_core.bots.registry import NIGHTLY_JOB, SWING_JOB
 from aion_core.errors import CorruptFileError, RefusedError
 from aion_core.store import Store, locked, read_json, tail_lines, write_json
 
 #: The jobs an admin can start, and their `aion` arguments.
 JOBS: dict[str, list[str]] = {
-    "nightly": ["nightly"],
-    "bots": ["bots", "run", "--horizon", "all"],
+    NIGHTLY_JOB: ["nightly"],
+    SWING_JOB: ["bots", "run", "--horizon", "all"],
 }
 
 

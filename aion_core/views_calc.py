@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 
 from aion_core import metrics
-from aion_core.config import knob_schema
+from aion_core.bots.registry import Bot
+from aion_core.knobs import overrides
 
 PRED_COLUMNS = ["symbol", "horizon", "expected_return", "confidence", "score", "rank",
                 "last_close"]
@@ -194,15 +195,12 @@ def regime_view(brain: Mapping[str, Any] | None) -> tuple[str | None, dict[str, 
     return regime.get("label"), dict(regime.get("probabilities") or {}), hist
 
 
-def knob_table(config: Mapping[str, Any] | None, section: str,
-               horizon: str | None = None) -> pd.DataFrame:
-    """Knobs in force: knob, value, default, changed (bool), help; overrides as stored."""
-    cfg = config or {}
-    over = (cfg.get("swing") or {}).get(horizon) or {} if section == "swing" \
-        else cfg.get("dt") or {}
+def knob_table(config: Mapping[str, Any] | None, bot: Bot) -> pd.DataFrame:
+    """Bot's knobs in force: knob, value, default, changed (bool), help; overrides as stored."""
+    over = overrides(config, bot.section, bot.horizon)
     rows = [{"knob": k.name, "value": over.get(k.name, k.default), "default": k.default,
              "changed": k.name in over and over[k.name] != k.default, "help": k.help}
-            for k in knob_schema(section, horizon)]
+            for k in bot.schema()]
     return pd.DataFrame(rows)
 
 

@@ -24,9 +24,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from aion_core.bots.desk import Desk  # noqa: E402
+from aion_core.bots.registry import SWING_BOTS  # noqa: E402
+from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession  # noqa: E402
+from aion_core.brokers.sim import SimBroker  # noqa: E402
 from aion_core.config import HORIZONS, load_settings  # noqa: E402
 from aion_core.store import Store  # noqa: E402
-from jobs.bots import Desk, LiveJournal, SessionPrices, load_knobs  # noqa: E402
 
 END = date(2026, 11, 20)
 
@@ -36,7 +39,7 @@ def bots_run(root: Path, n: int = 5000) -> tuple[float, float]:
     rng = np.random.default_rng(1)
     symbols = [f"S{i:04d}" for i in range(n)]
     store = Store(root)
-    knobs = load_knobs(store, list(HORIZONS))
+    knobs = store.read_knobs(SWING_BOTS)
     prices = pd.Series(rng.uniform(10, 300, n), index=symbols)
     sp = SessionPrices(prices, prices * 1.001, prices * 1.002, "2026-11-19T14:30:00+00:00")
 
@@ -44,13 +47,18 @@ def bots_run(root: Path, n: int = 5000) -> tuple[float, float]:
         return pd.DataFrame({"expected_return": rng.normal(0, 0.02, n),
                              "confidence": rng.uniform(0.3, 1, n)}, index=symbols)
 
-    desks = [Desk(h, knobs[h], LiveJournal(store, h)) for h in HORIZONS]
+    desks = [Desk(b, SwingPlanner(b, knobs[b.key]), store.journal(b)) for b in SWING_BOTS]
+
+    def trade(desk: Desk, day: str, predictions: pd.DataFrame) -> None:
+        run = SwingSession(pd.Timestamp(day), predictions, sp, "t")
+        desk.trade(run, SimBroker.for_run(run, knobs[desk.bot.key]))
+
     first, second = preds(), preds()
     for d in desks:
-        d.run(pd.Timestamp("2026-11-18"), first, sp, at="t")
+        trade(d, "2026-11-18", first)
     t0 = time.perf_counter()
     for d in desks:
-        d.run(pd.Timestamp("2026-11-19"), second, sp, at="t")
+        trade(d, "2026-11-19", second)
     run_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     for _ in HORIZONS:

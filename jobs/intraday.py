@@ -6,41 +6,41 @@ A cycle at `at` is the seed's five steps:
    (raw/intraday/<session>.parquet; stored rows kept, new ones merged in). Only bars that
    ended by `at` (`ts + 1 min <= at`) are ever read, whatever the file or provider holds;
 3. features and predictions into DT_PATHS["rolling"] with the model of DT_PATHS["dt_brain_file"]
-   trained on sessions before this one (`train_dt_brain`, run by the scheduler after the
-   nightly job; a cycle whose brain is missing or not from before its session trains one);
-4. the bot (aion_core.bots.intraday) plans; each fill is appended to DT_PATHS["dt_trades_file"]
-   (fsync'd) before the next order, through the shared ledger and SimBroker;
+   trained on sessions before this one (`train_intraday_model`, run by the scheduler after the
+   nightly job; a cycle whose model is missing or not from before its session trains one);
+4. the bot's planner (aion_core.bots.intraday) trades the cycle on the desk
+   (aion_core.bots.desk), like the swing bots: each fill is appended to
+   DT_PATHS["dt_trades_file"] (fsync'd) before the next order;
 5. the state (DT_PATHS["dt_state_file"]) is written atomically once the cycle is done.
 The log is the truth and the state its cache: the book is rebuilt from the log every cycle,
-already-logged order ids are never filled again, and a cycle the state has passed does
+already-logged order ids are never filled again, and a cycle the desk has passed does
 nothing. `--at` replays any past session's cycles in order (`replay_intraday_session`).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
 from aion_core import market_hours
-from aion_core.bots import intraday as bot
-from aion_core.bots.ledger import Book, Fill, execute_orders
+from aion_core.bots.desk import Desk
+from aion_core.bots.intraday import IntradayCycle, IntradayPlanner, cycle_key
+from aion_core.bots.registry import INTRADAY_BOT
 from aion_core.brokers.sim import SimBroker
-from aion_core.config import Settings, effective_knobs
+from aion_core.config import Settings
 from aion_core.errors import ProviderError
 from aion_core.intraday_features import FEATURES, features_at, minute_panel
 from aion_core.intraday_model import (
     HORIZON_MINUTES,
-    Brain,
-    brain_document,
-    load_brain,
-    train_brain,
+    IntradayModel,
+    model_document,
+    model_from_document,
+    train_model,
 )
-from aion_core.store import Store, append_jsonl, read_jsonl, read_parquet, write_parquet
-from jobs.bots import kill_switch_on
+from aion_core.store import Store, read_parquet, write_parquet
 from jobs.collect import resolve_universe
 
 log = logging.getLogger("aion.intraday")
@@ -129,15 +129,15 @@ def daily_view(store: Store, session: pd.Timestamp) -> pd.Series | None:
     return None
 
 
-# --------------------------------------------------------------------------- the brain
+# --------------------------------------------------------------------------- the model
 
 
-def brain_for(store: Store, session: pd.Timestamp) -> Brain | None:
+def model_for(store: Store, session: pd.Timestamp) -> IntradayModel | None:
     """The model for `session`: trained through the last stored session before it.
 
-    The stored brain is used when it is exactly that; otherwise one is trained from the stored
+    The stored model is used when it is exactly that; otherwise one is trained from the stored
     minute bars (and written when it is newer than the stored one, never replacing a fresher
-    brain with an older one during a replay of the past).
+    model with an older one during a replay of the past).
     """
     past = [d for d in stored_sessions(store) if d < session]
     if not past:
@@ -145,31 +145,31 @@ def brain_for(store: Store, session: pd.Timestamp) -> Brain | None:
     target = past[-1]
     doc = store.read_json("dt_brain_file")
     if doc and doc.get("trained_through") == target.date().isoformat():
-        return load_brain(doc)
-    brain = train_brain(lambda d: read_session_bars(store, d), past,
-                        lambda d: daily_view(store, d))
-    if brain is None:
+        return model_from_document(doc)
+    trained = train_model(lambda d: read_session_bars(store, d), past,
+                          lambda d: daily_view(store, d))
+    if trained is None:
         return None
-    fresh = brain_document(brain, _now())
-    if not doc or doc.get("trained_through", "") < brain.trained_through:
+    fresh = model_document(trained, _now())
+    if not doc or doc.get("trained_through", "") < trained.trained_through:
         store.write_json("dt_brain_file", fresh)
-    # The brain as stored (rounded), so a cycle gives the same answer trained now or read later.
-    return load_brain(fresh)
+    # The model as stored (rounded), so a cycle gives the same answer trained now or read later.
+    return model_from_document(fresh)
 
 
-def train_dt_brain(store: Store, settings: Settings, now: datetime | None = None) -> str:
-    """Nightly: complete the last session's minute bars, then train and write the brain."""
+def train_intraday_model(store: Store, settings: Settings, now: datetime | None = None) -> str:
+    """Nightly: complete the last session's minute bars, then train and write the model."""
     session = market_hours.last_completed_session(now or _now())
     _, close = market_hours.session_open_close(session)
     try:
         ensure_session_bars(store, settings, session, close)
     except ProviderError as exc:
         log.warning("intraday bars of %s not fetched: %s", session.date(), exc)
-    brain = brain_for(store, session + pd.Timedelta(days=1))
-    if brain is None:
-        return "intraday brain: no stored minute bars to train on"
-    return (f"intraday brain trained through {brain.trained_through} on {brain.model.n_rows} "
-            f"rows (validation ic {brain.validation.get('ic')})")
+    trained = model_for(store, session + pd.Timedelta(days=1))
+    if trained is None:
+        return "intraday model: no stored minute bars to train on"
+    return (f"intraday model trained through {trained.trained_through} on "
+            f"{trained.model.n_rows} rows (validation ic {trained.validation.get('ic')})")
 
 
 # --------------------------------------------------------------------------- the cycle
@@ -183,15 +183,12 @@ def run_intraday_cycle(store: Store, settings: Settings, at: datetime | None = N
         msg = f"intraday {at_ts.isoformat()}: market closed, nothing to do"
         log.info(msg)
         return msg
-    knobs = effective_knobs(store.read_json("bots_config"), "dt")
-    state = store.read_json("dt_state_file") or bot.fresh_state(knobs["initial_cash"])
-    key = bot.cycle_key(at_ts)
-    fills = [Fill.from_record(r) for r in read_jsonl(store.path("dt_trades_file")).records
-             if r.get("bot") == bot.BOT]
-    done = max([state.get("last_cycle") or ""]
-               + [bot.key_of(f.order_id) for f in fills if bot.key_of(f.order_id) != key])
-    if done >= key:
-        return f"intraday {key}: already ran (last cycle {done}), nothing to do"
+    knobs = INTRADAY_BOT.knobs(store.read_json("bots_config"))
+    planner = IntradayPlanner(knobs, store.kill_switch_on())
+    desk = Desk(INTRADAY_BOT, planner, store.journal(INTRADAY_BOT))
+    key = cycle_key(at_ts)
+    if desk.done(key):
+        return f"intraday {key}: already ran (last run {desk.clock()}), nothing to do"
     open_utc, _ = market_hours.session_open_close(session)
     k = int((at_ts - open_utc) // MINUTE)
     if k < 1:
@@ -201,56 +198,23 @@ def run_intraday_cycle(store: Store, settings: Settings, at: datetime | None = N
     if bars is None or bars.empty:
         return f"intraday {key}: no minute bars up to {at_ts.isoformat()}, nothing to do"
     panel = minute_panel(bars, open_utc, k)
-    brain = brain_for(store, session)
-    rows = features_at(panel, [k], brain.profile if brain else None,
+    trained = model_for(store, session)
+    rows = features_at(panel, [k], trained.profile if trained else None,
                        daily_view(store, session)).set_index("symbol")
     prices = pd.Series(panel.price[k], index=panel.symbols)
-    preds = brain.model.predict(rows) if brain else pd.DataFrame(
+    preds = trained.model.predict(rows) if trained else pd.DataFrame(
         columns=["expected_return", "confidence"], dtype=float)
-    store.write_json("rolling", rolling_document(at_ts, session, k, rows, prices, preds, brain))
-    cycle = Cycle(key, session.date().isoformat(), at_ts, market_hours.minutes_to_close(at_ts))
-    summary = _trade(store, state, fills, cycle, prices, preds, knobs)
+    store.write_json("rolling", rolling_document(at_ts, session, k, rows, prices, preds,
+                                                 trained))
+    cycle = IntradayCycle(key, session.date().isoformat(), at_ts,
+                          market_hours.minutes_to_close(at_ts), preds, prices)
+    summary = desk.trade(cycle, SimBroker.for_run(cycle, knobs)).line()
     log.info(summary)
     return summary
 
 
-@dataclass(frozen=True)
-class Cycle:
-    key: str  # YYYYMMDDHHMM, New York
-    day: str  # the session, YYYY-MM-DD
-    at: pd.Timestamp
-    minutes_left: float
-
-
-def _trade(store: Store, state: dict[str, Any], fills: list[Fill], cycle: Cycle,
-           prices: pd.Series, preds: pd.DataFrame, knobs: dict[str, Any]) -> str:
-    """Steps 4-5: plan on the book the log gives, fill what the log lacks, write the state.
-
-    Fills of this very cycle already in the log (an earlier attempt died before its state
-    write) are booked as they are and never sent again.
-    """
-    earlier = [f for f in fills if bot.key_of(f.order_id) < cycle.key]
-    logged = {f.order_id: f for f in fills if bot.key_of(f.order_id) == cycle.key}
-    book = Book.from_fills(state["initial_cash"], earlier)
-    notes = [] if book.same_as(Book.from_state(state)) else ["state rebuilt from the trade log"]
-    plan = bot.plan_cycle(book, preds, prices, knobs, cycle.minutes_left, cycle.key,
-                          kill_switch_on(store))
-    broker = SimBroker(prices.to_dict(), cycle.at.isoformat(), knobs["slippage_bps"],
-                       knobs["fee_bps"])
-    done, said = execute_orders(
-        plan.orders, logged, broker, book, bot.BOT, cycle.day,
-        lambda fill: append_jsonl(store.path("dt_trades_file"), [fill.to_record()]))
-    notes += said
-    filled = len(done)
-    new_state = bot.close_cycle(state, book, cycle.day, cycle.key, cycle.at.isoformat(), prices,
-                                plan, filled, notes)
-    store.write_json("dt_state_file", new_state)
-    return (f"intraday {cycle.key}: {plan.status}; {filled} fills, "
-            f"{len(book.positions)} open, equity {book.equity:,.2f}")
-
-
 def rolling_document(at: pd.Timestamp, session: pd.Timestamp, k: int, rows: pd.DataFrame,
-                     prices: pd.Series, preds: pd.DataFrame, brain: Brain | None
+                     prices: pd.Series, preds: pd.DataFrame, trained: IntradayModel | None
                      ) -> dict[str, Any]:
     """DT_PATHS["rolling"]: per symbol the last price, the features and the prediction.
 
@@ -268,9 +232,9 @@ def rolling_document(at: pd.Timestamp, session: pd.Timestamp, k: int, rows: pd.D
     return {"schema": 1, "generated_at": _now().isoformat(timespec="seconds"),
             "at": at.isoformat(), "session": session.date().isoformat(), "minute": k,
             "horizon_minutes": HORIZON_MINUTES,
-            "model": None if brain is None else {"trained_through": brain.trained_through,
-                                                 "n_rows": brain.model.n_rows,
-                                                 "validation": brain.validation},
+            "model": None if trained is None else {"trained_through": trained.trained_through,
+                                                   "n_rows": trained.model.n_rows,
+                                                   "validation": trained.validation},
             "symbols": symbols}
 
 

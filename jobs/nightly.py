@@ -15,25 +15,21 @@ at t's close. Everything is logged to logs/nightly/nightly_<YYYYMMDD>.log and to
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from aion_core import market_hours, model
 from aion_core.brain import aion_brain, rolling_brain
 from aion_core.config import HORIZONS, Settings
 from aion_core.dataset import Dataset, build_dataset
-from aion_core.errors import CorruptFileError, DataError
+from aion_core.errors import DataError
 from aion_core.regime import daily_returns
 from aion_core.store import Store, locked, read_parquet, write_parquet, write_text
 from jobs.collect import Providers, collect
@@ -42,8 +38,6 @@ log = logging.getLogger("aion.nightly")
 
 REQUIRED = ("features", "train", "predict")
 HISTORY_KEYS = ["as_of", "symbol", "horizon"]
-#: The fields of a stored headline (CONTRACT.md, news_cache).
-NEWS_FIELDS = ("symbol", "published_at", "headline", "source")
 
 
 @dataclass
@@ -112,69 +106,6 @@ def _resolve_as_of(bars: pd.DataFrame, as_of: date | None, now: datetime) -> pd.
     return pd.Timestamp(stored.max())
 
 
-def read_macro(store: Store, as_of: pd.Timestamp) -> pd.DataFrame | None:
-    """Long `series, date, value` of every stored series, observations dated <= as_of."""
-    frames = []
-    for sid in store.macro_series_ids():
-        obs = store.read_macro(sid)
-        if obs is not None and not obs.empty:
-            frames.append(obs[obs["date"] <= as_of].assign(series=sid))
-    return pd.concat(frames, ignore_index=True)[["series", "date", "value"]] if frames else None
-
-
-def read_news(store: Store, as_of: pd.Timestamp) -> pd.DataFrame | None:
-    """Headlines `symbol, published_at` (UTC), `headline, source` published by as_of's close.
-
-    Built column by column, one day file at a time, as Arrow arrays converted to pandas
-    once: a list of every headline's dict (750k of them for 500 symbols x 10 years) is what
-    made this slow, as the garbage collector walks it again and again and pandas infers a
-    frame from it row by row. Headlines after the close are dropped from the few day files
-    that hold any, so the text of the others is never copied.
-    """
-    close = market_hours.session_open_close(as_of)[1]
-    last_day = as_of.strftime("%Y-%m-%d")
-    with _cyclic_gc_paused():
-        days = [_news_columns(store, day) for day in store.news_days() if day <= last_day]
-    days = [cols for cols in days if len(cols[0])]
-    if not days:
-        return None
-    stamps = pa.chunked_array([cols[1] for cols in days], pa.string()).to_pandas()
-    published = pd.to_datetime(stamps, utc=True, format="ISO8601")
-    keep = (published <= close).to_numpy()
-    ends = np.cumsum([len(cols[0]) for cols in days])
-    days = [cols if keep[end - len(cols[0]):end].all()
-            else [c.filter(keep[end - len(cols[0]):end]) for c in cols]
-            for cols, end in zip(days, ends, strict=True)]
-    news = pa.table([pa.chunked_array(chunks, pa.string()) for chunks in zip(*days, strict=True)],
-                    names=list(NEWS_FIELDS)).to_pandas()
-    news["published_at"] = published[keep].reset_index(drop=True)
-    return news
-
-
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Parsing JSON allocates a dict per headline, and each few hundred allocations start a
-    cyclic collection (a third of the read time); the dicts are freed by reference counting
-    file by file and hold no cycles, so collecting meanwhile finds nothing."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _news_columns(store: Store, day: str) -> list[pa.Array]:
-    """NEWS_FIELDS of one day file as text arrays (null where an item lacks the field)."""
-    items = store.read_news(day) or []
-    try:
-        return [pa.array([item.get(key) for item in items], pa.string()) for key in NEWS_FIELDS]
-    except (AttributeError, pa.ArrowException) as exc:
-        raise CorruptFileError(store.path("news_cache", day=day),
-                               f"not a list of headline objects with text fields ({exc})") from exc
-
-
 # --------------------------------------------------------------------------- the steps
 
 
@@ -191,7 +122,7 @@ def _features(run: NightlyRun, as_of: date | None) -> str:
     run.as_of = _resolve_as_of(bars, as_of, run.now())
     later = bars["date"] > run.as_of  # stored for a session not yet closed, say
     run.bars = bars[~later].reset_index(drop=True) if later.any() else bars
-    macro, news = read_macro(run.store, run.as_of), read_news(run.store, run.as_of)
+    macro, news = run.store.read_macro_asof(run.as_of), run.store.read_news_asof(run.as_of)
     run.dataset = build_dataset(run.bars, macro, news)
     # lz4: this large file is rewritten every night, and zstd took twice as long to write it.
     write_parquet(run.store.path("ml_datasets"), run.dataset.frame, compression="lz4")

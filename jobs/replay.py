@@ -6,10 +6,10 @@ guard); they fill at D's open and are marked at D's close. Models are refit ever
 `settings.aion_retrain_every` sessions, counted from the replay's start, so a replay resumed
 after a crash uses the very same models (the schedule does not depend on where it resumed).
 
-`run_replay` writes the live books (state, trade logs, equity history) through `Desk`, so it
-inherits the run loop's crash safety: kill it anywhere, run it again, and it ends where an
-uninterrupted replay ends. `run_backtest` runs the same walk into memory and writes a report
-folder; it never touches the live state.
+`run_replay` writes the live books (state, trade logs, equity history) through the desk
+(aion_core.bots.desk), so it inherits the run loop's crash safety: kill it anywhere, run it
+again, and it ends where an uninterrupted replay ends. `run_backtest` runs the same walk
+into memory and writes a report folder; it never touches the live state.
 """
 
 from __future__ import annotations
@@ -24,18 +24,13 @@ from typing import Any
 import pandas as pd
 
 from aion_core import market_hours, metrics
-from aion_core.config import HORIZONS, Settings
+from aion_core.bots.desk import Desk, MemoryJournal
+from aion_core.bots.registry import INTRADAY_BOT, SWING_BOTS, swing_bot
+from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession
+from aion_core.brokers.sim import SimBroker
+from aion_core.config import Settings
 from aion_core.errors import ConfigurationError, DataError
 from aion_core.store import Store, write_json, write_parquet, write_text
-from jobs.bots import (
-    Desk,
-    LiveJournal,
-    MemoryJournal,
-    SessionPrices,
-    kill_switch_on,
-    load_knobs,
-    store_lock,
-)
 from jobs.progress import progress
 
 #: (session D, horizons) -> {horizon: predictions indexed by symbol with expected_return and
@@ -100,14 +95,12 @@ class ModelPredictor:
 def load_market_inputs(store: Store, end: pd.Timestamp) -> tuple[pd.DataFrame, Any, Any]:
     """Bars (and macro and news, when the data root has them) through `end`, read exactly
     as the nightly job reads them."""
-    from jobs.nightly import read_macro, read_news
-
     if not market_hours.is_session(end):
         end = market_hours.previous_session(end)
     bars = store.read_daily_panel(end=end)
     if bars.empty:
         raise ConfigurationError("no daily bars in the data root: run `aion demo-data` first")
-    return bars, read_macro(store, end), read_news(store, end)
+    return bars, store.read_macro_asof(end), store.read_news_asof(end)
 
 
 def replay_sessions(market: Market, start: date, end: date) -> pd.DatetimeIndex:
@@ -146,18 +139,19 @@ def engine_inputs(store: Store, settings: Settings, start: date, end: date,
 
 
 def walk(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex, predictor: Predictor,
-         kill_switch: bool, desc: str) -> None:
+         desc: str) -> None:
     """The clock: each session, every desk that has not traded it yet trades it once."""
     for session in progress(sessions, total=len(sessions), desc=desc):
-        todo = [d for d in desks if not d.done(session)]
+        key = f"{session:%Y%m%d}"
+        todo = [d for d in desks if not d.done(key)]
         if not todo:
             continue
-        preds = predictor(session, [d.horizon for d in todo])
+        preds = predictor(session, [d.bot.horizon for d in todo])
         prices = market.prices(session)
         _, closed = market_hours.session_open_close(session)
         for desk in todo:
-            desk.run(session, preds[desk.horizon], prices, kill_switch=kill_switch,
-                     at=closed.isoformat())
+            run = SwingSession(session, preds[desk.bot.horizon], prices, closed.isoformat())
+            desk.trade(run, SimBroker.for_run(run, desk.planner.knobs))
 
 
 def run_replay(store: Store, settings: Settings, start: date, end: date,
@@ -166,14 +160,15 @@ def run_replay(store: Store, settings: Settings, start: date, end: date,
 
     `predictor` and `market` default to the real pipeline over the data root's files.
     """
-    horizons = list(HORIZONS)
-    knobs = load_knobs(store, horizons)
+    knobs = store.read_knobs(SWING_BOTS)
     market, sessions, predictor = engine_inputs(store, settings, start, end, predictor, market)
     with contextlib.ExitStack() as stack:
-        for h in horizons:
-            stack.enter_context(store_lock(store, h))
-        desks = [Desk(h, knobs[h], LiveJournal(store, h)) for h in horizons]
-        walk(desks, market, sessions, predictor, kill_switch_on(store), "replay")
+        for bot in SWING_BOTS:
+            stack.enter_context(store.bot_lock(bot))
+        kill = store.kill_switch_on()
+        desks = [Desk(bot, SwingPlanner(bot, knobs[bot.key], kill), store.journal(bot))
+                 for bot in SWING_BOTS]
+        walk(desks, market, sessions, predictor, "replay")
     return "replay " + _summary(desks, sessions) + replay_intraday(store, settings, sessions)
 
 
@@ -183,7 +178,7 @@ def replay_intraday(store: Store, settings: Settings, sessions: pd.DatetimeIndex
     from jobs.intraday import replay_intraday_session
 
     with_minutes = [s for s in sessions if store.path("bars_intraday", day=s.date()).exists()]
-    with store.job_lock("intraday"):
+    with store.job_lock(INTRADAY_BOT.job):
         for session in progress(with_minutes, total=len(with_minutes), desc="intraday replay"):
             replay_intraday_session(store, settings, session)
     if not with_minutes:
@@ -193,7 +188,7 @@ def replay_intraday(store: Store, settings: Settings, sessions: pd.DatetimeIndex
 
 
 def _summary(desks: list[Desk], sessions: pd.DatetimeIndex) -> str:
-    parts = [f"{d.bot} equity {d.book.equity:,.2f}" for d in desks]
+    parts = [f"{d.bot.name} equity {d.book.equity:,.2f}" for d in desks]
     return f"{sessions[0]:%Y-%m-%d}..{sessions[-1]:%Y-%m-%d} ({len(sessions)} sessions): " \
         + ", ".join(parts)
 
@@ -208,9 +203,9 @@ def report(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex,
         equity = hist.set_index("date")["equity"]
         gross = hist.set_index("date")["gross"]
         trades = [f.to_record() for f in journal.logged]
-        bots[desk.bot] = metrics.performance(equity, trades, gross,
+        bots[desk.bot.name] = metrics.performance(equity, trades, gross,
                                              initial=desk.state["initial_cash"])
-        curves.append(hist.assign(bot=desk.bot)[["date", "bot", "equity"]])
+        curves.append(hist.assign(bot=desk.bot.name)[["date", "bot", "equity"]])
     closes = market.close.loc[market.close.index.isin(sessions)]
     bench = metrics.benchmark(closes, desks[0].state["initial_cash"])
     doc = {"start": f"{sessions[0]:%Y-%m-%d}", "end": f"{sessions[-1]:%Y-%m-%d}", "bots": bots,
@@ -224,11 +219,13 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
                  market: Market | None = None) -> str:
     """The replay engine into `out` (metrics.json, equity.parquet, trades.jsonl); the live
     books are not read or written. Knobs come from bots_config.json as in a live run."""
-    knobs = load_knobs(store, horizons)
+    bots = [swing_bot(h) for h in horizons]
+    knobs = store.read_knobs(bots)
     market, sessions, predictor = engine_inputs(store, settings, start, end, predictor, market)
-    journals = [MemoryJournal() for _ in horizons]
-    desks = [Desk(h, knobs[h], j) for h, j in zip(horizons, journals, strict=True)]
-    walk(desks, market, sessions, predictor, False, "backtest")
+    journals = [MemoryJournal() for _ in bots]
+    desks = [Desk(bot, SwingPlanner(bot, knobs[bot.key]), journal)
+             for bot, journal in zip(bots, journals, strict=True)]
+    walk(desks, market, sessions, predictor, "backtest")
     doc, equity, trades = report(desks, market, sessions, journals)
     out = Path(out)
     write_json(out / "metrics.json", doc)

@@ -61,14 +61,14 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aion_core import market_hours
-from aion_core.config import HORIZONS, Settings
+from aion_core.bots.registry import INTRADAY_JOB, JOB_NAMES, NIGHTLY_JOB, SWING_BOTS, SWING_JOB
+from aion_core.config import Settings
 from aion_core.errors import AionError, BusyError, ConfigurationError
 from aion_core.store import Store
 from jobs.heartbeat import Heartbeat, Outcome, now_utc
 
 log = logging.getLogger("aion.scheduler")
 
-JOB_NAMES = ("nightly", "swing_bots", "intraday")
 TEST_SECONDS_ENV = "AION_SCHEDULER_TEST_SECONDS"
 HEARTBEAT_EVERY_S = 60
 MAX_SKIPPED_FIRES = 5_000  # a gate rejecting this many fires in a row means "never"
@@ -149,9 +149,9 @@ def _nightly(store: Store, settings: Settings, at: datetime) -> Outcome:
         failed = [f"{s.get('name')}: {s.get('detail')}" for s in summary.get("steps", [])
                   if s.get("status") == "failed"]
         raise JobFailed("; ".join([detail, *failed[:1]]))
-    from jobs.intraday import train_dt_brain
+    from jobs.intraday import train_intraday_model
 
-    return Outcome("ok", f"{detail}; {train_dt_brain(store, settings)}")
+    return Outcome("ok", f"{detail}; {train_intraday_model(store, settings)}")
 
 
 def _swing_bots(store: Store, settings: Settings, at: datetime) -> Outcome:
@@ -163,7 +163,7 @@ def _swing_bots(store: Store, settings: Settings, at: datetime) -> Outcome:
                                   f"{summary.get('status')} as_of {summary.get('as_of')})")
     from jobs.bots import run_bots
 
-    return Outcome("ok", "; ".join(run_bots(store, settings, list(HORIZONS))))
+    return Outcome("ok", "; ".join(run_bots(store, settings, [b.key for b in SWING_BOTS])))
 
 
 def _intraday(store: Store, settings: Settings, at: datetime) -> Outcome:
@@ -174,19 +174,19 @@ def _intraday(store: Store, settings: Settings, at: datetime) -> Outcome:
 
 def job_specs(settings: Settings, test_seconds: float | None = None) -> list[JobSpec]:
     """The production schedule, or every job every `test_seconds` without gates (tests)."""
-    runs: dict[str, JobFn] = {"nightly": _nightly, "swing_bots": _swing_bots,
-                              "intraday": _intraday}
-    grace = {"nightly": 3600, "swing_bots": 1800, "intraday": 300}
+    runs: dict[str, JobFn] = {NIGHTLY_JOB: _nightly, SWING_JOB: _swing_bots,
+                              INTRADAY_JOB: _intraday}
+    grace = {NIGHTLY_JOB: 3600, SWING_JOB: 1800, INTRADAY_JOB: 300}
     if test_seconds:
         return [JobSpec(n, IntervalTrigger(seconds=test_seconds, timezone=settings.aion_timezone),
                         runs[n], grace[n]) for n in JOB_NAMES]
     ny = market_hours.NY
     triggers = {
-        "nightly": GatedTrigger(CronTrigger(hour=2, minute=0, timezone=settings.aion_timezone),
+        NIGHTLY_JOB: GatedTrigger(CronTrigger(hour=2, minute=0, timezone=settings.aion_timezone),
                                 after_session),
-        "swing_bots": GatedTrigger(CronTrigger(day_of_week="mon-fri", hour=9, minute=0,
+        SWING_JOB: GatedTrigger(CronTrigger(day_of_week="mon-fri", hour=9, minute=0,
                                                timezone=ny), on_session),
-        "intraday": GatedTrigger(CronTrigger(day_of_week="mon-fri", hour="9-15", minute="*/15",
+        INTRADAY_JOB: GatedTrigger(CronTrigger(day_of_week="mon-fri", hour="9-15", minute="*/15",
                                              timezone=ny), after_first_minute),
     }
     return [JobSpec(n, triggers[n], runs[n], grace[n]) for n in JOB_NAMES]

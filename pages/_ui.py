@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from aion_core import views, views_calc
+from aion_core.bots.registry import BOTS, Bot
 from aion_core.config import Settings, load_settings
 from aion_core.errors import AionError, CorruptFileError
 from aion_core.store import Store
@@ -108,6 +109,13 @@ def empty(what: str, fill: str) -> None:
     """The empty state: what is missing and the command that fills it."""
     st.info(f"{what} yet. Run `{views.FILL.get(fill, fill)}` to fill it.",
             icon=":material/hourglass_empty:")
+
+
+def pick_bot(key: str) -> Bot:
+    """The bot picker every page shares: the registry's bots by label, swing_1w first."""
+    picked = st.segmented_control("Bot", list(BOTS), default="1w", key=key,
+                                  format_func=lambda k: BOTS[k].label)
+    return BOTS[picked or "1w"]
 
 
 def refresh_every(settings: Settings) -> str:

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from aion_core import views
+from aion_core.bots.registry import Bot
 from aion_core.views_calc import (
     bot_card,
     drawdown_series,
@@ -25,15 +25,14 @@ POSITION_COLUMNS = {"symbol": "Symbol", "qty": "Qty", "avg_price": "Avg price",
                     "entry_date": "Entered"}
 
 
-def bots_ui() -> tuple[str, str, list[str]]:
-    """The chosen bot (views.BOTS key) and the trade filters (symbol text, sides)."""
-    key = st.segmented_control("Bot", list(views.BOTS), default="1w", key="bots_pick",
-                               format_func=lambda k: views.BOTS[k]) or "1w"
+def bots_ui() -> tuple[Bot, str, list[str]]:
+    """The chosen bot and the trade filters (symbol text, sides)."""
+    bot = _ui.pick_bot("bots_pick")
     a, b = st.columns([2, 1])
     symbol = a.text_input("Filter trades by symbol", key="bots_symbol",
                           placeholder="e.g. SYM001").strip().upper()
     sides = b.multiselect("Sides", ["buy", "sell"], default=["buy", "sell"], key="bots_sides")
-    return key, symbol, sides
+    return bot, symbol, sides
 
 
 def draw_header(bot: str, state: dict, trades: pd.DataFrame) -> None:
@@ -111,20 +110,20 @@ def draw_trades(trades: pd.DataFrame, symbol: str, sides: list[str]) -> None:
         "realized_pnl": "Realised PnL"})
 
 
-def draw_bot(store, key: str, symbol: str, sides: list[str]) -> None:
-    bot = views.BOTS[key]
-    with _ui.guard(f"Bot {bot}"):
-        state, trades = _ui.load(store, "bot", key)
+def draw_bot(store, bot: Bot, symbol: str, sides: list[str]) -> None:
+    with _ui.guard(f"Bot {bot.label}"):
+        state, trades = _ui.load(store, "bot", bot.key)
         if state is None:
-            _ui.empty(f"{bot} has no state", "dt" if key == "dt" else "bots")
+            _ui.empty(f"{bot.label} has no state", bot.job)
             return
-        draw_header(bot, state, trades)
+        draw_header(bot.label, state, trades)
         equity = equity_series(state)
+        intraday = bot.kind == "intraday"
         if len(equity):
-            draw_curves(equity, key == "dt")
+            draw_curves(equity, intraday)
         draw_positions(positions_frame(state))
         pending = pd.DataFrame(state.get("pending_signals") or [])
-        if key != "dt":  # the intraday bot acts within its cycle: it never queues signals
+        if not intraday:  # the intraday bot acts within its cycle: it never queues signals
             st.subheader(f"Pending signals ({len(pending)})")
             if pending.empty:
                 st.caption("None waiting for the next session's open.")
@@ -133,10 +132,10 @@ def draw_bot(store, key: str, symbol: str, sides: list[str]) -> None:
         draw_trades(trades, symbol, sides)
 
 
-def draw_knobs(store, key: str) -> None:
+def draw_knobs(store, bot: Bot) -> None:
     with _ui.guard("Bot knobs (bots_config.json)"), st.expander("Knobs in force"):
         config = _ui.load(store, "doc", "bots_config")
-        table = knob_table(config, "dt", None) if key == "dt" else knob_table(config, "swing", key)
+        table = knob_table(config, bot)
         table["value"] = table["value"].astype(str)
         table["default"] = table["default"].astype(str)
         st.dataframe(table, hide_index=True)
@@ -145,9 +144,9 @@ def draw_knobs(store, key: str) -> None:
 def main() -> None:
     settings, store = _ui.context()
     st.title("Bots")
-    key, symbol, sides = bots_ui()
-    st.fragment(run_every=_ui.refresh_every(settings))(draw_bot)(store, key, symbol, sides)
-    draw_knobs(store, key)
+    bot, symbol, sides = bots_ui()
+    st.fragment(run_every=_ui.refresh_every(settings))(draw_bot)(store, bot, symbol, sides)
+    draw_knobs(store, bot)
 
 
 _ui.require_frame(__file__)

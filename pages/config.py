@@ -13,21 +13,18 @@ from typing import Any
 import streamlit as st
 
 from aion_core import views
-from aion_core.config import Knob, knob_schema, validate_bots_config
+from aion_core.bots.registry import Bot
 from aion_core.errors import KnobError
+from aion_core.knobs import Knob, validate_bots_config
 from aion_core.views_calc import knob_table
 from pages import _ui
 
 
-def widget_key(bot: str, knob: str) -> str:
-    return f"knob_{bot}_{knob}"
+def widget_key(bot: Bot, knob: str) -> str:
+    return f"knob_{bot.key}_{knob}"
 
 
-def _section(bot: str) -> tuple[str, str | None]:
-    return ("dt", None) if bot == "dt" else ("swing", bot)
-
-
-def knob_widget(bot: str, knob: Knob, value: Any) -> Any:
+def knob_widget(bot: Bot, knob: Knob, value: Any) -> Any:
     """One knob's widget, its bounds, step and help from the schema."""
     key = widget_key(bot, knob.name)
     label = knob.name.replace("_", " ").capitalize()
@@ -45,21 +42,19 @@ def knob_widget(bot: str, knob: Knob, value: Any) -> Any:
                      key=key)
 
 
-def knobs_ui(bot: str, config: dict | None) -> dict[str, Any]:
+def knobs_ui(bot: Bot, config: dict | None) -> dict[str, Any]:
     """The knob widgets of one bot in two columns; returns their current values."""
-    section, horizon = _section(bot)
-    table = knob_table(config, section, horizon).set_index("knob")
+    table = knob_table(config, bot).set_index("knob")
     values = {}
     cols = st.columns(2)
-    for i, knob in enumerate(knob_schema(section, horizon)):
+    for i, knob in enumerate(bot.schema()):
         with cols[i % 2]:
             values[knob.name] = knob_widget(bot, knob, table.loc[knob.name, "value"])
     return values
 
 
-def draw_diff(bot: str, values: dict[str, Any]) -> None:
-    section, horizon = _section(bot)
-    changed = [(k.name, k.default, values[k.name]) for k in knob_schema(section, horizon)
+def draw_diff(bot: Bot, values: dict[str, Any]) -> None:
+    changed = [(k.name, k.default, values[k.name]) for k in bot.schema()
                if values[k.name] != k.default]
     if not changed:
         st.caption("All knobs at their defaults.")
@@ -68,32 +63,30 @@ def draw_diff(bot: str, values: dict[str, Any]) -> None:
         f"`{name}` {value} (default {default})" for name, default, value in changed))
 
 
-def save(store, bot: str, values: dict[str, Any]) -> None:
-    section, horizon = _section(bot)
+def save(store, bot: Bot, values: dict[str, Any]) -> None:
     try:
-        overrides = views.save_knobs(store, section, horizon, values)
+        overrides = views.save_knobs(store, bot, values)
     except KnobError as exc:
         st.error(f"Not saved: {exc}", icon=":material/block:")
         return
-    st.success(f"Saved {views.BOTS[bot]}: {len(overrides)} override(s) in bots_config.json. "
+    st.success(f"Saved {bot.label}: {len(overrides)} override(s) in bots_config.json. "
                "The next bot run applies them.", icon=":material/check_circle:")
 
 
-def reset(store, bot: str) -> None:
-    section, horizon = _section(bot)
-    views.reset_knobs(store, section, horizon)
-    for knob in knob_schema(section, horizon):
+def reset(store, bot: Bot) -> None:
+    views.reset_knobs(store, bot)
+    for knob in bot.schema():
         st.session_state.pop(widget_key(bot, knob.name), None)
-    st.session_state["config_flash"] = f"{views.BOTS[bot]} reset to the defaults."
+    st.session_state["config_flash"] = f"{bot.label} reset to the defaults."
     st.rerun()
 
 
-def json_ui(bot: str) -> dict[str, Any] | None:
+def json_ui(bot: Bot) -> dict[str, Any] | None:
     """Overrides pasted as JSON (for scripted or bulk changes); None when none applied."""
     with st.expander("Paste knob values as JSON"):
-        text = st.text_area("Knob values", key=f"json_{bot}", height=90,
+        text = st.text_area("Knob values", key=f"json_{bot.key}", height=90,
                             placeholder='{"max_positions": 12, "stop_loss": 0.04}')
-        if not st.button("Apply JSON", key=f"apply_json_{bot}"):
+        if not st.button("Apply JSON", key=f"apply_json_{bot.key}"):
             return None
     try:
         doc = json.loads(text or "{}")
@@ -106,12 +99,12 @@ def json_ui(bot: str) -> dict[str, Any] | None:
     return doc
 
 
-def draw_bot(store, bot: str, config: dict | None) -> None:
-    with st.form(f"knobs_{bot}", border=False):
+def draw_bot(store, bot: Bot, config: dict | None) -> None:
+    with st.form(f"knobs_{bot.key}", border=False):
         values = knobs_ui(bot, config)
         a, b, _ = st.columns([1, 1, 4])
-        do_save = a.form_submit_button("Save", type="primary", key=f"save_{bot}")
-        do_reset = b.form_submit_button("Reset to defaults", key=f"reset_{bot}")
+        do_save = a.form_submit_button("Save", type="primary", key=f"save_{bot.key}")
+        do_reset = b.form_submit_button("Reset to defaults", key=f"reset_{bot.key}")
     if do_save:
         save(store, bot, values)
     if do_reset:
@@ -133,8 +126,7 @@ def main() -> None:
     with _ui.guard("Bot knobs (bots_config.json)"):
         config = _ui.load(store, "doc", "bots_config")
         validate_bots_config(config or {})
-    bot = st.segmented_control("Bot", list(views.BOTS), default="1w", key="config_bot",
-                               format_func=lambda k: views.BOTS[k]) or "1w"
+    bot = _ui.pick_bot("config_bot")
     draw_bot(store, bot, config if isinstance(config, dict) else None)
 
 

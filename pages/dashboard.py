@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from aion_core import views
+from aion_core.bots.registry import BOTS, SWING_JOB
 from aion_core.views_calc import (
     BotCard,
     bot_card,
@@ -92,16 +92,16 @@ def draw_top(table: pd.DataFrame) -> None:
 
 def draw_bots(store, period: str) -> None:
     curves, initials, cards = {}, {}, []
-    for key, bot in views.BOTS.items():
-        with _ui.guard(f"Bot {bot}"):
-            state, trades = _ui.load(store, "bot", key)
+    for bot in BOTS.values():
+        with _ui.guard(f"Bot {bot.label}"):
+            state, trades = _ui.load(store, "bot", bot.key)
             if state is None:
                 continue
-            cards.append(bot_card(bot, state, trades))
-            curves[bot] = equity_series(state)
-            initials[bot] = float(state.get("initial_cash") or 0) or None
+            cards.append(bot_card(bot.label, state, trades))
+            curves[bot.label] = equity_series(state)
+            initials[bot.label] = float(state.get("initial_cash") or 0) or None
     if not cards:
-        _ui.empty("No bot has traded", "bots")
+        _ui.empty("No bot has traded", SWING_JOB)
         return
     for col, card in zip(st.columns(len(cards)), cards, strict=True):
         with col, st.container(border=True):

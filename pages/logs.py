@@ -13,6 +13,7 @@ from datetime import date
 import streamlit as st
 
 from aion_core import views
+from aion_core.bots.registry import NIGHTLY_JOB
 from aion_core.views_calc import log_frame, summary_steps
 from pages import _ui
 
@@ -78,7 +79,7 @@ def log_row(n: int, level: str, text: str) -> str:
 def draw_steps(summary: dict | None) -> None:
     st.subheader("Last nightly run")
     if summary is None:
-        _ui.empty("No nightly summary", "logs")
+        _ui.empty("No nightly summary", NIGHTLY_JOB)
         return
     status = summary.get("status", "?")
     st.html(f"{_ui.pill(status, _ui.status_ok(status))} <small>run {summary.get('run_id')} · "

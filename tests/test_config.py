@@ -8,19 +8,15 @@ from pathlib import Path
 import pytest
 
 from aion_core import config
-from aion_core.config import (
+from aion_core.config import DT_PATHS, HORIZONS, PATHS, load_settings, resolve
+from aion_core.errors import ConfigurationError, KnobError
+from aion_core.knobs import (
     DT_KNOBS,
-    DT_PATHS,
-    HORIZONS,
-    PATHS,
     SWING_KNOBS,
     effective_knobs,
-    load_settings,
-    resolve,
     validate_bots_config,
     validate_knobs,
 )
-from aion_core.errors import ConfigurationError, KnobError
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT.parent / "shared" / "CONTRACT.md"

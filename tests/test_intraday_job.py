@@ -19,7 +19,7 @@ from jobs.intraday import (
     replay_intraday_session,
     run_intraday_cycle,
     session_cycles,
-    train_dt_brain,
+    train_intraday_model,
 )
 
 SESSION = pd.Timestamp("2026-11-20")
@@ -147,7 +147,7 @@ def test_a_cycle_that_died_after_its_fills_is_completed_not_refilled(
 
 def test_the_nightly_training_writes_a_brain_of_the_last_session(store: Store,
                                                                  settings: Settings) -> None:
-    line = train_dt_brain(store, settings, now=ny("2026-11-21T02:00:00"))
+    line = train_intraday_model(store, settings, now=ny("2026-11-21T02:00:00"))
     assert "trained through 2026-11-20" in line
     doc = store.read_json("dt_brain_file")
     assert doc["model"]["kind"] == "ridge" and doc["sessions"][-1] == "2026-11-20"

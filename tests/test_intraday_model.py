@@ -11,11 +11,11 @@ import pytest
 
 from aion_core.intraday_features import FEATURES
 from aion_core.intraday_model import (
-    brain_document,
     fit_linear,
     information_coefficient,
-    load_brain,
-    train_brain,
+    model_document,
+    model_from_document,
+    train_model,
 )
 from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
 
@@ -60,14 +60,14 @@ def test_brain_trains_on_past_sessions_only_and_round_trips_through_json() -> No
         asked.append(day)
         return market.intraday_bars(market.symbols, day).data
 
-    brain = train_brain(read, sessions, lambda day: None)
+    brain = train_model(read, sessions, lambda day: None)
     assert asked == sessions and brain.trained_through == "2026-11-20"
     assert brain.sessions == [d.date().isoformat() for d in sessions]
     assert brain.validation["session"] == "2026-11-20" and brain.validation["ic"] is not None
     assert brain.model.n_rows == 4 * 5 * len(range(15, 390 - 30 + 1, 15))
-    doc = json.loads(json.dumps(brain_document(brain, pd.Timestamp("2026-11-21", tz="UTC"))))
-    again = load_brain(doc)
+    doc = json.loads(json.dumps(model_document(brain, pd.Timestamp("2026-11-21", tz="UTC"))))
+    again = model_from_document(doc)
     rows = frame(np.random.default_rng(6), 20) * 0.01
     assert again.model.predict(rows).equals(brain.model.predict(rows))
     assert np.allclose(again.profile.shape, brain.profile.shape)
-    assert train_brain(read, [], lambda day: None) is None
+    assert train_model(read, [], lambda day: None) is None

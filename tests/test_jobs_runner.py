@@ -7,6 +7,7 @@ import time
 import pytest
 
 from aion_core import jobs_runner
+from aion_core.bots.registry import SWING_JOB
 from aion_core.errors import RefusedError
 
 
@@ -21,24 +22,24 @@ def _wait(store, name: str, timeout: float = 60.0) -> jobs_runner.JobView:
 
 
 def test_idle_before_any_run(store):
-    view = jobs_runner.job_view(store, "bots")
+    view = jobs_runner.job_view(store, SWING_JOB)
     assert view.status == "idle" and view.log_tail == []
 
 
 def test_second_press_refused_then_result_recorded(store):
-    pid = jobs_runner.start_job(store, "bots")
+    pid = jobs_runner.start_job(store, SWING_JOB)
     assert pid > 0
-    assert jobs_runner.job_view(store, "bots").running
+    assert jobs_runner.job_view(store, SWING_JOB).running
     with pytest.raises(RefusedError, match="already running"):
-        jobs_runner.start_job(store, "bots")
-    view = _wait(store, "bots")
+        jobs_runner.start_job(store, SWING_JOB)
+    view = _wait(store, SWING_JOB)
     # An empty data root has no predictions: the CLI says so and exits non-zero.
     assert view.status in ("ok", "failed")
     assert (view.doc["returncode"] == 0) == (view.status == "ok")
     assert view.doc["finished_at"] >= view.doc["started_at"]
     assert view.log_tail, "the command's output lands in the job log"
-    jobs_runner.start_job(store, "bots")  # a finished job can be started again
-    _wait(store, "bots")
+    jobs_runner.start_job(store, SWING_JOB)  # a finished job can be started again
+    _wait(store, SWING_JOB)
 
 
 def test_dead_supervisor_reads_as_interrupted(store):

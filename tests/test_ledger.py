@@ -78,7 +78,8 @@ def test_order_id_is_deterministic_and_distinct():
 def test_execute_orders_sends_only_what_the_log_lacks():
     """A retried plan: one order already logged (booked, not re-sent), one refused (noted),
     one new (sent and recorded), and a logged fill the new plan no longer has (still booked)."""
-    from aion_core.bots.ledger import Order, execute_orders
+    from aion_core.bots.desk import Execution, execute_orders
+    from aion_core.bots.ledger import Order
     from aion_core.brokers.sim import SimBroker
     from aion_core.errors import RefusedError
 
@@ -100,8 +101,9 @@ def test_execute_orders_sends_only_what_the_log_lacks():
 
     recorded: list[Fill] = []
     book = Book(cash=1_000.0)
-    done, notes = execute_orders(plan, logged, Broker({"BBB": 10.0, "CCC": 10.0}, day), book,
-                                 "swing_1w", day, recorded.append)
+    to = Execution(Broker({"BBB": 10.0, "CCC": 10.0}, day), book, "swing_1w", day,
+                   recorded.append)
+    done, notes = execute_orders(plan, logged, to)
     assert Broker.sent == ["BBB", "CCC"]
     assert [f.symbol for f in recorded] == ["CCC"] and recorded[0].session == day
     assert sorted(f.symbol for f in done) == ["AAA", "CCC", "DDD"]

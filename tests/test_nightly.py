@@ -16,7 +16,7 @@ from aion_core.errors import CorruptFileError
 from aion_core.providers.base import FetchResult
 from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
 from aion_core.store import Store, read_json, read_parquet
-from jobs.nightly import read_news, run_nightly
+from jobs.nightly import run_nightly
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 STEPS = ["collect", "features", "train", "predict", "brain", "summary"]
@@ -159,7 +159,7 @@ def test_read_news_equals_the_frame_of_every_headline_dict(demo_root):
     items.append({**items[-1], "published_at": f"{day}T23:59:00+00:00"})  # after the close
     demo_root.write_news(day, items)
     for as_of in (pd.Timestamp(day), pd.Timestamp("2026-03-02")):
-        got = read_news(demo_root, as_of)
+        got = demo_root.read_news_asof(as_of)
         pd.testing.assert_frame_equal(got, _news_from_a_list_of_dicts(demo_root, as_of))
     assert len(got) and got["published_at"].max() < pd.Timestamp("2026-03-02 21:00", tz="UTC")
 
@@ -168,5 +168,5 @@ def test_read_news_names_a_day_file_that_is_not_headlines(demo_root):
     day = demo_root.news_days()[-1]
     demo_root.write_news(day, [{"symbol": 7, "published_at": f"{day}T12:00:00+00:00"}])
     with pytest.raises(CorruptFileError) as err:
-        read_news(demo_root, pd.Timestamp(day))
+        demo_root.read_news_asof(pd.Timestamp(day))
     assert day in str(err.value)

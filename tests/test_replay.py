@@ -21,10 +21,10 @@ import pytest
 
 from aion_core import metrics
 from aion_core.bots.ledger import Book, Fill
+from aion_core.bots.registry import swing_bot
 from aion_core.config import HORIZONS, load_settings
 from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
 from aion_core.store import Store, read_jsonl, read_parquet
-from jobs.bots import LiveJournal
 from jobs.replay import Market, run_backtest, run_replay
 
 START, END = date(2026, 5, 1), date(2026, 7, 31)
@@ -53,7 +53,7 @@ def assert_books_match_logs(store):
     """positions == sum of logged fills; cash == initial - buys + sells - fees; ids unique."""
     for h in HORIZONS:
         state = store.read_json("bot_state", horizon=h)
-        fills = LiveJournal(store, h).fills()
+        fills = store.journal(swing_bot(h)).fills()
         ids = Counter(f.order_id for f in fills)
         assert not [i for i, n in ids.items() if n > 1]
         net: dict[str, float] = {}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aion_core.bots.risk import exit_reason, position_return
-from aion_core.config import effective_knobs
+from aion_core.knobs import effective_knobs
 
 KNOBS = effective_knobs({}, "swing", "1w")
 LONG = {"qty": 10, "avg_price": 100.0, "entry_date": "2024-01-02"}
@@ -35,5 +37,5 @@ def test_reversal_needs_a_confident_opposite_prediction_and_the_knob():
     assert exit_reason(LONG, 100.0, 1, 5, against, KNOBS) == "reversal"
     assert exit_reason(LONG, 100.0, 1, 5, weak, KNOBS) is None
     assert exit_reason(SHORT, 100.0, 1, 5, against, KNOBS) is None
-    off = {**KNOBS, "exit_on_reversal": False}
+    off = replace(KNOBS, exit_on_reversal=False)
     assert exit_reason(LONG, 100.0, 1, 5, against, off) is None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from aion_core.bots.signals import generate_orders
 from aion_core.bots.swing import fresh_state
-from aion_core.config import effective_knobs
+from aion_core.knobs import effective_knobs
 
 SESSION = pd.Timestamp("2024-03-04")
 KNOBS = effective_knobs({}, "swing", "1w")
@@ -24,7 +26,7 @@ def preds(n=30, seed=0):
 
 def test_entries_are_the_best_confident_names_within_max_positions():
     frame, prices = preds()
-    knobs = {**KNOBS, "max_positions": 4}
+    knobs = replace(KNOBS, max_positions=4)
     orders = generate_orders(frame, fresh_state("b", 100_000), knobs, prices, SESSION, 5)
     ok = frame[(frame.confidence >= knobs["min_confidence"]) & (frame.expected_return > 0)]
     best = ok.sort_values("expected_return", ascending=False).symbol.head(4).tolist()
@@ -38,7 +40,7 @@ def test_entries_are_the_best_confident_names_within_max_positions():
 def test_cash_limits_entries():
     frame, prices = preds()
     orders = generate_orders(frame, fresh_state("b", 100_000) | {"cash": 25_000.0},
-                             {**KNOBS, "max_positions": 20}, prices, SESSION, 5)
+                             replace(KNOBS, max_positions=20), prices, SESSION, 5)
     spent = sum(o.qty * o.ref_price for o in orders)
     assert 0 < spent <= 25_000.0
     assert len(orders) < 20
@@ -49,7 +51,7 @@ def test_long_only_unless_allow_short():
     frame["expected_return"] = -frame["expected_return"].abs()
     state = fresh_state("b", 100_000)
     assert generate_orders(frame, state, KNOBS, prices, SESSION, 5) == []
-    shorts = generate_orders(frame, state, {**KNOBS, "allow_short": True}, prices, SESSION, 5)
+    shorts = generate_orders(frame, state, replace(KNOBS, allow_short=True), prices, SESSION, 5)
     assert shorts and all(o.side == "sell" for o in shorts)
 
 
@@ -70,7 +72,7 @@ def test_exits_on_horizon_and_no_reentry_the_same_session():
 def test_disabled_bot_places_nothing_and_output_is_deterministic():
     frame, prices = preds()
     state = fresh_state("b", 100_000)
-    assert generate_orders(frame, state, {**KNOBS, "enabled": False}, prices, SESSION, 5) == []
+    assert generate_orders(frame, state, replace(KNOBS, enabled=False), prices, SESSION, 5) == []
     shuffled = frame.sample(frac=1.0, random_state=1)
     assert generate_orders(frame, state, KNOBS, prices, SESSION, 5) == \
         generate_orders(shuffled, state, KNOBS, prices, SESSION, 5)

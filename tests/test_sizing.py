@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aion_core.bots.sizing import cost_buffer, entry_qty, target_notional
-from aion_core.config import effective_knobs
+from aion_core.knobs import effective_knobs
 
 KNOBS = effective_knobs({}, "swing", "1w")
 
 
 def test_target_scales_with_alloc_and_aggression():
-    k = {**KNOBS, "max_alloc": 0.1, "aggression": 1.5}
+    k = replace(KNOBS, max_alloc=0.1, aggression=1.5)
     assert abs(target_notional(100_000, k) - 15_000) < 1e-9
     assert entry_qty(100_000, 100.0, 1e9, k) == 150
 

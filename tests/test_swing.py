@@ -1,23 +1,41 @@
-"""plan_session / close_session: order ids, why nothing was ordered, equity history."""
+"""SwingPlanner.plan / close: order ids, why nothing was ordered, equity history."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
+from aion_core.bots.desk import Plan
 from aion_core.bots.ledger import Book, order_id
-from aion_core.bots.swing import Plan, close_session, fresh_state, plan_session
-from aion_core.config import effective_knobs
+from aion_core.bots.registry import swing_bot
+from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession, fresh_state
+from aion_core.knobs import effective_knobs
 
+BOT = swing_bot("2w")
 KNOBS = effective_knobs({}, "swing", "2w")
 PREDS = pd.DataFrame({"expected_return": [0.03, 0.02, -0.01], "confidence": [0.9, 0.8, 0.9]},
                      index=["AAA", "BBB", "CCC"])
 PRICES = pd.Series({"AAA": 10.0, "BBB": 20.0, "CCC": 30.0})
 
 
+def session(day: str, marks: pd.Series = PRICES, at: str = "t") -> SwingSession:
+    return SwingSession(pd.Timestamp(day), PREDS, SessionPrices(PRICES, PRICES, marks, ""), at)
+
+
+def plan_session(state, knobs, day, kill_switch=False) -> Plan:
+    return SwingPlanner(BOT, knobs, kill_switch).plan(session(day), Book.from_state(state),
+                                                      state)
+
+
+def close_session(state, book, day, plan, filled, marks, at):
+    return SwingPlanner(BOT, KNOBS).close(session(day, pd.Series(marks), at), state, book, plan,
+                                          filled, [])
+
+
 def test_orders_get_deterministic_ids_and_pending_lists_the_rest():
     state = fresh_state("swing_2w", 100_000)
-    plan = plan_session("swing_2w", state, PREDS, {**KNOBS, "max_positions": 1}, PRICES,
-                        "2024-03-04", 10)
+    plan = plan_session(state, replace(KNOBS, max_positions=1), "2024-03-04")
     assert [o.order_id for o in plan.orders] == [order_id("swing_2w", "20240304", "AAA", "buy")]
     assert [p["symbol"] for p in plan.pending] == ["BBB"]
     assert plan.status == "ok"
@@ -25,9 +43,8 @@ def test_orders_get_deterministic_ids_and_pending_lists_the_rest():
 
 def test_kill_switch_and_disabled_say_why():
     state = fresh_state("swing_2w", 100_000)
-    halted = plan_session("swing_2w", state, PREDS, KNOBS, PRICES, "2024-03-04", 10, True)
-    off = plan_session("swing_2w", state, PREDS, {**KNOBS, "enabled": False}, PRICES,
-                       "2024-03-04", 10)
+    halted = plan_session(state, KNOBS, "2024-03-04", True)
+    off = plan_session(state, replace(KNOBS, enabled=False), "2024-03-04")
     assert halted.orders == [] and "kill switch" in halted.status
     assert off.orders == [] and "enabled" in off.status
 

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from app_data import build_filled_root  # noqa: E402
 
 from aion_core import views  # noqa: E402
+from aion_core.bots.registry import BOTS  # noqa: E402
 from aion_core.errors import CorruptFileError, KnobError  # noqa: E402
 from aion_core.store import read_jsonl  # noqa: E402
 
@@ -74,7 +75,7 @@ def test_source_key_changes_when_a_job_rewrites(filled):
 def test_save_knobs_merges_and_keeps_other_bots(store):
     store.write_json("bots_config", {"swing": {"2w": {"max_positions": 4}}, "dt": {
         "aggression": 0.5}})
-    kept = views.save_knobs(store, "swing", "1w", {"max_positions": 12, "aggression": 1.0})
+    kept = views.save_knobs(store, BOTS["1w"], {"max_positions": 12, "aggression": 1.0})
     assert kept == {"max_positions": 12}  # a value equal to its default is no override
     assert store.read_json("bots_config") == {
         "swing": {"2w": {"max_positions": 4}, "1w": {"max_positions": 12}},
@@ -83,18 +84,18 @@ def test_save_knobs_merges_and_keeps_other_bots(store):
 
 def test_save_knobs_refuses_and_writes_nothing(store):
     with pytest.raises(KnobError, match="stop_loss"):
-        views.save_knobs(store, "swing", "4w", {"stop_loss": 0.9})
+        views.save_knobs(store, BOTS["4w"], {"stop_loss": 0.9})
     with pytest.raises(KnobError, match="unknown knob"):
-        views.save_knobs(store, "dt", None, {"leverage": 3})
+        views.save_knobs(store, BOTS["dt"], {"leverage": 3})
     assert store.read_json("bots_config") is None
 
 
 def test_reset_knobs_removes_one_bot(store):
     store.write_json("bots_config", {"swing": {"1w": {"max_positions": 4}}, "dt": {
         "aggression": 0.5}})
-    views.reset_knobs(store, "dt", None)
+    views.reset_knobs(store, BOTS["dt"])
     assert store.read_json("bots_config") == {"swing": {"1w": {"max_positions": 4}}}
-    views.reset_knobs(store, "swing", "1w")
+    views.reset_knobs(store, BOTS["1w"])
     assert store.read_json("bots_config") == {}
 
 
@@ -124,7 +125,7 @@ def test_log_tail_is_the_last_thousand_lines(store):
     path = store.path("nightly_logs", yyyymmdd="20261120")
     path.parent.mkdir(parents=True)
     path.write_text("".join(f"line {i}\n" for i in range(2500)))
-    lines = views.load_log(store, date(2026, 11, 20))
+    lines = views.load(store, "log", date(2026, 11, 20))
     assert len(lines) == views.LOG_LINES and lines[-1] == "line 2499"
     assert lines[0] == f"line {2500 - views.LOG_LINES}"
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from aion_core import metrics
+from aion_core.bots.registry import BOTS
 from aion_core.views_calc import (
     bot_card,
     chart_frame,
@@ -97,7 +98,7 @@ def test_regime_and_knobs_and_steps():
                                                               "label": "bear"}]}})
     assert label == "bull" and probs == {"bull": 0.9} and len(hist) == 1
     assert regime_view(None)[0] is None
-    table = knob_table({"swing": {"1w": {"max_positions": 3}}}, "swing", "1w").set_index("knob")
+    table = knob_table({"swing": {"1w": {"max_positions": 3}}}, BOTS["1w"]).set_index("knob")
     assert table.loc["max_positions", "value"] == 3 and table.loc["max_positions", "changed"]
     assert not table.loc["aggression", "changed"]
     steps = summary_steps({"steps": [{"name": "collect", "status": "ok", "seconds": 1.0}]})

@@ -1,8 +1,8 @@
-"""The intraday bot, as pure steps: plan one 15-minute cycle, then close it.
+"""The intraday bot: its rules as a planner over the desk (aion_core.bots.desk).
 
-A cycle's run is: (the job) rebuild the book from the trade log -> `plan_cycle` (orders with
-deterministic ids, or none and why) -> (the job) fill and log each order -> `close_cycle`
-(mark to market, equity point, `last_run`). Long only. Rules, in order:
+A cycle's run is: (the desk) rebuild the book from the trade log -> `IntradayPlanner.plan`
+(orders with deterministic ids, or none and why) -> (the desk) fill and log each order ->
+`IntradayPlanner.close` (mark to market, equity point, `last_run`). Long only. Rules, in order:
 
 1. kill switch on or `enabled` off: no order at all;
 2. within `flat_last_minutes` of the close: sell everything ("flat_before_close"), so the bot
@@ -26,17 +26,19 @@ from typing import Any
 
 import pandas as pd
 
+from aion_core.bots.desk import Plan
 from aion_core.bots.ledger import Book, Order, order_id
+from aion_core.bots.registry import INTRADAY_BOT, Bot
 from aion_core.bots.risk import position_return
 from aion_core.bots.sizing import entry_qty
+from aion_core.knobs import IntradayKnobs
 
-BOT = "dt"
 NY = "America/New_York"
 
 
 def fresh_state(initial_cash: float) -> dict[str, Any]:
     """The intraday bot's state before its first cycle (CONTRACT.md bot state + cycle keys)."""
-    return {"schema": 1, "bot": BOT, "as_of": None, "last_cycle": None,
+    return {"schema": 1, "bot": INTRADAY_BOT.name, "as_of": None, "last_cycle": None,
             "initial_cash": float(initial_cash), "cash": float(initial_cash), "positions": {},
             "equity_history": [], "last_run": None}
 
@@ -46,45 +48,81 @@ def cycle_key(at: pd.Timestamp) -> str:
     return at.tz_convert(NY).strftime("%Y%m%d%H%M")
 
 
-def key_of(order_id_: str) -> str:
-    """The cycle key inside a dt order id."""
-    return order_id_.split("-")[1]
+@dataclass(frozen=True)
+class IntradayCycle:
+    """One 15-minute cycle, as known at `at`.
 
-
-@dataclass
-class CyclePlan:
-    orders: list[Order]
-    status: str
-
-
-def plan_cycle(book: Book, predictions: pd.DataFrame, prices: pd.Series,
-               knobs: Mapping[str, Any], minutes_left: float, key: str,
-               kill_switch: bool = False) -> CyclePlan:
-    """The orders of cycle `key`.
-
-    predictions: index symbol, columns `expected_return` (fraction over the model's horizon)
-    and `confidence` in [0, 1]; may be empty (no model yet: exits only).
-    prices: symbol -> last completed minute's close (USD), the decision and sizing price.
+    predictions: index symbol, `expected_return` (fraction over the model's horizon) and
+    `confidence` in [0, 1]; may be empty (no model yet: exits only).
+    prices: symbol -> last completed minute's close (USD), the decision, sizing and fill price.
     minutes_left: minutes from the cycle to the session's close.
     """
-    if kill_switch:
-        return CyclePlan([], "halted: kill switch is on (admin settings)")
-    if not knobs["enabled"]:
-        return CyclePlan([], "disabled: knob 'enabled' is off")
-    flat = minutes_left <= knobs["flat_last_minutes"]
-    exits = _exits(book, predictions, prices, knobs, flat)
-    entries: list[Order] = []
-    if not flat and minutes_left > knobs["no_entry_last_minutes"]:
-        entries = _entries(book, predictions, prices, knobs, exits)
-    orders = [Order(o.symbol, o.side, o.qty, o.reason, o.ref_price,
-                    order_id(BOT, key, o.symbol, o.side)) for o in exits + entries]
-    status = ("flat before the close" if flat else
-              "no new entries this close to the close" if minutes_left
-              <= knobs["no_entry_last_minutes"] else "ok")
-    return CyclePlan(orders, f"{status}: {len(exits)} exits, {len(entries)} entries")
+
+    key: str  # YYYYMMDDHHMM, New York
+    day: str  # the session, YYYY-MM-DD
+    at: pd.Timestamp
+    minutes_left: float
+    predictions: pd.DataFrame
+    prices: pd.Series
+
+    @property
+    def fill_prices(self) -> dict[str, float]:
+        return self.prices.to_dict()
+
+    @property
+    def fill_ts(self) -> str:
+        return self.at.isoformat()
 
 
-def _exits(book: Book, predictions: pd.DataFrame, prices: pd.Series, knobs: Mapping[str, Any],
+@dataclass(frozen=True)
+class IntradayPlanner:
+    """The intraday bot's rules for a desk; `kill_switch` is read once per cycle."""
+
+    knobs: IntradayKnobs
+    kill_switch: bool = False
+    bot: Bot = INTRADAY_BOT
+
+    def fresh_state(self) -> dict[str, Any]:
+        return fresh_state(self.knobs.initial_cash)
+
+    def last_key(self, state: Mapping[str, Any]) -> str:
+        return state.get("last_cycle") or ""
+
+    def plan(self, cycle: IntradayCycle, book: Book, state: Mapping[str, Any]) -> Plan:
+        """The orders of the cycle (the rules of the module docstring)."""
+        knobs = self.knobs
+        if self.kill_switch:
+            return Plan([], "halted: kill switch is on (admin settings)")
+        if not knobs.enabled:
+            return Plan([], "disabled: knob 'enabled' is off")
+        predictions, prices = cycle.predictions, cycle.prices
+        flat = cycle.minutes_left <= knobs.flat_last_minutes
+        exits = _exits(book, predictions, prices, knobs, flat)
+        entries: list[Order] = []
+        if not flat and cycle.minutes_left > knobs.no_entry_last_minutes:
+            entries = _entries(book, predictions, prices, knobs, exits)
+        orders = [Order(o.symbol, o.side, o.qty, o.reason, o.ref_price,
+                        order_id(self.bot.name, cycle.key, o.symbol, o.side))
+                  for o in exits + entries]
+        status = ("flat before the close" if flat else
+                  "no new entries this close to the close" if cycle.minutes_left
+                  <= knobs.no_entry_last_minutes else "ok")
+        return Plan(orders, f"{status}: {len(exits)} exits, {len(entries)} entries")
+
+    def close(self, cycle: IntradayCycle, state: Mapping[str, Any], book: Book, plan: Plan,
+              filled: int, notes: list[str]) -> dict[str, Any]:
+        """The state after the cycle: book marked at its prices, one equity point, `last_run`."""
+        at = cycle.at.isoformat()
+        book.mark(cycle.prices.to_dict())
+        equity = round(book.equity, 2)
+        return {**state, "as_of": cycle.day, "last_cycle": cycle.key,
+                "cash": round(book.cash, 4), "positions": book.positions,
+                "equity_history": [*state.get("equity_history", []),
+                                   {"at": at, "equity": equity}],
+                "last_run": {"at": at, "status": plan.status, "orders": filled, "notes": notes}}
+
+
+def _exits(book: Book, predictions: pd.DataFrame, prices: pd.Series, knobs: IntradayKnobs,
            flat: bool) -> list[Order]:
     out = []
     for sym in sorted(book.positions):
@@ -98,11 +136,11 @@ def _exits(book: Book, predictions: pd.DataFrame, prices: pd.Series, knobs: Mapp
 
 
 def _exit_reason(pos: Mapping[str, Any], price: float, predictions: pd.DataFrame, sym: str,
-                 knobs: Mapping[str, Any]) -> str | None:
+                 knobs: IntradayKnobs) -> str | None:
     ret = position_return(pos["qty"], pos["avg_price"], price)
-    if ret <= -knobs["stop_loss"]:
+    if ret <= -knobs.stop_loss:
         return "stop_loss"
-    if ret >= knobs["take_profit"]:
+    if ret >= knobs.take_profit:
         return "take_profit"
     if sym in predictions.index and predictions.at[sym, "expected_return"] <= 0:
         return "signal_faded"
@@ -110,13 +148,13 @@ def _exit_reason(pos: Mapping[str, Any], price: float, predictions: pd.DataFrame
 
 
 def _entries(book: Book, predictions: pd.DataFrame, prices: pd.Series,
-             knobs: Mapping[str, Any], exits: list[Order]) -> list[Order]:
+             knobs: IntradayKnobs, exits: list[Order]) -> list[Order]:
     if predictions.empty:
         return []
     leaving = {o.symbol for o in exits}
-    slots = knobs["max_positions"] - (len(book.positions) - len(leaving))
-    round_trip = 2 * (knobs["slippage_bps"] + knobs["fee_bps"]) / 1e4
-    ok = predictions[(predictions["confidence"] >= knobs["min_confidence"])
+    slots = knobs.max_positions - (len(book.positions) - len(leaving))
+    round_trip = 2 * (knobs.slippage_bps + knobs.fee_bps) / 1e4
+    ok = predictions[(predictions["confidence"] >= knobs.min_confidence)
                      & (predictions["expected_return"] > round_trip)]
     ok = ok[~ok.index.isin(list(book.positions)) & ok.index.isin(prices.index)]
     er = ok["expected_return"]
@@ -133,15 +171,3 @@ def _entries(book: Book, predictions: pd.DataFrame, prices: pd.Series,
         available -= qty * price
         out.append(Order(sym, "buy", qty, "entry", price))
     return out
-
-
-def close_cycle(state: Mapping[str, Any], book: Book, session: str, key: str, at: str,
-                prices: pd.Series, plan: CyclePlan, filled: int,
-                notes: list[str]) -> dict[str, Any]:
-    """The state after cycle `key`: book marked at `prices`, one equity point, `last_run`."""
-    book.mark(prices.to_dict())
-    equity = round(book.equity, 2)
-    return {**state, "as_of": session, "last_cycle": key, "cash": round(book.cash, 4),
-            "positions": book.positions,
-            "equity_history": [*state.get("equity_history", []), {"at": at, "equity": equity}],
-            "last_run": {"at": at, "status": plan.status, "orders": filled, "notes": notes}}

@@ -13,14 +13,12 @@ Cash moves by `-qty*price - fees` on a buy and `+qty*price - fees` on a sell.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Any, Literal, Protocol
 
 import pandas as pd
-
-from aion_core.errors import RefusedError
 
 Side = Literal["buy", "sell"]
 PRICE_DP = 4  # fill prices and fees are rounded so that a JSON round trip is exact
@@ -172,41 +170,3 @@ class Submits(Protocol):
     """What execution needs of a broker (aion_core.brokers.base.Broker has it)."""
 
     def submit(self, order: Order) -> Fill: ...
-
-
-def execute_orders(orders: Iterable[Order], logged: Mapping[str, Fill], broker: Submits,
-                   book: Book, bot: str, session: str,
-                   record: Callable[[Fill], None]) -> tuple[list[Fill], list[str]]:
-    """Fill a plan exactly once, whatever an earlier, interrupted attempt already did.
-
-    logged: this session's (or cycle's) fills already in the trade log, by order id. An order
-    found there is booked as logged and never sent again; any other goes to the broker and
-    its fill is handed to `record` (which appends it to the log) before the next order, so a
-    crash loses at most the state write, never a fill. Logged fills that today's plan no
-    longer contains still happened: they are booked too. A refused order (RefusedError) is
-    skipped and noted. Returns the session's fills, in booking order, and the notes.
-    """
-    done: list[Fill] = []
-    notes: list[str] = []
-    planned: set[str] = set()
-    for order in orders:
-        planned.add(order.order_id)
-        if order.order_id in logged:
-            fill = logged[order.order_id]
-            book.apply(fill)
-        else:
-            try:
-                fill = broker.submit(order)
-            except RefusedError as exc:
-                notes.append(str(exc))
-                continue
-            fill = with_realized(replace(fill, bot=bot, session=session), book)
-            record(fill)
-        done.append(fill)
-    for oid, fill in logged.items():
-        if oid not in planned:
-            book.apply(fill)
-            done.append(fill)
-            notes.append(f"kept logged fill {oid} from an earlier attempt")
-    return done, notes
-

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aion_core.knobs import SwingKnobs
+
 
 def position_return(qty: float, avg_price: float, price: float) -> float:
     """Return of a position since entry, as a fraction, in the position's favour."""
@@ -20,7 +22,7 @@ def position_return(qty: float, avg_price: float, price: float) -> float:
 
 
 def exit_reason(position: Mapping[str, Any], price: float, elapsed: int, horizon_sessions: int,
-                prediction: Mapping[str, float] | None, knobs: Mapping[str, Any]) -> str | None:
+                prediction: Mapping[str, float] | None, knobs: SwingKnobs) -> str | None:
     """`stop_loss`, `take_profit`, `horizon`, `reversal` or None (keep holding).
 
     `price` is the decision price (last close); `elapsed` counts sessions since entry;
@@ -28,14 +30,14 @@ def exit_reason(position: Mapping[str, Any], price: float, elapsed: int, horizon
     counts only when the new prediction is itself confident enough to act on.
     """
     ret = position_return(position["qty"], position["avg_price"], price)
-    if ret <= -knobs["stop_loss"]:
+    if ret <= -knobs.stop_loss:
         return "stop_loss"
-    if ret >= knobs["take_profit"]:
+    if ret >= knobs.take_profit:
         return "take_profit"
     if elapsed >= horizon_sessions:
         return "horizon"
-    if knobs["exit_on_reversal"] and prediction is not None \
-            and prediction["confidence"] >= knobs["min_confidence"] \
+    if knobs.exit_on_reversal and prediction is not None \
+            and prediction["confidence"] >= knobs.min_confidence \
             and prediction["expected_return"] * position["qty"] < 0:
         return "reversal"
     return None

@@ -19,6 +19,7 @@ from aion_core import market_hours
 from aion_core.bots.ledger import Order
 from aion_core.bots.risk import exit_reason
 from aion_core.bots.sizing import GAP_RESERVE, entry_qty
+from aion_core.knobs import SwingKnobs
 
 
 def prediction_frame(predictions: pd.DataFrame) -> pd.DataFrame:
@@ -36,7 +37,7 @@ def sessions_held(entry_date: str, session: pd.Timestamp) -> int:
     return int(market_hours.calendar().sessions_distance(entry, session)) - 1
 
 
-def exit_orders(preds: pd.DataFrame, state: Mapping[str, Any], knobs: Mapping[str, Any],
+def exit_orders(preds: pd.DataFrame, state: Mapping[str, Any], knobs: SwingKnobs,
                 prices: pd.Series, session: pd.Timestamp, horizon_sessions: int) -> list[Order]:
     """Close every holding a risk rule says to close (a name without a price is kept)."""
     orders = []
@@ -54,7 +55,7 @@ def exit_orders(preds: pd.DataFrame, state: Mapping[str, Any], knobs: Mapping[st
     return orders
 
 
-def rank_candidates(preds: pd.DataFrame, knobs: Mapping[str, Any], prices: pd.Series,
+def rank_candidates(preds: pd.DataFrame, knobs: SwingKnobs, prices: pd.Series,
                     exclude: set[str]) -> pd.DataFrame:
     """Entry candidates best first: confident, priced, not held, clear of the return bar.
 
@@ -64,10 +65,10 @@ def rank_candidates(preds: pd.DataFrame, knobs: Mapping[str, Any], prices: pd.Se
     df = preds[["expected_return", "confidence"]].copy()
     df["price"] = prices.reindex(df.index).to_numpy(dtype=float)
     er = df["expected_return"].to_numpy(dtype=float)
-    bar = knobs["min_expected_return"]
+    bar = knobs.min_expected_return
     long_ok = er > bar
-    short_ok = (-er > max(bar, 0.0)) if knobs["allow_short"] else np.zeros(len(df), bool)
-    keep = (df["confidence"].to_numpy(dtype=float) >= knobs["min_confidence"]) \
+    short_ok = (-er > max(bar, 0.0)) if knobs.allow_short else np.zeros(len(df), bool)
+    keep = (df["confidence"].to_numpy(dtype=float) >= knobs.min_confidence) \
         & (long_ok | short_ok) & (df["price"].to_numpy() > 0) & ~df.index.isin(list(exclude))
     df = df[keep].copy()
     df["side"] = np.where(df["expected_return"] > bar, "buy", "sell")
@@ -76,7 +77,7 @@ def rank_candidates(preds: pd.DataFrame, knobs: Mapping[str, Any], prices: pd.Se
     return df.sort_values(["strength", "_sym"], ascending=[False, True])
 
 
-def entry_orders(ranked: pd.DataFrame, state: Mapping[str, Any], knobs: Mapping[str, Any],
+def entry_orders(ranked: pd.DataFrame, state: Mapping[str, Any], knobs: SwingKnobs,
                  equity: float, cash: float, slots: int) -> list[Order]:
     """Size the top candidates while slots and cash last."""
     orders: list[Order] = []
@@ -92,7 +93,7 @@ def entry_orders(ranked: pd.DataFrame, state: Mapping[str, Any], knobs: Mapping[
 
 
 def generate_orders(predictions: pd.DataFrame, state: Mapping[str, Any],
-                    knobs: Mapping[str, Any], prices: pd.Series, session: pd.Timestamp,
+                    knobs: SwingKnobs, prices: pd.Series, session: pd.Timestamp,
                     horizon_sessions: int) -> list[Order]:
     """The orders a swing bot places for `session`: exits, then entries.
 
@@ -102,7 +103,7 @@ def generate_orders(predictions: pd.DataFrame, state: Mapping[str, Any],
       (the last close before `session`), used for equity, sizing and the risk rules.
     A disabled bot gets no orders (the caller records why; see swing.plan_session).
     """
-    if not knobs["enabled"]:
+    if not knobs.enabled:
         return []
     preds = prediction_frame(predictions)
     session = pd.Timestamp(session)
@@ -113,7 +114,7 @@ def generate_orders(predictions: pd.DataFrame, state: Mapping[str, Any],
     exiting = {o.symbol for o in exits}
     cash = state["cash"] + sum(o.qty * o.ref_price * (1.0 - GAP_RESERVE)
                                for o in exits if o.side == "sell")
-    slots = knobs["max_positions"] - (len(held) - len(exiting))
+    slots = knobs.max_positions - (len(held) - len(exiting))
     if slots <= 0:
         return exits
     ranked = rank_candidates(preds, knobs, prices, exclude=set(held))

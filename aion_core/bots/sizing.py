@@ -8,23 +8,23 @@ not known when the bot decides), so a bot does not spend money it may not have.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
+
+from aion_core.knobs import BotKnobs
 
 GAP_RESERVE = 0.02  # a 2 % gap up between the decision close and the fill open
 
 
-def cost_buffer(knobs: Mapping[str, Any]) -> float:
+def cost_buffer(knobs: BotKnobs) -> float:
     """Fraction over the decision price one share may cost once filled."""
-    return (knobs["slippage_bps"] + knobs["fee_bps"]) / 1e4 + GAP_RESERVE
+    return (knobs.slippage_bps + knobs.fee_bps) / 1e4 + GAP_RESERVE
 
 
-def target_notional(equity: float, knobs: Mapping[str, Any]) -> float:
+def target_notional(equity: float, knobs: BotKnobs) -> float:
     """Money one new position is meant to hold."""
-    return max(0.0, knobs["max_alloc"] * knobs["aggression"] * equity)
+    return max(0.0, knobs.max_alloc * knobs.aggression * equity)
 
 
-def entry_qty(equity: float, price: float, available: float, knobs: Mapping[str, Any]) -> int:
+def entry_qty(equity: float, price: float, available: float, knobs: BotKnobs) -> int:
     """Whole shares to enter at `price`: the target size, or what `available` cash affords."""
     if not (price > 0) or available <= 0:
         return 0

@@ -1,28 +1,71 @@
-"""The swing bot of one horizon, as pure steps: plan a session, then close it.
+"""The swing bot of one horizon: its rules as a planner over the desk (aion_core.bots.desk).
 
-A session's run is: (the job) rebuild the book from the trade log -> `plan_session` (orders,
-or none and why) -> (the job) fill each order through a broker and log it -> `close_session`
-(mark to market with the session's closes, append equity history, write `last_run`). Only
-the middle step touches the outside, which is why it lives in jobs/bots.py.
+A session's run is: (the desk) rebuild the book from the trade log -> `SwingPlanner.plan`
+(orders, or none and why) -> (the desk) fill each order through a broker and log it ->
+`SwingPlanner.close` (mark to market with the session's closes, append equity history, write
+`last_run`). Everything here is pure: the market of the session comes in a `SwingSession`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import date
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
-from aion_core.bots.ledger import Book, Order, order_id, session_key
+from aion_core.bots.desk import Plan
+from aion_core.bots.ledger import Book, order_id, session_key
+from aion_core.bots.registry import Bot
 from aion_core.bots.signals import generate_orders, prediction_frame, rank_candidates
+from aion_core.knobs import SwingKnobs
 
 PENDING_SHOWN = 10
 
 
-def bot_name(horizon: str) -> str:
-    return f"swing_{horizon}"
+@dataclass(frozen=True)
+class SessionPrices:
+    """Prices of one session, each a Series symbol -> price (USD per share).
+
+    ref: the last close before the session (what the bot decides and sizes on);
+    fill: what SimBroker fills at before costs (the session's open, else `ref`);
+    mark: what positions are valued at after the session (its close, else `ref`).
+    """
+
+    ref: pd.Series
+    fill: pd.Series
+    mark: pd.Series
+    fill_ts: str
+
+
+@dataclass(frozen=True)
+class SwingSession:
+    """One session of one swing bot, as known before the session opens.
+
+    predictions: index symbol, `expected_return` (fraction over the horizon) and `confidence`
+    in [0, 1], made from data before `session`; at: the run's time recorded in `last_run`.
+    """
+
+    session: pd.Timestamp
+    predictions: pd.DataFrame
+    prices: SessionPrices
+    at: str
+
+    @property
+    def key(self) -> str:
+        return session_key(self.session)
+
+    @property
+    def day(self) -> str:
+        return pd.Timestamp(self.session).strftime("%Y-%m-%d")
+
+    @property
+    def fill_prices(self) -> pd.Series:
+        return self.prices.fill
+
+    @property
+    def fill_ts(self) -> str:
+        return self.prices.fill_ts
 
 
 def fresh_state(bot: str, initial_cash: float) -> dict[str, Any]:
@@ -32,55 +75,55 @@ def fresh_state(bot: str, initial_cash: float) -> dict[str, Any]:
             "pending_signals": [], "last_run": None}
 
 
-@dataclass
-class Plan:
-    """The orders of one session (ids assigned), a status line, and signals left waiting."""
+@dataclass(frozen=True)
+class SwingPlanner:
+    """The rules of one swing bot for a desk; `kill_switch` is read once per job."""
 
-    orders: list[Order]
-    status: str
-    pending: list[dict[str, Any]] = field(default_factory=list)
+    bot: Bot
+    knobs: SwingKnobs
+    kill_switch: bool = False
 
+    def fresh_state(self) -> dict[str, Any]:
+        return fresh_state(self.bot.name, self.knobs.initial_cash)
 
-def plan_session(bot: str, state: Mapping[str, Any], predictions: pd.DataFrame,
-                 knobs: Mapping[str, Any], prices: pd.Series, session: date | pd.Timestamp,
-                 horizon_sessions: int, kill_switch: bool = False) -> Plan:
-    """Orders for `session` with deterministic ids, or no orders and the reason why.
+    def last_key(self, state: Mapping[str, Any]) -> str:
+        return session_key(state["as_of"]) if state.get("as_of") else ""
 
-    predictions / prices: as in `signals.generate_orders` (made before `session`).
-    """
-    if kill_switch:
-        return Plan([], "halted: kill switch is on (admin settings)")
-    if not knobs["enabled"]:
-        return Plan([], "disabled: knob 'enabled' is off")
-    session = pd.Timestamp(session)
-    orders = generate_orders(predictions, state, knobs, prices, session, horizon_sessions)
-    key = session_key(session)
-    orders = [replace(o, order_id=order_id(bot, key, o.symbol, o.side)) for o in orders]
-    placed = {o.symbol for o in orders}
-    ranked = rank_candidates(prediction_frame(predictions), knobs, prices,
-                             exclude=set(state["positions"]) | placed)
-    pending = [{"symbol": str(s), "side": r["side"],
-                "expected_return": round(float(r["expected_return"]), 6),
-                "confidence": round(float(r["confidence"]), 4)}
-               for s, r in ranked.head(PENDING_SHOWN).iterrows()]
-    return Plan(orders, "ok", pending)
+    def plan(self, run: SwingSession, book: Book, state: Mapping[str, Any]) -> Plan:
+        """Orders for the session with deterministic ids, or no orders and the reason why."""
+        if self.kill_switch:
+            return Plan([], "halted: kill switch is on (admin settings)")
+        if not self.knobs.enabled:
+            return Plan([], "disabled: knob 'enabled' is off")
+        opening = {**state, "cash": book.cash, "positions": book.positions}
+        session = pd.Timestamp(run.session)
+        orders = generate_orders(run.predictions, opening, self.knobs, run.prices.ref, session,
+                                 self.bot.sessions)
+        orders = [replace(o, order_id=order_id(self.bot.name, run.key, o.symbol, o.side))
+                  for o in orders]
+        placed = {o.symbol for o in orders}
+        ranked = rank_candidates(prediction_frame(run.predictions), self.knobs, run.prices.ref,
+                                 exclude=set(book.positions) | placed)
+        pending = [{"symbol": str(s), "side": r["side"],
+                    "expected_return": round(float(r["expected_return"]), 6),
+                    "confidence": round(float(r["confidence"]), 4)}
+                   for s, r in ranked.head(PENDING_SHOWN).iterrows()]
+        return Plan(orders, "ok", pending)
 
+    def close(self, run: SwingSession, state: Mapping[str, Any], book: Book, plan: Plan,
+              filled: int, notes: list[str]) -> dict[str, Any]:
+        """The state after the session: the book marked at its closes (else the last ones).
 
-def close_session(state: Mapping[str, Any], book: Book, session: date | pd.Timestamp,
-                  plan: Plan, filled: int, marks: Mapping[str, float], at: str,
-                  notes: list[str] | None = None) -> dict[str, Any]:
-    """The state after `session`: the book marked at `marks` (the session's closes).
-
-    Equity history keeps one entry per session (a re-run replaces its own entry);
-    `gross` (sum of |position value|) is kept beside equity for the exposure metric.
-    """
-    day = pd.Timestamp(session).strftime("%Y-%m-%d")
-    book.mark(marks)
-    entry = {"date": day, "equity": round(book.equity, 4), "cash": round(book.cash, 4),
-             "gross": round(book.gross, 4)}
-    history = [e for e in state["equity_history"] if e["date"] < day] + [entry]
-    status = plan.status if not notes else f"{plan.status}; " + "; ".join(notes)
-    return {**state, "as_of": day, "cash": book.cash, "positions": book.positions,
-            "equity_history": history, "pending_signals": plan.pending,
-            "last_run": {"at": at, "session": day, "status": status, "orders": filled,
-                         "planned": len(plan.orders)}}
+        Equity history keeps one entry per session (a re-run replaces its own entry);
+        `gross` (sum of |position value|) is kept beside equity for the exposure metric.
+        """
+        day = run.day
+        book.mark(run.prices.mark.combine_first(run.prices.ref))
+        entry = {"date": day, "equity": round(book.equity, 4), "cash": round(book.cash, 4),
+                 "gross": round(book.gross, 4)}
+        history = [e for e in state["equity_history"] if e["date"] < day] + [entry]
+        status = plan.status if not notes else f"{plan.status}; " + "; ".join(notes)
+        return {**state, "as_of": day, "cash": book.cash, "positions": book.positions,
+                "equity_history": history, "pending_signals": plan.pending,
+                "last_run": {"at": run.at, "session": day, "status": status, "orders": filled,
+                             "planned": len(plan.orders)}}

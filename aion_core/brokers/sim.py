@@ -7,9 +7,21 @@ Idempotent like a real broker: an `order_id` it has seen returns its first fill.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Protocol
 
 from aion_core.bots.ledger import PRICE_DP, Book, Fill, Order
 from aion_core.errors import RefusedError
+from aion_core.knobs import BotKnobs
+
+
+class SimulatedRun(Protocol):
+    """What a desk run (SwingSession, IntradayCycle) tells the simulator."""
+
+    @property
+    def fill_prices(self) -> Mapping[str, float]: ...
+
+    @property
+    def fill_ts(self) -> str: ...
 
 
 class SimBroker:
@@ -29,6 +41,11 @@ class SimBroker:
         self._fee = fee_bps / 1e4
         self._book = Book(cash)
         self._seen: dict[str, Fill] = {}
+
+    @classmethod
+    def for_run(cls, run: SimulatedRun, knobs: BotKnobs) -> SimBroker:
+        """The broker of one desk run, at its fill prices, with the bot's cost knobs."""
+        return cls(run.fill_prices, run.fill_ts, knobs.slippage_bps, knobs.fee_bps)
 
     def submit(self, order: Order) -> Fill:
         if order.order_id in self._seen:

@@ -1,11 +1,4 @@
-"""The only reader and writer of the data root.
-
-Guarantees (CONTRACT.md): every file is written whole or not at all (temporary file in the same
-folder, fsync, os.replace, fsync of the folder); writers of one file are serialised with a file
-lock beside it; a missing file reads as None ("nothing yet"); a corrupt one raises
-CorruptFileError naming the path. JSONL logs are appended durably; a line torn by a crash is
-skipped and reported by readers, and trimmed by the next appender before it writes.
-"""
+"""File primitives of the data root: atomic writes, locks, JSON, text, Parquet, JSONL."""
 
 from __future__ import annotations
 
@@ -17,9 +10,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
-from aion_core.config import resolve
-from aion_core.errors import BusyError, CorruptFileError, TemporaryError
+from aion_core.errors import CorruptFileError, TemporaryError
 
 log = logging.getLogger(__name__)
 
@@ -275,112 +265,3 @@ def read_jsonl(path: Path) -> JsonlRead:
         else:
             out.torn += 1
     return out
-
-
-# --------------------------------------------------------------------------- the data root
-
-
-class Store:
-    """The data root, addressed by CONTRACT.md's keys: `store.path("raw_daily", symbol="AAPL")`."""
-
-    def __init__(self, root: Path | str) -> None:
-        self.root = Path(root)
-
-    def __repr__(self) -> str:
-        return f"Store({str(self.root)!r})"
-
-    def path(self, key: str, **fields: Any) -> Path:
-        return resolve(self.root, key, **fields)
-
-    # daily bars ---------------------------------------------------------------
-
-    def daily_symbols(self) -> list[str]:
-        folder = self.path("raw_daily", symbol="X").parent
-        if not folder.is_dir():
-            return []
-        return sorted(p.name[: -len(".parquet")] for p in folder.glob("*.parquet"))
-
-    def read_daily(self, symbol: str) -> pd.DataFrame | None:
-        return read_parquet(self.path("raw_daily", symbol=symbol))
-
-    def write_daily(self, symbol: str, bars: pd.DataFrame) -> None:
-        write_parquet(self.path("raw_daily", symbol=symbol), bars)
-
-    def read_daily_panel(self, symbols: Iterable[str] | None = None,
-                         end: pd.Timestamp | str | None = None) -> pd.DataFrame:
-        """Long frame `symbol, date, open, high, low, close, volume` sorted by (symbol, date).
-
-        `end` (inclusive) drops every later bar at read time: this is how `--as-of` keeps
-        the future out of everything downstream. The files (one per symbol, hundreds of them)
-        are read by a few threads, since Arrow decodes outside the GIL, and turned into one
-        frame once; a missing or empty file is skipped, a corrupt one raises CorruptFileError.
-        """
-        paths = [self.path("raw_daily", symbol=sym)
-                 for sym in (symbols if symbols is not None else self.daily_symbols())]
-        with ThreadPoolExecutor(READ_THREADS) as pool:
-            tables = [t for t in pool.map(partial(_read_table, use_threads=False), paths)
-                      if t is not None and t.num_rows]
-        if not tables:
-            return pd.DataFrame(columns=["symbol", "date", "open", "high", "low", "close",
-                                         "volume"])
-        panel = _tables_to_frame(tables)
-        if end is not None:
-            panel = panel[panel["date"] <= pd.Timestamp(end)]
-        return panel.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
-
-    # macro and news -----------------------------------------------------------
-
-    def macro_series_ids(self) -> list[str]:
-        folder = self.path("raw_macro", series="X").parent
-        if not folder.is_dir():
-            return []
-        return sorted(p.name[: -len(".parquet")] for p in folder.glob("*.parquet"))
-
-    def read_macro(self, series: str) -> pd.DataFrame | None:
-        return read_parquet(self.path("raw_macro", series=series))
-
-    def write_macro(self, series: str, values: pd.DataFrame) -> None:
-        write_parquet(self.path("raw_macro", series=series), values)
-
-    def news_days(self) -> list[str]:
-        folder = self.path("news_cache", day="2000-01-01").parent
-        if not folder.is_dir():
-            return []
-        return sorted(p.name[: -len(".json")] for p in folder.glob("*.json"))
-
-    def read_news(self, day: str) -> list[dict[str, Any]] | None:
-        return read_json(self.path("news_cache", day=day))
-
-    def write_news(self, day: str, items: list[dict[str, Any]]) -> None:
-        write_json(self.path("news_cache", day=day), items)
-
-    # generic keyed access -------------------------------------------------------
-
-    def read_json(self, key: str, **fields: Any) -> Any | None:
-        return read_json(self.path(key, **fields))
-
-    def write_json(self, key: str, obj: Any, **fields: Any) -> None:
-        write_json(self.path(key, **fields), obj)
-
-    def update_json(self, key: str, fn: Callable[[Any | None], Any], **fields: Any) -> Any:
-        return update_json(self.path(key, **fields), fn)
-
-    @contextlib.contextmanager
-    def job_lock(self, name: str) -> Iterator[None]:
-        """Held by whoever starts job `name` (the scheduler, or the `aion` command the admin
-        page and users run), so two runs of one job never overlap; a second start is refused
-        at once with BusyError rather than queued behind the first."""
-        path = self.path("job_lock", job=name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with FileLock(str(path), timeout=0):
-                yield
-        except Timeout as exc:
-            raise BusyError(f"{name} is already running ({path} is held)") from exc
-
-    def mtime_ns(self, key: str, **fields: Any) -> int | None:
-        """Modification time of a keyed file (None when missing): the app's cache key."""
-        try:
-            return self.path(key, **fields).stat().st_mtime_ns
-        except FileNotFoundError:
-            return None

@@ -1,0 +1,237 @@
+"""The bots' knobs: one schema, typed values, and the shape of `bots_config.json`.
+
+The schema (`SWING_KNOBS[h]`, `DT_KNOBS`: type, default, bounds and help of each knob) is the
+one source the bots, the config page's sliders, `.env.example` and the README read. A bot
+never reads a knob by its name as a string: it gets a frozen `SwingKnobs` / `IntradayKnobs`,
+whose fields a test holds equal to the schema, so a misspelt knob fails a test, not a run.
+
+`bots_config.json` holds overrides only: `{"swing": {"1w": {knob: value}}, "dt": {...}}`.
+A bot's place in it is its (section, horizon): ("swing", "1w") or ("dt", None); `overrides`
+and `with_overrides` are the only code that knows that shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from pydantic import Field as PydField
+from pydantic import ValidationError, create_model
+
+from aion_core.config import HORIZONS
+from aion_core.errors import KnobError
+
+SECTIONS = ("swing", "dt")
+
+@dataclass(frozen=True)
+class Knob:
+    """One bot knob: the bots, the config page and the docs all read this."""
+
+    name: str
+    type: type
+    default: Any
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    help: str = ""
+
+
+def _swing_knobs(horizon: str) -> tuple[Knob, ...]:
+    days = HORIZONS[horizon]
+    # Wider stops and targets for longer holds: a 4-week move is about twice a 1-week one.
+    scale = (days / 5) ** 0.5
+    return (
+        Knob("enabled", bool, True, help="Trade at all. Off: the bot runs, places no order."),
+        Knob("aggression", float, 1.0, 0.1, 2.0, 0.05,
+             "Scales each position's size (1.0 = max_alloc of equity)."),
+        Knob("max_positions", int, 10, 1, 100, 1, "Most names held at once."),
+        Knob("max_alloc", float, 0.10, 0.01, 0.5, 0.01,
+             "Largest share of equity put in one name, before aggression."),
+        # Confidence is P(the name lands on its predicted side of the median); a useful
+        # 1w model puts its best names at 0.52-0.60, so 0.52 keeps the top of the list.
+        Knob("min_confidence", float, 0.52, 0.0, 1.0, 0.01,
+             "Ignore predictions whose calibrated confidence is below this."),
+        Knob("min_expected_return", float, 0.0, -0.05, 0.10, 0.001,
+             "Enter only when the predicted return over the horizon exceeds this."),
+        Knob("stop_loss", float, round(0.05 * scale, 3), 0.005, 0.5, 0.005,
+             "Sell when a position has lost this fraction since entry."),
+        Knob("take_profit", float, round(0.10 * scale, 3), 0.005, 1.0, 0.005,
+             "Sell when a position has gained this fraction since entry."),
+        Knob("exit_on_reversal", bool, True,
+             help="Sell when the name's prediction turns against the position."),
+        Knob("allow_short", bool, False, help="Also sell short the names predicted to fall."),
+        Knob("slippage_bps", float, 5.0, 0.0, 100.0, 0.5,
+             "Simulated fill slippage, basis points against us."),
+        Knob("fee_bps", float, 1.0, 0.0, 100.0, 0.5, "Simulated fees, basis points of notional."),
+        Knob("initial_cash", float, 100_000.0, 1_000.0, 10_000_000.0, 1_000.0,
+             "Cash a new bot starts with (applies to a fresh state only)."),
+    )
+
+
+DT_KNOBS: tuple[Knob, ...] = (
+    Knob("enabled", bool, True, help="Trade at all. Off: the cycle runs, places no order."),
+    Knob("aggression", float, 1.0, 0.1, 2.0, 0.05, "Scales each position's size."),
+    Knob("max_positions", int, 5, 1, 50, 1, "Most names held at once."),
+    Knob("max_alloc", float, 0.10, 0.01, 0.5, 0.01, "Largest share of equity in one name."),
+    Knob("min_confidence", float, 0.55, 0.0, 1.0, 0.01,
+         "Ignore intraday predictions below this confidence."),
+    Knob("stop_loss", float, 0.01, 0.001, 0.2, 0.001, "Intraday stop, fraction of entry."),
+    Knob("take_profit", float, 0.02, 0.001, 0.5, 0.001, "Intraday target, fraction of entry."),
+    Knob("no_entry_last_minutes", int, 30, 0, 120, 5, "No new entries this close to the close."),
+    Knob("flat_last_minutes", int, 15, 0, 60, 5, "Close everything this close to the close."),
+    Knob("slippage_bps", float, 2.0, 0.0, 100.0, 0.5, "Simulated slippage, basis points."),
+    Knob("fee_bps", float, 0.5, 0.0, 100.0, 0.5, "Simulated fees, basis points of notional."),
+    Knob("initial_cash", float, 100_000.0, 1_000.0, 10_000_000.0, 1_000.0,
+         "Cash the intraday bot starts with (fresh state only)."),
+)
+
+SWING_KNOBS: dict[str, tuple[Knob, ...]] = {h: _swing_knobs(h) for h in HORIZONS}
+
+
+# --------------------------------------------------------------------------- typed values
+
+
+@dataclass(frozen=True, slots=True)
+class BotKnobs:
+    """The knobs every bot has (units as in the schema's help)."""
+
+    enabled: bool
+    aggression: float
+    max_positions: int
+    max_alloc: float
+    min_confidence: float
+    stop_loss: float
+    take_profit: float
+    slippage_bps: float
+    fee_bps: float
+    initial_cash: float
+
+    def __getitem__(self, name: str) -> Any:
+        """`knobs["stop_loss"]` for code that walks the schema (tables, JSON); a name the
+        schema does not have is a KeyError, never a default."""
+        if name not in self.__dataclass_fields__:
+            raise KeyError(name)
+        return getattr(self, name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class SwingKnobs(BotKnobs):
+    """A swing bot's knobs (SWING_KNOBS[h])."""
+
+    min_expected_return: float
+    exit_on_reversal: bool
+    allow_short: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IntradayKnobs(BotKnobs):
+    """The intraday bot's knobs (DT_KNOBS)."""
+
+    no_entry_last_minutes: int
+    flat_last_minutes: int
+
+
+KNOB_TYPES: dict[str, type[BotKnobs]] = {"swing": SwingKnobs, "dt": IntradayKnobs}
+
+
+def typed_fields(cls: type[BotKnobs]) -> dict[str, str]:
+    """Field name -> type name of a typed knob class (what the schema test compares)."""
+    return {f.name: str(f.type) for f in fields(cls)}
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def knob_schema(section: str, horizon: str | None = None) -> tuple[Knob, ...]:
+    """The knobs of `section` ("swing" with a horizon, or "dt")."""
+    if section == "dt":
+        return DT_KNOBS
+    if section == "swing" and horizon in SWING_KNOBS:
+        return SWING_KNOBS[horizon]
+    raise KnobError(f"unknown bot {section}/{horizon}")
+
+
+def _model_for(knobs: tuple[Knob, ...]):  # -> type[BaseModel]
+    model_fields = {}
+    for k in knobs:
+        bounds = {} if k.type is bool else {"ge": k.min, "le": k.max}
+        model_fields[k.name] = (k.type, PydField(k.default, description=k.help,
+                                                 strict=k.type is bool, **bounds))
+    return create_model("Knobs", __config__={"extra": "forbid"}, **model_fields)
+
+
+def validate_knobs(section: str, overrides: Mapping[str, Any],
+                   horizon: str | None = None) -> dict[str, Any]:
+    """Overrides checked against the schema; refuses with a message naming the knob.
+
+    Returns only the given overrides, coerced to their types (ints stay ints).
+    """
+    schema = knob_schema(section, horizon)
+    try:
+        model = _model_for(schema).model_validate(dict(overrides))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        where = f"{section}/{horizon}" if horizon else section
+        if first["type"] == "extra_forbidden":
+            raise KnobError(f"unknown knob {name!r} for {where}", knob=name) from exc
+        raise KnobError(f"knob {name!r} for {where}: {first['msg']} "
+                        f"(got {first.get('input')!r})", knob=name) from exc
+    return {name: getattr(model, name) for name in overrides}
+
+
+def overrides(config: Mapping[str, Any] | None, section: str,
+              horizon: str | None = None) -> dict[str, Any]:
+    """One bot's overrides as stored in a bots_config document (unchecked)."""
+    config = config or {}
+    if section == "swing":
+        return dict((config.get("swing") or {}).get(horizon) or {})
+    return dict(config.get("dt") or {})
+
+
+def with_overrides(config: Mapping[str, Any], section: str, horizon: str | None,
+                   values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`config` with one bot's overrides replaced by `values` (None or {} removes them)."""
+    doc = dict(config)
+    if section == "swing":
+        swing = dict(doc.get("swing") or {})
+        swing.pop(horizon, None)
+        if values:
+            swing[horizon] = dict(values)
+        doc["swing"] = swing
+        if not swing:
+            doc.pop("swing")
+    else:
+        doc.pop("dt", None)
+        if values:
+            doc["dt"] = dict(values)
+    return doc
+
+
+def effective_knobs(config: Mapping[str, Any] | None, section: str,
+                    horizon: str | None = None) -> BotKnobs:
+    """Schema defaults merged with the validated overrides of `bots_config.json`, typed."""
+    merged = {k.name: k.default for k in knob_schema(section, horizon)}
+    merged.update(validate_knobs(section, overrides(config, section, horizon), horizon))
+    return KNOB_TYPES[section](**merged)
+
+
+def validate_bots_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A whole bots_config.json document checked: sections, horizons and every knob."""
+    unknown = set(config) - set(SECTIONS)
+    if unknown:
+        raise KnobError(f"unknown section(s) in bots_config: {sorted(unknown)}")
+    clean: dict[str, Any] = {}
+    swing = config.get("swing") or {}
+    if swing:
+        bad = set(swing) - set(HORIZONS)
+        if bad:
+            raise KnobError(f"unknown horizon(s) in bots_config: {sorted(bad)}")
+        clean["swing"] = {h: validate_knobs("swing", v or {}, h) for h, v in swing.items()}
+    if config.get("dt"):
+        clean["dt"] = validate_knobs("dt", config["dt"])
+    return clean

@@ -1,0 +1,213 @@
+"""`Store`: the data root, addressed by CONTRACT.md's keys, and every read model of it that
+more than one layer needs (the as-of readers of the nightly and the replay, the bots' books,
+the universe's closes). Nothing outside aion_core.store opens a file of the data root.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from filelock import FileLock, Timeout
+
+from aion_core.bots.ledger import Fill
+from aion_core.bots.registry import Bot
+from aion_core.config import resolve
+from aion_core.errors import BusyError
+from aion_core.knobs import BotKnobs
+from aion_core.store import asof
+from aion_core.store.files import (
+    READ_THREADS,
+    _read_table,
+    _tables_to_frame,
+    append_jsonl,
+    locked,
+    read_json,
+    read_jsonl,
+    read_parquet,
+    update_json,
+    write_json,
+    write_parquet,
+)
+
+
+class Store:
+    """The data root, addressed by CONTRACT.md's keys: `store.path("raw_daily", symbol="AAPL")`."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    def path(self, key: str, **fields: Any) -> Path:
+        return resolve(self.root, key, **fields)
+
+    # daily bars ---------------------------------------------------------------
+
+    def daily_symbols(self) -> list[str]:
+        folder = self.path("raw_daily", symbol="X").parent
+        if not folder.is_dir():
+            return []
+        return sorted(p.name[: -len(".parquet")] for p in folder.glob("*.parquet"))
+
+    def read_daily(self, symbol: str) -> pd.DataFrame | None:
+        return read_parquet(self.path("raw_daily", symbol=symbol))
+
+    def write_daily(self, symbol: str, bars: pd.DataFrame) -> None:
+        write_parquet(self.path("raw_daily", symbol=symbol), bars)
+
+    def read_daily_panel(self, symbols: Iterable[str] | None = None,
+                         end: pd.Timestamp | str | None = None) -> pd.DataFrame:
+        """Long frame `symbol, date, open, high, low, close, volume` sorted by (symbol, date).
+
+        `end` (inclusive) drops every later bar at read time: this is how `--as-of` keeps
+        the future out of everything downstream. The files (one per symbol, hundreds of them)
+        are read by a few threads, since Arrow decodes outside the GIL, and turned into one
+        frame once; a missing or empty file is skipped, a corrupt one raises CorruptFileError.
+        """
+        paths = [self.path("raw_daily", symbol=sym)
+                 for sym in (symbols if symbols is not None else self.daily_symbols())]
+        with ThreadPoolExecutor(READ_THREADS) as pool:
+            tables = [t for t in pool.map(partial(_read_table, use_threads=False), paths)
+                      if t is not None and t.num_rows]
+        if not tables:
+            return pd.DataFrame(columns=["symbol", "date", "open", "high", "low", "close",
+                                         "volume"])
+        panel = _tables_to_frame(tables)
+        if end is not None:
+            panel = panel[panel["date"] <= pd.Timestamp(end)]
+        return panel.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
+
+    # macro and news -----------------------------------------------------------
+
+    def macro_series_ids(self) -> list[str]:
+        folder = self.path("raw_macro", series="X").parent
+        if not folder.is_dir():
+            return []
+        return sorted(p.name[: -len(".parquet")] for p in folder.glob("*.parquet"))
+
+    def read_macro(self, series: str) -> pd.DataFrame | None:
+        return read_parquet(self.path("raw_macro", series=series))
+
+    def write_macro(self, series: str, values: pd.DataFrame) -> None:
+        write_parquet(self.path("raw_macro", series=series), values)
+
+    def news_days(self) -> list[str]:
+        folder = self.path("news_cache", day="2000-01-01").parent
+        if not folder.is_dir():
+            return []
+        return sorted(p.name[: -len(".json")] for p in folder.glob("*.json"))
+
+    def read_news(self, day: str) -> list[dict[str, Any]] | None:
+        return read_json(self.path("news_cache", day=day))
+
+    def write_news(self, day: str, items: list[dict[str, Any]]) -> None:
+        write_json(self.path("news_cache", day=day), items)
+
+    # as of a session ------------------------------------------------------------
+
+    def read_macro_asof(self, as_of: pd.Timestamp) -> pd.DataFrame | None:
+        """Long `series, date, value` of every stored series, observations dated <= as_of
+        (None when the root has no macro series)."""
+        return asof.macro(self, as_of)
+
+    def read_news_asof(self, as_of: pd.Timestamp) -> pd.DataFrame | None:
+        """Headlines `symbol, published_at` (tz-aware UTC), `headline, source` published by
+        as_of's close (None when there are none)."""
+        return asof.news(self, as_of)
+
+    def read_closes(self) -> pd.DataFrame | None:
+        """Closes of the whole universe: index session dates, one column per symbol (USD).
+
+        Reads only the `date` and `close` columns of each file (the benchmark curve)."""
+        return asof.closes(self)
+
+    # a bot's books ----------------------------------------------------------------
+
+    def read_bot_state(self, bot: Bot) -> dict[str, Any] | None:
+        return read_json(bot.state_path(self.root))
+
+    def write_bot_state(self, bot: Bot, state: dict[str, Any]) -> None:
+        write_json(bot.state_path(self.root), state)
+
+    def bot_trade_files(self, bot: Bot) -> list[Path]:
+        return bot.trade_files(self.root)
+
+    def read_bot_trades(self, bot: Bot) -> list[dict[str, Any]]:
+        """Every trade line of the bot's logs, oldest file first (torn lines skipped)."""
+        return [r for path in self.bot_trade_files(bot) for r in read_jsonl(path).records]
+
+    def bot_lock(self, bot: Bot) -> contextlib.AbstractContextManager[None]:
+        """Serialises runs of one bot (scheduler vs a manual run): one writer of its books."""
+        return locked(bot.state_path(self.root))
+
+    def journal(self, bot: Bot) -> LiveJournal:
+        return LiveJournal(self, bot)
+
+    def read_knobs(self, bots: Iterable[Bot]) -> dict[str, BotKnobs]:
+        """Each bot's knobs (schema defaults + bots_config.json) by bot key; an invalid knob
+        raises KnobError naming it, before any bot trades."""
+        config = self.read_json("bots_config")
+        return {bot.key: bot.knobs(config) for bot in bots}
+
+    def kill_switch_on(self) -> bool:
+        """The admin's global kill switch (`admin_settings.json`: {"kill_switch": true})."""
+        doc = self.read_json("admin_settings") or {}
+        return bool(doc.get("kill_switch", False))
+
+    # generic keyed access -------------------------------------------------------
+
+    def read_json(self, key: str, **fields: Any) -> Any | None:
+        return read_json(self.path(key, **fields))
+
+    def write_json(self, key: str, obj: Any, **fields: Any) -> None:
+        write_json(self.path(key, **fields), obj)
+
+    def update_json(self, key: str, fn: Callable[[Any | None], Any], **fields: Any) -> Any:
+        return update_json(self.path(key, **fields), fn)
+
+    @contextlib.contextmanager
+    def job_lock(self, name: str) -> Iterator[None]:
+        """Held by whoever starts job `name` (the scheduler, or the `aion` command the admin
+        page and users run), so two runs of one job never overlap; a second start is refused
+        at once with BusyError rather than queued behind the first."""
+        path = self.path("job_lock", job=name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with FileLock(str(path), timeout=0):
+                yield
+        except Timeout as exc:
+            raise BusyError(f"{name} is already running ({path} is held)") from exc
+
+    def mtime_ns(self, key: str, **fields: Any) -> int | None:
+        """Modification time of a keyed file (None when missing): the app's cache key."""
+        try:
+            return self.path(key, **fields).stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+
+class LiveJournal:
+    """A bot's books in the data root (CONTRACT.md): its trade logs and its state file."""
+
+    def __init__(self, store: Store, bot: Bot) -> None:
+        self.store, self.bot = store, bot
+
+    def fills(self) -> list[Fill]:
+        return [Fill.from_record(r) for r in self.store.read_bot_trades(self.bot)
+                if r.get("bot") == self.bot.name]
+
+    def append(self, fill: Fill) -> None:
+        append_jsonl(self.bot.trades_path(self.store.root, fill.session), [fill.to_record()])
+
+    def read_state(self) -> dict[str, Any] | None:
+        return self.store.read_bot_state(self.bot)
+
+    def write_state(self, state: dict[str, Any]) -> None:
+        self.store.write_bot_state(self.bot, state)
