@@ -68,7 +68,7 @@ def bots_run(root: Path, n: int = 5000) -> tuple[float, float]:
 
 def replay(root: Path) -> tuple[float, int, float]:
     """Seconds of a 250-session replay, its session count, and the refits-alone baseline."""
-    from aion_core import model
+    from aion_core.ml import model
     from jobs.demo import write_demo_data
     from jobs.replay import model_predictor, run_replay
 

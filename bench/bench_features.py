@@ -27,7 +27,7 @@ from datetime import date
 import pandas as pd
 import talib
 
-from aion_core.features import FEATURE_COLUMNS, build_features, indicator_columns, panel_arrays
+from aion_core.ml.features import FEATURE_COLUMNS, build_features, indicator_columns, panel_arrays
 from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
 
 #: A fixed last session, so every run measures the same bars.

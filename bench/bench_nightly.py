@@ -39,8 +39,8 @@ from bench_features import (  # noqa: E402
     time_ta_baseline,
 )
 
-from aion_core import model  # noqa: E402
 from aion_core.config import HORIZONS, load_settings  # noqa: E402
+from aion_core.ml import model  # noqa: E402
 from aion_core.store import Store, read_parquet  # noqa: E402
 from jobs.nightly import run_nightly  # noqa: E402
 

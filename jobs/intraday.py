@@ -32,8 +32,8 @@ from aion_core.bots.registry import INTRADAY_BOT
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
 from aion_core.errors import ProviderError
-from aion_core.intraday_features import FEATURES, features_at, minute_panel
-from aion_core.intraday_model import (
+from aion_core.ml.intraday_features import FEATURES, features_at, minute_panel
+from aion_core.ml.intraday_model import (
     HORIZON_MINUTES,
     IntradayModel,
     model_document,

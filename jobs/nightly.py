@@ -25,12 +25,13 @@ from typing import Any
 
 import pandas as pd
 
-from aion_core import market_hours, model
-from aion_core.brain import aion_brain, rolling_brain
+from aion_core import market_hours
 from aion_core.config import HORIZONS, Settings
-from aion_core.dataset import Dataset, build_dataset
 from aion_core.errors import DataError
-from aion_core.regime import daily_returns
+from aion_core.ml import model
+from aion_core.ml.brain import aion_brain, rolling_brain
+from aion_core.ml.dataset import Dataset, build_dataset
+from aion_core.ml.regime import daily_returns
 from aion_core.store import Store, locked, read_parquet, write_parquet, write_text
 from jobs.collect import Providers, collect
 

@@ -72,20 +72,26 @@ class ModelPredictor:
         self._models: dict[pd.Timestamp, dict[str, Any]] = {}
 
     def _models_for(self, session: pd.Timestamp, horizons: list[str]) -> dict[str, Any]:
-        from aion_core import model
+        """The anchor's models of `horizons`. Each horizon is fitted on its own, so one asked
+        for later in the anchor's window (a desk that had already traded the anchor's first
+        session, in a resumed replay) is trained then, on the same cutoff, to the same model."""
+        from aion_core.ml import model
 
         anchor = self.schedule[(self.schedule.get_loc(session) // self.every) * self.every]
         if anchor not in self._models:
-            self._models.clear()
+            self._models = {anchor: {}}
+        fitted = self._models[anchor]
+        missing = [h for h in horizons if h not in fitted]
+        if missing:
             cutoff = self.market.previous(anchor)
             if cutoff is None:
                 raise DataError(f"no history before {anchor.date()} to train on")
-            self._models[anchor] = model.train(self.frame, self.features, cutoff, horizons,
-                                               config=model.QUICK)
-        return self._models[anchor]
+            fitted.update(model.train(self.frame, self.features, cutoff, missing,
+                                      config=model.QUICK))
+        return fitted
 
     def __call__(self, session: pd.Timestamp, horizons: list[str]) -> dict[str, pd.DataFrame]:
-        from aion_core import model
+        from aion_core.ml import model
 
         fitted = self._models_for(session, horizons)
         rows = self.frame[self.frame["date"] == self.market.previous(session)]
@@ -118,7 +124,7 @@ def replay_sessions(market: Market, start: date, end: date) -> pd.DatetimeIndex:
 def model_predictor(store: Store, settings: Settings, start: date,
                     end: date) -> tuple[Market, pd.DatetimeIndex, Predictor]:
     """The real pipeline: the nightly's dataset built once, models refit on schedule."""
-    from aion_core.dataset import build_dataset
+    from aion_core.ml.dataset import build_dataset
 
     bars, macro, news = load_market_inputs(store, pd.Timestamp(end))
     market = Market(bars)

@@ -4,7 +4,7 @@ Jobs (these names appear in `--dry-run`, the heartbeat and the lock files):
 
 - nightly: 02:00 in `AION_TIMEZONE`, on mornings after a NYSE session;
   runs `jobs.nightly.run_nightly(store, settings)`, then on success
-  `jobs.intraday.train_dt_brain(store, settings)` (the intraday model, on past minutes).
+  `jobs.intraday.train_intraday_model(store, settings)` (the intraday model, on past minutes).
 - swing_bots: 09:00 New York on sessions, only if the last nightly succeeded for the last
   completed session; runs `jobs.bots.run_bots(store, settings, ["1w", "2w", "4w"])`.
 - intraday: every 15 minutes while NYSE is open, from the first completed minute (09:45 ..

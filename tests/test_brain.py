@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aion_core.brain import aion_brain, rolling_brain
 from aion_core.errors import DataError
+from aion_core.ml.brain import aion_brain, rolling_brain
 
 NOW = datetime(2026, 11, 21, 7, 0, tzinfo=UTC)
 SYMBOLS = [f"S{i:02d}" for i in range(12)]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import pearsonr, spearmanr
 
-from aion_core.calibration import Calibration, cross_sectional_metrics, per_date_rank_ic
+from aion_core.ml.calibration import Calibration, cross_sectional_metrics, per_date_rank_ic
 
 
 def panel(n_dates: int = 40, n_names: int = 25, seed: int = 3):

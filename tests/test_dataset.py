@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aion_core.dataset import build_dataset
-from aion_core.features import FEATURE_COLUMNS, TECHNICAL_FEATURES, build_features
-from aion_core.labels import forward_returns
-from aion_core.macro import macro_features
+from aion_core.ml.dataset import build_dataset
+from aion_core.ml.features import FEATURE_COLUMNS, TECHNICAL_FEATURES, build_features
+from aion_core.ml.labels import forward_returns
+from aion_core.ml.macro import macro_features
+from aion_core.ml.sentiment import score_headlines, sentiment_columns, sentiment_features
 from aion_core.providers.synthetic import MACRO_SERIES
-from aion_core.sentiment import score_headlines, sentiment_columns, sentiment_features
 
 
 @pytest.fixture

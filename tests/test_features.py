@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import ta
 
-from aion_core import features as F
 from aion_core.errors import DataError
+from aion_core.ml import features as F
 
 WARM_UP = 250
 

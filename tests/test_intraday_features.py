@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from aion_core import market_hours
-from aion_core.intraday_features import (
+from aion_core.ml.intraday_features import (
     FEATURES,
     features_at,
     forward_returns,

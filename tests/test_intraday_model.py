@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aion_core.intraday_features import FEATURES
-from aion_core.intraday_model import (
+from aion_core.ml.intraday_features import FEATURES
+from aion_core.ml.intraday_model import (
     fit_linear,
     information_coefficient,
     model_document,

@@ -8,7 +8,7 @@ import pytest
 
 from aion_core.config import HORIZONS
 from aion_core.errors import DataError
-from aion_core.labels import forward_returns, label_columns
+from aion_core.ml.labels import forward_returns, label_columns
 
 
 def test_forward_returns_match_per_symbol_shift(synthetic_market):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aion_core.macro import RELEASE_LAGS, VIX_Z_SESSIONS, macro_features
+from aion_core.ml.macro import RELEASE_LAGS, VIX_Z_SESSIONS, macro_features
 
 ALL_COLUMNS = ["macro_dgs10", "macro_dgs10_chg_20d", "macro_t10y2y", "macro_t10y2y_chg_20d",
                "macro_vix", "macro_vix_z_252", "macro_cpi_yoy", "macro_unrate",

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aion_core import model
-from aion_core.calibration import cross_sectional_metrics, per_date_rank_ic
 from aion_core.config import HORIZONS
-from aion_core.dataset import build_dataset
+from aion_core.ml import model
+from aion_core.ml.calibration import cross_sectional_metrics, per_date_rank_ic
+from aion_core.ml.dataset import build_dataset
 from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
 
 FEATURES = ["f0", "f1", "f2", "f3"]

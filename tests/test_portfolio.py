@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aion_core.portfolio import PortfolioSpec, optimise_portfolio
+from aion_core.ml.portfolio import PortfolioSpec, optimise_portfolio
 
 
 def returns(n_names: int = 30, n_days: int = 200, seed: int = 2) -> pd.DataFrame:

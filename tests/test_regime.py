@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aion_core.regime import LABELS, daily_returns, detect_regime, market_index
+from aion_core.ml.regime import LABELS, daily_returns, detect_regime, market_index
 
 
 def regime_returns(seed: int = 4) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from aion_core.sentiment import (
+from aion_core.ml.sentiment import (
     assign_sessions,
     score_headlines,
     sentiment_columns,

@@ -26,9 +26,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
-from aion_core.calibration import Calibration, cross_sectional_metrics
 from aion_core.config import HORIZONS
 from aion_core.errors import DataError
+from aion_core.ml.calibration import Calibration, cross_sectional_metrics
 
 #: LightGBM parameters: modest trees, row and feature subsampling and coarse bins keep three
 #: horizons x (folds + refit) on 500 symbols x 10 years inside the nightly's time budget.

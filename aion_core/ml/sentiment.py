@@ -16,8 +16,8 @@ from scipy.signal import lfilter
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from aion_core.errors import ConfigurationError
-from aion_core.features import PanelLayout, panel_arrays
 from aion_core.market_hours import NY, calendar, previous_session, session_open_close
+from aion_core.ml.features import PanelLayout, panel_arrays
 
 #: Half-lives, in sessions, of the decaying averages (`sent_decay_<h>`).
 HALFLIFES = (5,)

@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 
 from aion_core.config import HORIZONS
-from aion_core.features import TECHNICAL_FEATURES, build_features
-from aion_core.labels import forward_returns, label_columns
-from aion_core.macro import macro_features
-from aion_core.sentiment import score_headlines, sentiment_columns, sentiment_features
+from aion_core.ml.features import TECHNICAL_FEATURES, build_features
+from aion_core.ml.labels import forward_returns, label_columns
+from aion_core.ml.macro import macro_features
+from aion_core.ml.sentiment import score_headlines, sentiment_columns, sentiment_features
 
 
 @dataclass

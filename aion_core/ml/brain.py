@@ -16,8 +16,8 @@ import pandas as pd
 
 from aion_core.config import HORIZONS
 from aion_core.errors import DataError
-from aion_core.portfolio import PortfolioSpec, optimise_portfolio
-from aion_core.regime import detect_regime
+from aion_core.ml.portfolio import PortfolioSpec, optimise_portfolio
+from aion_core.ml.regime import detect_regime
 
 SCHEMA = 1
 

@@ -3,7 +3,7 @@
 `fwd_<h>` at (symbol, t) = close_{t+n} / close_t - 1, where t+n is that symbol's n-th bar
 after t (n = HORIZONS[h]); NaN where t+n is not in the data yet. These are the only columns
 of the dataset that look forward: a model may train on a row only once its label is known,
-i.e. when t+n <= as_of (the purge in aion_core.model relies on it).
+i.e. when t+n <= as_of (the purge in aion_core.ml.model relies on it).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from aion_core.config import HORIZONS
-from aion_core.features import panel_arrays
+from aion_core.ml.features import panel_arrays
 
 
 def label_columns(horizons: Mapping[str, int] = HORIZONS) -> list[str]:

@@ -22,7 +22,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from aion_core import market_hours
-from aion_core.intraday_features import (
+from aion_core.ml.intraday_features import (
     FEATURES,
     MinutePanel,
     VolumeProfile,
