@@ -13,7 +13,7 @@ and `with_overrides` are the only code that knows that shape.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field as PydField
@@ -114,9 +114,6 @@ class BotKnobs:
             raise KeyError(name)
         return getattr(self, name)
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True, slots=True)
 class SwingKnobs(BotKnobs):
@@ -136,11 +133,6 @@ class IntradayKnobs(BotKnobs):
 
 
 KNOB_TYPES: dict[str, type[BotKnobs]] = {"swing": SwingKnobs, "dt": IntradayKnobs}
-
-
-def typed_fields(cls: type[BotKnobs]) -> dict[str, str]:
-    """Field name -> type name of a typed knob class (what the schema test compares)."""
-    return {f.name: str(f.type) for f in fields(cls)}
 
 
 # --------------------------------------------------------------------------- validation

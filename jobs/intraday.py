@@ -187,8 +187,8 @@ def run_intraday_cycle(store: Store, settings: Settings, at: datetime | None = N
     planner = IntradayPlanner(knobs, store.kill_switch_on())
     desk = Desk(INTRADAY_BOT, planner, store.journal(INTRADAY_BOT))
     key = cycle_key(at_ts)
-    if desk.done(key):
-        return f"intraday {key}: already ran (last run {desk.clock()}), nothing to do"
+    if skipped := desk.passed(key):
+        return skipped.line()
     open_utc, _ = market_hours.session_open_close(session)
     k = int((at_ts - open_utc) // MINUTE)
     if k < 1:

@@ -25,6 +25,7 @@ import pandas as pd
 
 from aion_core import market_hours, metrics
 from aion_core.bots.desk import Desk, MemoryJournal
+from aion_core.bots.ledger import session_key
 from aion_core.bots.registry import INTRADAY_BOT, SWING_BOTS, swing_bot
 from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession
 from aion_core.brokers.sim import SimBroker
@@ -148,8 +149,7 @@ def walk(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex, predicto
          desc: str) -> None:
     """The clock: each session, every desk that has not traded it yet trades it once."""
     for session in progress(sessions, total=len(sessions), desc=desc):
-        key = f"{session:%Y%m%d}"
-        todo = [d for d in desks if not d.done(key)]
+        todo = [d for d in desks if not d.done(session_key(session))]
         if not todo:
             continue
         preds = predictor(session, [d.bot.horizon for d in todo])

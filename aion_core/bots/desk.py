@@ -121,8 +121,7 @@ class Desk:
         self.bot, self.planner, self.journal = bot, planner, journal
         self.state = journal.read_state() or planner.fresh_state()
         self.fills = journal.fills()
-        self.logged = {f.order_id for f in self.fills}
-        if len(self.logged) != len(self.fills):
+        if len({f.order_id for f in self.fills}) != len(self.fills):
             raise DataError(f"trade log of {bot.name} repeats an order_id: inspect it by hand")
         self.book = Book.from_fills(self.state["initial_cash"], self.fills)
         self.last_logged = max((run_key(f.order_id) for f in self.fills), default="")
@@ -136,10 +135,17 @@ class Desk:
         run (its own fills alone mean an attempt that died before its state write)."""
         return self.planner.last_key(self.state) >= key or self.last_logged > key
 
+    def passed(self, key: str) -> Outcome | None:
+        """The outcome of run `key` when it is already done (nothing to do), else None: a
+        caller can ask before it gathers the run's market."""
+        if not self.done(key):
+            return None
+        return Outcome(self.bot, key, False, f"last run {self.clock()}", 0, self.book)
+
     def trade(self, run: Run, broker: Submits) -> Outcome:
         """Trade `run` once; a run already done changes nothing."""
-        if self.done(run.key):
-            return Outcome(self.bot, run.key, False, f"last run {self.clock()}", 0, self.book)
+        if skipped := self.passed(run.key):
+            return skipped
         book, notes = self._opening_book(run.key)
         plan = self.planner.plan(run, book, self.state)
         filled = self._execute(plan.orders, run, book, broker, notes)
@@ -169,7 +175,6 @@ class Desk:
 
     def _record(self, fill: Fill) -> None:
         self.journal.append(fill)
-        self.logged.add(fill.order_id)
         self.fills.append(fill)
         self.last_logged = max(self.last_logged, run_key(fill.order_id))
 

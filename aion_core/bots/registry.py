@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from aion_core.bots.ledger import session_key
 from aion_core.config import HORIZONS, resolve
 from aion_core.knobs import BotKnobs, Knob, effective_knobs, knob_schema
 
@@ -64,7 +65,7 @@ class Bot:
         """The trade log a fill of `session` (YYYY-MM-DD) is appended to."""
         if self.kind == "swing":
             return resolve(root, "bot_trades", horizon=self.horizon,
-                           yyyymmdd=session.replace("-", ""))
+                           yyyymmdd=session_key(session))
         return resolve(root, "dt_trades_file")
 
     def trade_files(self, root: Path) -> list[Path]:
