@@ -49,6 +49,8 @@ PATHS: Mapping[str, str] = {
     "job_log": "logs/jobs/{job}.log",
     "job_lock": "logs/jobs/{job}.lock",
     "admin_lockout": "logs/admin/lockout.json",
+    "bars_provenance": "raw/provenance.json",
+    "import_report": "logs/imports/{import_id}.json",
 }
 
 #: CONTRACT.md's DT_PATHS (the intraday bot), relative to the data root.
@@ -61,6 +63,12 @@ DT_PATHS: Mapping[str, str] = {
     "dt_trades_file": "da_brains/intraday/dt_trades.jsonl",
 }
 
+#: Columns of the contract's frames and files (CONTRACT.md), in their stored order.
+DAILY_COLUMNS = ["symbol", "date", "open", "high", "low", "close", "volume"]
+INTRADAY_COLUMNS = ["symbol", "ts", "open", "high", "low", "close", "volume"]
+MACRO_COLUMNS = ["series", "date", "value"]
+NEWS_COLUMNS = ["symbol", "published_at", "headline", "source"]
+
 HORIZONS: dict[str, int] = {"1w": 5, "2w": 10, "4w": 20}
 """Swing horizons and their length in trading sessions (labels run close t -> close t+h)."""
 
@@ -72,6 +80,7 @@ _FIELD_PATTERNS = {
     "yyyymmdd": re.compile(r"^\d{8}$"),
     "horizon": re.compile(r"^(1w|2w|4w)$"),
     "job": re.compile(r"^[a-z][a-z0-9_]{0,39}$"),
+    "import_id": re.compile(r"^[a-z]+_\d{8}T\d{6}(_\d+)?$"),
 }
 
 

@@ -15,7 +15,7 @@ from datetime import date
 import pandas as pd
 
 from aion_core.providers.synthetic import MACRO_SERIES, SyntheticMarket, SyntheticSpec
-from aion_core.store import Store, write_parquet
+from aion_core.store import Store
 from jobs.progress import progress
 
 
@@ -59,7 +59,7 @@ def _intraday_task(store: Store, market: SyntheticMarket, day: pd.Timestamp
                    ) -> Callable[[], None]:
     def run() -> None:
         bars = market.intraday_bars(market.symbols, day).data
-        write_parquet(store.path("bars_intraday", day=day.date()), bars)
+        store.write_minute(day.date(), bars)
     return run
 
 

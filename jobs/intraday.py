@@ -40,7 +40,7 @@ from aion_core.ml.intraday_model import (
     model_from_document,
     train_model,
 )
-from aion_core.store import Store, read_parquet, write_parquet
+from aion_core.store import Store, read_parquet
 from jobs.collect import resolve_universe
 
 log = logging.getLogger("aion.intraday")
@@ -68,7 +68,7 @@ def read_session_bars(store: Store, session: pd.Timestamp,
                       until: pd.Timestamp | None = None) -> pd.DataFrame | None:
     """INTRADAY_COLUMNS of `session`; with `until`, only bars that had ended by then
     (`ts + 1 min <= until`): the one place the future is cut off, whatever the file holds."""
-    bars = read_parquet(store.path("bars_intraday", day=session.date()))
+    bars = store.read_minute(session.date())
     if bars is None or until is None:
         return bars
     return bars[bars["ts"] + MINUTE <= until].reset_index(drop=True)
@@ -96,8 +96,7 @@ def ensure_session_bars(store: Store, settings: Settings, session: pd.Timestamp,
                         until: pd.Timestamp) -> None:
     """Fetch `session`'s bars when the stored file lacks the last minute ended by `until`;
     stored rows are kept, new ones merged in, the file replaced atomically."""
-    path = store.path("bars_intraday", day=session.date())
-    stored = read_parquet(path)
+    stored = store.read_minute(session.date())
     last_needed = until.floor("min") - MINUTE
     if stored is not None and len(stored) and stored["ts"].max() >= last_needed:
         return
@@ -109,7 +108,7 @@ def ensure_session_bars(store: Store, settings: Settings, session: pd.Timestamp,
     fresh = got.data[got.data["ts"] + MINUTE <= until]
     both = fresh if stored is None else pd.concat([stored, fresh], ignore_index=True)
     both = both.drop_duplicates(["symbol", "ts"], keep="first")
-    write_parquet(path, both.sort_values(["symbol", "ts"], kind="stable"))
+    store.write_minute(session.date(), both.sort_values(["symbol", "ts"], kind="stable"))
 
 
 def daily_view(store: Store, session: pd.Timestamp) -> pd.Series | None:

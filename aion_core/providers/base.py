@@ -15,10 +15,10 @@ from typing import Protocol
 
 import pandas as pd
 
-DAILY_COLUMNS = ["symbol", "date", "open", "high", "low", "close", "volume"]
-INTRADAY_COLUMNS = ["symbol", "ts", "open", "high", "low", "close", "volume"]
-MACRO_COLUMNS = ["series", "date", "value"]
-NEWS_COLUMNS = ["symbol", "published_at", "headline", "source"]
+from aion_core.config import DAILY_COLUMNS, INTRADAY_COLUMNS, MACRO_COLUMNS, NEWS_COLUMNS
+
+__all__ = ["DAILY_COLUMNS", "INTRADAY_COLUMNS", "MACRO_COLUMNS", "NEWS_COLUMNS", "FetchResult",
+           "MacroProvider", "MarketDataProvider", "NewsProvider"]
 
 
 @dataclass

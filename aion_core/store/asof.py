@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from aion_core import market_hours
 from aion_core.errors import CorruptFileError
@@ -90,15 +89,11 @@ def _news_columns(store: Store, day: str) -> list[pa.Array]:
 
 
 def closes(store: Store) -> pd.DataFrame | None:
-    """Closes of the universe (index session dates, one column per symbol, USD), reading
-    only the two columns it needs from each file."""
-    frames = {}
-    for sym in store.daily_symbols():
-        path = store.path("raw_daily", symbol=sym)
-        try:
-            table = pq.read_table(path, columns=["date", "close"])
-        except (OSError, ValueError) as exc:
-            raise CorruptFileError(path, str(exc).splitlines()[0][:200]) from exc
-        frames[sym] = pd.Series(table.column("close").to_numpy(),
-                                index=pd.DatetimeIndex(table.column("date").to_numpy()))
-    return pd.DataFrame(frames).sort_index() if frames else None
+    """Closes of the universe (index session dates, one column per symbol, USD), every file
+    conformed as Store.read_daily conforms it."""
+    panel = store.read_daily_panel()
+    if panel.empty:
+        return None
+    wide = panel.pivot(index="date", columns="symbol", values="close")
+    wide.columns.name = None
+    return wide.sort_index()

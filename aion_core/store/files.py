@@ -184,16 +184,6 @@ def read_parquet(path: Path, columns: list[str] | None = None,
     return None if table is None else table.to_pandas()
 
 
-def _tables_to_frame(tables: list[pa.Table]) -> pd.DataFrame:
-    """One frame of many tables, converted to pandas once (the cost is per conversion, not
-    per row). Tables whose schemas differ (a float volume here, an int one there) are
-    converted one by one and concatenated by pandas, which promotes the types as it always
-    did."""
-    if all(t.schema.equals(tables[0].schema) for t in tables):
-        return pa.concat_tables(tables).to_pandas()
-    return pd.concat([t.to_pandas() for t in tables], ignore_index=True)
-
-
 # --------------------------------------------------------------------------- JSONL
 
 

@@ -8,23 +8,23 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from filelock import FileLock, Timeout
 
 from aion_core.bots.ledger import Fill
 from aion_core.bots.registry import Bot
 from aion_core.config import resolve
-from aion_core.errors import BusyError
+from aion_core.errors import BusyError, CorruptFileError
 from aion_core.knobs import BotKnobs
 from aion_core.store import asof
 from aion_core.store.files import (
     READ_THREADS,
     _read_table,
-    _tables_to_frame,
     append_jsonl,
     locked,
     read_json,
@@ -34,6 +34,7 @@ from aion_core.store.files import (
     write_json,
     write_parquet,
 )
+from aion_core.store.schema import DAILY_SCHEMA, conform_daily, conform_macro, conform_minute
 
 
 class Store:
@@ -57,29 +58,46 @@ class Store:
         return sorted(p.name[: -len(".parquet")] for p in folder.glob("*.parquet"))
 
     def read_daily(self, symbol: str) -> pd.DataFrame | None:
-        return read_parquet(self.path("raw_daily", symbol=symbol))
+        """One symbol's bars in the contract's shape (schema.conform_daily), None if absent."""
+        table = self._daily_table(symbol)
+        return None if table is None else table.to_pandas()
+
+    def _daily_table(self, symbol: str, use_threads: bool = True) -> pa.Table | None:
+        path = self.path("raw_daily", symbol=symbol)
+        table = _read_table(path, use_threads=use_threads)
+        return None if table is None else conform_daily(table, path, symbol)
 
     def write_daily(self, symbol: str, bars: pd.DataFrame) -> None:
         write_parquet(self.path("raw_daily", symbol=symbol), bars)
 
     def read_daily_panel(self, symbols: Iterable[str] | None = None,
-                         end: pd.Timestamp | str | None = None) -> pd.DataFrame:
+                         end: pd.Timestamp | str | None = None,
+                         refused: dict[str, str] | None = None) -> pd.DataFrame:
         """Long frame `symbol, date, open, high, low, close, volume` sorted by (symbol, date).
 
         `end` (inclusive) drops every later bar at read time: this is how `--as-of` keeps
         the future out of everything downstream. The files (one per symbol, hundreds of them)
         are read by a few threads, since Arrow decodes outside the GIL, and turned into one
-        frame once; a missing or empty file is skipped, a corrupt one raises CorruptFileError.
+        frame once; a missing or empty file is skipped. A file that cannot be read or lacks a
+        column raises CorruptFileError, or, when `refused` is given, is left out and recorded
+        there (symbol -> the error's one line), so the caller can say which and why.
         """
-        paths = [self.path("raw_daily", symbol=sym)
-                 for sym in (symbols if symbols is not None else self.daily_symbols())]
+        wanted = list(symbols if symbols is not None else self.daily_symbols())
+
+        def read(symbol: str) -> pa.Table | None:
+            try:
+                return self._daily_table(symbol, use_threads=False)
+            except CorruptFileError as exc:
+                if refused is None:
+                    raise
+                refused[symbol] = str(exc)
+                return None
+
         with ThreadPoolExecutor(READ_THREADS) as pool:
-            tables = [t for t in pool.map(partial(_read_table, use_threads=False), paths)
-                      if t is not None and t.num_rows]
+            tables = [t for t in pool.map(read, wanted) if t is not None and t.num_rows]
         if not tables:
-            return pd.DataFrame(columns=["symbol", "date", "open", "high", "low", "close",
-                                         "volume"])
-        panel = _tables_to_frame(tables)
+            return DAILY_SCHEMA.empty_table().to_pandas()
+        panel = pa.concat_tables(tables).to_pandas()
         if end is not None:
             panel = panel[panel["date"] <= pd.Timestamp(end)]
         return panel.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
@@ -93,10 +111,22 @@ class Store:
         return sorted(p.name[: -len(".parquet")] for p in folder.glob("*.parquet"))
 
     def read_macro(self, series: str) -> pd.DataFrame | None:
-        return read_parquet(self.path("raw_macro", series=series))
+        """`date, value` of one series (schema.conform_macro), None if absent."""
+        path = self.path("raw_macro", series=series)
+        frame = read_parquet(path)
+        return None if frame is None else conform_macro(frame, path)
 
     def write_macro(self, series: str, values: pd.DataFrame) -> None:
         write_parquet(self.path("raw_macro", series=series), values)
+
+    def read_minute(self, day: date | str) -> pd.DataFrame | None:
+        """One session's 1-minute bars (schema.conform_minute: `ts` UTC), None if absent."""
+        path = self.path("bars_intraday", day=day)
+        frame = read_parquet(path)
+        return None if frame is None else conform_minute(frame, path)
+
+    def write_minute(self, day: date | str, bars: pd.DataFrame) -> None:
+        write_parquet(self.path("bars_intraday", day=day), bars)
 
     def news_days(self) -> list[str]:
         folder = self.path("news_cache", day="2000-01-01").parent
