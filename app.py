@@ -93,6 +93,17 @@ def draw_sidebar_status(store) -> None:
                 st.caption(f"**{name}**: next {str(nxt)[:16]} · last {last.get('status', '—')}")
 
 
+def draw_data_badge(store) -> None:
+    """Above every page while the bars are the synthetic market: its numbers are not a
+    market's, however real they look."""
+    with _ui.guard("Data source"):
+        if "synthetic" in (_ui.load(store, "bars_sources") or []):
+            st.warning("**Synthetic data.** These bars come from Aion's generated market "
+                       "(`aion demo-data`), not a real one. Bring your own with "
+                       "`aion import bars FILE --data-dir NEW_ROOT` (docs/DATA.md).",
+                       icon=":material/science:")
+
+
 def main() -> None:
     st.set_page_config(page_title="Aion Analytics", page_icon=":material/monitoring:",
                        layout="wide")
@@ -108,6 +119,7 @@ def main() -> None:
         # Its cookie component draws where it is created: keep it out of the pages' way.
         st.session_state["aion_auth"] = make_authenticator(settings)
     st.session_state[_ui.FRAMED] = True
+    draw_data_badge(store)
     page.run()
 
 

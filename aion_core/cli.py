@@ -28,9 +28,12 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 bots_app = typer.Typer(no_args_is_help=True, help="Swing bots.")
 intraday_app = typer.Typer(no_args_is_help=True, help="The intraday bot.")
 admin_app = typer.Typer(no_args_is_help=True, help="Administration.")
+import_app = typer.Typer(no_args_is_help=True, help="Bring your own files into the data root, "
+                         "checked (docs/DATA.md).")
 app.add_typer(bots_app, name="bots")
 app.add_typer(intraday_app, name="intraday")
 app.add_typer(admin_app, name="admin")
+app.add_typer(import_app, name="import")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data root (AION_DATA_DIR)")]
 
@@ -248,6 +251,94 @@ def hash_password() -> None:
     else:
         password = sys.stdin.readline().rstrip("\r\n")
     typer.echo(make_hash(password))
+
+
+Paths = Annotated[list[Path], typer.Argument(help="files or folders (CSV, CSV.gz, Parquet, "
+                                                "JSONL)", show_default=False)]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="rows for stored dates that "
+                                         "differ replace the stored ones (default: kept)")]
+Tz = Annotated[str | None, typer.Option("--tz", help="time zone of naive stamps, e.g. "
+                                        "America/New_York or UTC")]
+
+
+def _run_import(data_dir: Path | None, job) -> None:
+    """Under the nightly's lock (both write raw/): print the report, exit 0 when everything
+    came in, 3 when something was refused, 1 when nothing was imported."""
+    _, store = context(data_dir)
+    with store.job_lock(NIGHTLY_JOB):
+        report = job(store)
+    for line in report.lines():
+        typer.echo(line)
+    if report.status != "ok":
+        raise typer.Exit(1 if report.status == "failed" else 3)
+
+
+@import_app.command("bars")
+@command
+def import_bars(
+    paths: Paths,
+    adjusted: Annotated[bool, typer.Option("--adjusted", help="prices are already split- and "
+                                           "dividend-adjusted: ignore an adjusted-close "
+                                           "column")] = False,
+    symbol: Annotated[str | None, typer.Option(help="the symbol of a file without a symbol "
+                                               "column, when its name is not it")] = None,
+    overwrite: Overwrite = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Daily bars: long files (a symbol column) or one file per symbol (named by it)."""
+    from jobs.imports import import_bars as run
+
+    _run_import(data_dir, lambda store: run(store, paths, adjusted=adjusted, symbol=symbol,
+                                            overwrite=overwrite))
+
+
+@import_app.command("minute")
+@command
+def import_minute(
+    paths: Paths,
+    stamp: Annotated[str, typer.Option(help="what a stamp marks: start or end of its minute")],
+    tz: Tz = None,
+    symbol: Annotated[str | None, typer.Option(help="symbol of a one-symbol file")] = None,
+    overwrite: Overwrite = False,
+    data_dir: DataDir = None,
+) -> None:
+    """1-minute bars into raw/intraday (regular hours, stamps turned into UTC bar starts)."""
+    if stamp not in ("start", "end"):
+        raise fail(f"--stamp must be start or end, got {stamp!r}")
+    from jobs.imports import import_minute as run
+
+    _run_import(data_dir, lambda store: run(store, paths, stamp, tz, symbol=symbol,
+                                            overwrite=overwrite))
+
+
+@import_app.command("macro")
+@command
+def import_macro(
+    paths: Paths,
+    series: Annotated[str | None, typer.Option(help="series id of a `date, value` file whose "
+                                               "name is not it")] = None,
+    overwrite: Overwrite = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Macro series: FRED downloads or `date, value` files named by the series id."""
+    from jobs.imports import import_macro as run
+
+    _run_import(data_dir, lambda store: run(store, paths, series=series, overwrite=overwrite))
+
+
+@import_app.command("news")
+@command
+def import_news(
+    paths: Paths,
+    tz: Tz = None,
+    source: Annotated[str | None, typer.Option(help="source name (default: the file name)")]
+    = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Headlines or posts: a timestamp, tickers and a headline or text per row."""
+    from jobs.imports import import_news as run
+
+    _run_import(data_dir, lambda store: run(store, paths, tz=tz, source=source))
 
 
 def main() -> None:

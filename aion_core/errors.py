@@ -59,3 +59,14 @@ class CorruptFileError(DataError):
         super().__init__(f"corrupt file {path}: {reason}")
         self.path = Path(path)
         self.reason = reason
+
+
+def causes(failed: dict[str, str], shown: int = 5) -> str:
+    """`reason: SYM, SYM, ...` once per distinct reason: 500 symbols down for one cause (the
+    network) is one line, not 500."""
+    by_reason: dict[str, list[str]] = {}
+    for sym, reason in sorted(failed.items()):
+        by_reason.setdefault(reason, []).append(sym)
+    return "; ".join(f"{reason}: {', '.join(syms[:shown])}"
+                     + (f" and {len(syms) - shown} more" if len(syms) > shown else "")
+                     for reason, syms in sorted(by_reason.items(), key=lambda kv: -len(kv[1])))

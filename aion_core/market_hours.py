@@ -17,7 +17,8 @@ import pandas as pd
 from aion_core.errors import ConfigurationError
 
 NY = "America/New_York"
-CALENDAR_START = "2000-01-01"
+CALENDAR_START = "1900-01-01"
+"""Early enough for the long histories a user imports (the S&P 500 large caps from 1962)."""
 
 
 @lru_cache(maxsize=1)

@@ -99,6 +99,12 @@ def load_doc(store: Store, paths: list[Path], key: str) -> Any | None:
     return read_json(paths[0])
 
 
+@loader("bars_sources", lambda s: [s.path("bars_provenance"), s.path("synthetic_spec")])
+def load_bars_sources(store: Store, paths: list[Path]) -> list[str]:
+    """Where the daily bars came from (synthetic, import, yfinance): the synthetic badge."""
+    return store.bars_sources()
+
+
 @loader("model_meta", lambda s: [s.path("ml_models_meta", horizon=h) for h in HORIZONS])
 def load_model_meta(store: Store, paths: list[Path]) -> dict[str, dict[str, Any]]:
     """Each horizon's model metadata (features, validation, importance), when trained."""

@@ -20,7 +20,13 @@ import pandas as pd
 
 from aion_core import market_hours
 from aion_core.config import Settings
-from aion_core.errors import ConfigurationError, DataError, ProviderError, TemporaryError
+from aion_core.errors import (
+    ConfigurationError,
+    DataError,
+    ProviderError,
+    TemporaryError,
+    causes,
+)
 from aion_core.providers.base import DAILY_COLUMNS, MacroProvider, MarketDataProvider, NewsProvider
 from aion_core.store import Store
 from jobs.progress import progress as track
@@ -36,6 +42,10 @@ BATCH_SIZE = 50
 DEFAULT_MACRO_SERIES = ("DGS10", "T10Y2Y", "VIXCLS", "CPIAUCSL", "UNRATE")
 """FRED ids kept up to date besides any already stored (the synthetic market's five)."""
 
+EMPTY_ROOT = ("the data root {root} holds no daily bars: fill it with `aion demo-data` (the "
+              "synthetic market) or `aion import bars FILE...` (your own), or set "
+              "AION_PROVIDER=yfinance and AION_UNIVERSE")
+"""What every job says when it finds no bars to work on."""
 Providers = tuple[MarketDataProvider, MacroProvider | None, NewsProvider | None]
 _FETCH_ERRORS = (ProviderError, DataError, TemporaryError)
 
@@ -59,12 +69,15 @@ class CollectReport:
         """Something asked for could not be fetched (stored data is intact either way)."""
         return bool(self.failed)
 
+    @property
+    def daily_failed(self) -> dict[str, str]:
+        return {k: v for k, v in self.failed.items() if not k.startswith(("macro:", "news"))}
+
     def summary(self) -> str:
-        failed = ", ".join(sorted(self.failed)[:10])
         return (f"collect: {len(self.fetched)}/{len(self.symbols)} symbols updated "
                 f"(+{self.rows_added} rows), {len(self.macro_updated)} macro series, "
                 f"{len(self.news_days)} news days"
-                + (f"; {len(self.failed)} failed: {failed}" if self.failed else ""))
+                + (f"; {len(self.failed)} failed: {causes(self.failed)}" if self.failed else ""))
 
 
 # --------------------------------------------------------------------------- providers
@@ -99,15 +112,22 @@ def make_providers(settings: Settings, n_synthetic: int | None = None,
 
 
 def resolve_universe(store: Store, settings: Settings, market: MarketDataProvider) -> list[str]:
-    """AION_UNIVERSE, else the symbols already stored, else the synthetic market's own."""
+    """AION_UNIVERSE, else the symbols already stored.
+
+    The synthetic market only continues a root it filled itself: it never fills an empty
+    root (a mistyped --data-dir would train on a fake market) nor adds fake bars to imported
+    or fetched ones."""
+    if market.name == "synthetic" and not store.is_synthetic():
+        raise ConfigurationError(
+            f"{EMPTY_ROOT.format(root=store.root)}" if not store.daily_symbols() else
+            f"the data root {store.root} holds {', '.join(store.bars_sources())} bars, which "
+            "the synthetic provider does not extend: run with --skip-fetch, or set "
+            "AION_PROVIDER=yfinance")
     if settings.universe:
         return settings.universe
     stored = store.daily_symbols()
     if stored:
         return stored
-    symbols = getattr(market, "symbols", None)
-    if market.name == "synthetic" and symbols:
-        return list(symbols)
     raise ConfigurationError("no symbols to collect: set AION_UNIVERSE (comma-separated, "
                              "e.g. AAPL,MSFT,SPY) in .env or the environment")
 
@@ -128,6 +148,13 @@ def collect(store: Store, settings: Settings, end: date, providers: Providers | 
     market, macro, news = providers
     report = CollectReport(symbols=resolve_universe(store, settings, market))
     _collect_daily(store, market, report, end, progress)
+    if report.daily_failed and not report.fetched:
+        raise ProviderError(f"{market.name} delivered no daily bars for any of "
+                            f"{len(report.daily_failed)} symbol(s): "
+                            f"{causes(report.daily_failed)}", report.failed)
+    if report.fetched:
+        store.record_source("bars", market.name, report.summary(),
+                            pd.Timestamp.now("UTC").isoformat(timespec="seconds"))
     if macro is not None:
         _collect_macro(store, macro, report, end)
     if news is not None:
@@ -245,7 +272,7 @@ def _collect_news(store: Store, news: NewsProvider, report: CollectReport, end: 
         report.failed["news"] = str(exc)
         return
     for day, items in _news_records_by_day(result.data):
-        if _merge_news_day(store, day, items):
+        if store.merge_news(day, items):
             report.news_days.append(day)
 
 
@@ -259,27 +286,6 @@ def _news_records_by_day(news: pd.DataFrame) -> list[tuple[str, list[dict[str, A
     cols = ["symbol", "published_at", "headline", "source"]
     return [(str(day), items[cols].to_dict("records"))
             for day, items in records.groupby(ny_day, sort=True)]
-
-
-def _merge_news_day(store: Store, day: str, items: list[dict[str, Any]]) -> bool:
-    """Union of the stored day file and `items`, de-duplicated; False when nothing is new."""
-    old = store.read_news(day) or []
-
-    def key(item: dict[str, Any]) -> tuple[str, str, str]:
-        stamp = pd.Timestamp(item["published_at"]).tz_convert("UTC").isoformat()
-        return item["symbol"], stamp, item["headline"]
-
-    seen = {key(i) for i in old}
-    fresh = []
-    for item in items:
-        if key(item) not in seen:
-            seen.add(key(item))
-            fresh.append(item)
-    if not fresh:
-        return False
-    merged = sorted(old + fresh, key=lambda i: (pd.Timestamp(i["published_at"]), i["symbol"]))
-    store.write_news(day, merged)
-    return True
 
 
 def _check_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:

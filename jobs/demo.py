@@ -45,6 +45,8 @@ def write_demo_data(store: Store, n_symbols: int = 50, years: float = 5, seed: i
         task()
     # Recorded so that later incremental fetches continue this same market.
     store.write_json("synthetic_spec", {"seed": seed, "n_symbols": n_symbols})
+    store.record_source("bars", "synthetic", f"aion demo-data: seed {seed}, {n_symbols} symbols",
+                        pd.Timestamp.now("UTC").isoformat(timespec="seconds"))
     return (f"synthetic market (seed {seed}): {len(market.symbols)} symbols, "
             f"{len(market.sessions)} sessions {first.date()}..{last.date()}, "
             f"{macro['series'].nunique()} macro series, {len(news)} headlines, "

@@ -27,13 +27,13 @@ import pandas as pd
 
 from aion_core import market_hours
 from aion_core.config import HORIZONS, Settings
-from aion_core.errors import DataError
+from aion_core.errors import AionError, DataError, causes
 from aion_core.ml import model
 from aion_core.ml.brain import aion_brain, rolling_brain
 from aion_core.ml.dataset import Dataset, build_dataset
 from aion_core.ml.regime import daily_returns
 from aion_core.store import Store, locked, read_parquet, write_parquet, write_text
-from jobs.collect import Providers, collect
+from jobs.collect import EMPTY_ROOT, Providers, collect
 
 log = logging.getLogger("aion.nightly")
 
@@ -54,6 +54,14 @@ class NightlyRun:
     dataset: Dataset | None = None
     models: dict[str, model.Fitted] = field(default_factory=dict)
     brain: dict[str, Any] | None = None
+    dropped: dict[str, str] = field(default_factory=dict)
+    """Symbols of the data root left without a prediction, and why (the run is partial)."""
+
+    def drop(self, reasons: dict[str, str]) -> None:
+        for sym, reason in reasons.items():
+            log.warning("%s left out: %s", sym, reason)
+        self.dropped.update(reasons)
+        self.partial = self.partial or bool(reasons)
 
     def step(self, name: str, fn: Callable[[], str], needs: tuple[str, ...] = ()) -> bool:
         """Run one step unless a step it needs did not succeed; record status, time, detail."""
@@ -65,7 +73,9 @@ class NightlyRun:
         try:
             detail = fn()
         except Exception as exc:  # one step's failure is recorded, the run goes on
-            log.error("step %s failed: %s\n%s", name, exc, traceback.format_exc())
+            # An AionError says all there is to say; anything else is a bug: its traceback.
+            trace = "" if isinstance(exc, AionError) else "\n" + traceback.format_exc()
+            log.error("step %s failed: %s%s", name, exc, trace)
             first = (str(exc).splitlines() or [""])[0][:300]
             return self._record(name, "failed", time.perf_counter() - t0,
                                 f"{type(exc).__name__}: {first}")
@@ -89,11 +99,11 @@ class NightlyRun:
 # --------------------------------------------------------------------------- reading as of
 
 
-def _resolve_as_of(bars: pd.DataFrame, as_of: date | None, now: datetime) -> pd.Timestamp:
+def _resolve_as_of(bars: pd.DataFrame, as_of: date | None, now: datetime,
+                   root: object) -> pd.Timestamp:
     """The requested session, or the last stored session on or before the last completed one."""
     if bars.empty:
-        raise DataError("no daily bars in the data root (raw/daily): run `aion demo-data` or "
-                        "`aion nightly` without --skip-fetch")
+        raise DataError(EMPTY_ROOT.format(root=root))
     if as_of is not None:
         day = pd.Timestamp(as_of)
         if not market_hours.is_session(day):
@@ -119,8 +129,10 @@ def _collect(run: NightlyRun, settings: Settings, as_of: date | None,
 
 
 def _features(run: NightlyRun, as_of: date | None) -> str:
-    bars = run.store.read_daily_panel(end=as_of)
-    run.as_of = _resolve_as_of(bars, as_of, run.now())
+    refused: dict[str, str] = {}
+    bars = run.store.read_daily_panel(end=as_of, refused=refused)
+    run.drop(refused)
+    run.as_of = _resolve_as_of(bars, as_of, run.now(), run.store.root)
     later = bars["date"] > run.as_of  # stored for a session not yet closed, say
     run.bars = bars[~later].reset_index(drop=True) if later.any() else bars
     macro, news = run.store.read_macro_asof(run.as_of), run.store.read_news_asof(run.as_of)
@@ -151,13 +163,26 @@ def _predict(run: NightlyRun) -> str:
     frame = run.dataset.frame
     rows = frame[frame["date"] == run.as_of]
     preds = model.predict_all(run.models, rows)
+    run.drop(_unpredicted(run.bars, set().union(*(set(p["symbol"]) for p in preds.values())),
+                          run.as_of))
     last = run.bars[run.bars["date"] == run.as_of].set_index("symbol")["close"]
     metas = {h: m.metadata() for h, m in run.models.items()}
     run.brain = rolling_brain(run.as_of.strftime("%Y-%m-%d"), preds, metas, last.to_dict(),
                               run.now())
     run.store.write_json("rolling_brain", run.brain)
     _append_history(run.store, run.as_of, preds)
-    return f"{len(rows)} symbols x {len(preds)} horizons"
+    left_out = f"; {len(run.dropped)} symbol(s) left out: {causes(run.dropped)}" \
+        if run.dropped else ""
+    return f"{len(rows)} symbols x {len(preds)} horizons{left_out}"
+
+
+def _unpredicted(bars: pd.DataFrame, predicted: set[str], as_of: pd.Timestamp
+                 ) -> dict[str, str]:
+    """Stored symbols without a prediction as of `as_of`, each with the reason."""
+    last = bars.groupby("symbol", sort=True)["date"].max()
+    return {str(sym): f"no bar on {as_of.date()} (last {day.date()})" if day < as_of
+            else "too little history for the features" for sym, day in last.items()
+            if sym not in predicted}
 
 
 def _append_history(store: Store, as_of: pd.Timestamp, preds: dict[str, pd.DataFrame]) -> None:
@@ -189,7 +214,7 @@ def _summary(run: NightlyRun, run_id: str, started: datetime) -> dict[str, Any]:
         "run_id": run_id, "started_at": started.isoformat(timespec="seconds"),
         "finished_at": run.now().isoformat(timespec="seconds"),
         "as_of": run.as_of.strftime("%Y-%m-%d") if run.as_of is not None else None,
-        "status": run.status(), "steps": run.steps,
+        "status": run.status(), "steps": run.steps, "dropped": run.dropped,
         "metrics": {h: {k: m.validation["mean"][k] for k in ("ic", "rank_ic")}
                     for h, m in run.models.items()},
     }

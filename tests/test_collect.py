@@ -55,15 +55,22 @@ def _settings(**kw) -> Settings:
     return Settings(_env_file=None, **kw)  # type: ignore[call-arg]
 
 
+def _universe(market: SyntheticMarket) -> Settings:
+    return _settings(aion_universe=",".join(market.symbols))
+
+
 def _store_until(store, panel: pd.DataFrame, cut: pd.Timestamp) -> None:
     for sym, bars in panel[panel["date"] <= cut].groupby("symbol"):
         store.write_daily(str(sym), bars.reset_index(drop=True))
 
 
-def test_fresh_root_gets_the_synthetic_market(store, market):
-    report = collect(store, _settings(), END, providers=(market, market, market), progress=False)
+def test_a_fresh_root_is_filled_for_an_explicit_universe(store, market):
+    source = PanelMarket(market.panel())
+    settings = _settings(aion_universe=",".join(market.symbols))
+    report = collect(store, settings, END, providers=(source, market, market), progress=False)
 
     assert not report.partial and sorted(report.fetched) == sorted(market.symbols)
+    assert store.bars_sources() == ["panel"]
     panel = store.read_daily_panel()
     pd.testing.assert_frame_equal(panel[DAILY_COLUMNS], market.panel()[DAILY_COLUMNS],
                                   check_dtype=False)
@@ -72,6 +79,32 @@ def test_fresh_root_gets_the_synthetic_market(store, market):
     assert report.news_days and store.news_days() == sorted(report.news_days)
     day = report.news_days[-1]
     assert {i["symbol"] for i in store.read_news(day)} <= set(market.symbols)
+
+
+def test_the_synthetic_market_never_fills_an_empty_root(store, market):
+    with pytest.raises(ConfigurationError, match="aion demo-data.*aion import bars"):
+        collect(store, _settings(), END, providers=(market, market, market), progress=False)
+    assert store.daily_symbols() == []
+
+
+def test_the_synthetic_market_never_extends_imported_bars(store, market):
+    _store_until(store, market.panel(), CUT)
+    store.record_source("bars", "import", "test", "2026-11-01T00:00:00+00:00")
+    with pytest.raises(ConfigurationError, match="holds import bars.*--skip-fetch"):
+        collect(store, _settings(), END, providers=(market, market, market), progress=False)
+    assert store.read_daily_panel()["date"].max() == CUT
+
+
+def test_fetching_nothing_fails_with_one_line_per_cause(store, market):
+    panel = market.panel()
+    _store_until(store, panel, CUT)
+    down = dict.fromkeys(market.symbols, "network unreachable (could not reach example.com)")
+    with pytest.raises(ProviderError) as caught:
+        collect(store, _settings(), END, providers=(PanelMarket(panel, down), None, None),
+                progress=False)
+    message = str(caught.value)
+    assert message.count("network unreachable") == 1 and "\n" not in message
+    assert all(sym in message for sym in market.symbols)
 
 
 def test_incremental_asks_only_for_sessions_after_the_last_stored(store, market):
@@ -119,9 +152,10 @@ def test_failed_symbols_are_reported_and_keep_their_bars(store, market):
 def test_a_whole_failed_call_is_reported_per_symbol(store, market):
     source = PanelMarket(market.panel(), failing={s: "rate limited" for s in market.symbols})
     universe = ",".join(market.symbols)
-    report = collect(store, _settings(aion_universe=universe), END,
-                     providers=(source, None, None), progress=False)
-    assert report.failed == {s: "rate limited" for s in market.symbols}
+    with pytest.raises(ProviderError, match="rate limited") as caught:
+        collect(store, _settings(aion_universe=universe), END, providers=(source, None, None),
+                progress=False)
+    assert caught.value.failures == {s: "rate limited" for s in market.symbols}
     assert store.daily_symbols() == []
 
 
@@ -150,21 +184,24 @@ def test_macro_and_news_failures_are_reported_not_fatal(store, market):
         def headlines(self, symbols, start, end):
             raise ProviderError("news down")
 
-    report = collect(store, _settings(), END, providers=(market, Down(), Down()), progress=False)
+    report = collect(store, _universe(market), END,
+                     providers=(PanelMarket(market.panel()), Down(), Down()), progress=False)
     assert sorted(report.fetched) == sorted(market.symbols)
     assert report.failed["macro:DGS10"] == "HTTP 503" and report.failed["news"] == "news down"
     assert report.partial and store.macro_series_ids() == []
 
 
 def test_news_days_merge_without_duplicates(store, market):
-    collect(store, _settings(), END, providers=(market, market, market), progress=False)
+    daily = PanelMarket(market.panel())
+    collect(store, _universe(market), END, providers=(daily, market, market), progress=False)
     day = store.news_days()[-1]
     first = store.read_news(day)
     extra = {"symbol": market.symbols[0], "published_at": f"{day}T15:00:00+00:00",
              "headline": "a headline only the data root had", "source": "archive"}
     store.write_news(day, [*first, extra])
 
-    report = collect(store, _settings(), END, providers=(market, market, market), progress=False)
+    report = collect(store, _universe(market), END, providers=(daily, market, market),
+                     progress=False)
 
     merged = store.read_news(day)
     assert extra in merged and len(merged) == len(first) + 1

@@ -62,4 +62,4 @@ def test_last_completed_and_previous_sessions() -> None:
 
 def test_dates_outside_the_calendar_are_a_clear_error() -> None:
     with pytest.raises(ConfigurationError, match="outside the NYSE calendar"):
-        mh.is_session("1990-01-02")
+        mh.is_session("1890-01-02")

@@ -91,9 +91,9 @@ def test_bars_after_as_of_change_nothing(demo_root, settings, tmp_path):
 
 
 class FailingMarket:
-    """The synthetic market, except that some symbols' daily bars cannot be fetched."""
+    """An outside market over the synthetic one's bars; some symbols cannot be fetched."""
 
-    name = "synthetic"
+    name = "failing"
 
     def __init__(self, market: SyntheticMarket, broken: set[str]) -> None:
         self.market, self.broken, self.symbols = market, broken, market.symbols
@@ -111,11 +111,49 @@ def test_a_fetch_failure_for_some_symbols_is_partial_and_the_rest_is_predicted(s
     market = SyntheticMarket(SyntheticSpec(n_symbols=12, years=2.0, seed=7, intraday_days=0,
                                            end=date(2026, 11, 20)))
     broken = set(market.symbols[:3])
+    settings = settings.model_copy(update={"aion_universe": ",".join(market.symbols)})
     summary = run(store, settings, providers=(FailingMarket(market, broken), market, market))
     assert summary["status"] == "partial"
     assert summary["steps"][0]["status"] == "ok" and "3 failed" in summary["steps"][0]["detail"]
     predicted = set(store.read_json("rolling_brain")["symbols"])
     assert predicted == set(market.symbols) - broken
+
+
+def test_an_empty_root_is_refused_not_filled_with_a_synthetic_market(store, settings):
+    summary = run(store, settings)
+    assert summary["status"] == "failed" and store.daily_symbols() == []
+    detail = summary["steps"][0]["detail"]
+    assert "aion demo-data" in detail and "aion import bars" in detail
+
+
+@pytest.mark.parametrize("dates", ["date32", "string", "tz-aware"])
+def test_bars_with_ordinary_dates_in_raw_daily_work(demo_root, settings, dates):
+    sym = demo_root.daily_symbols()[0]
+    bars = demo_root.read_daily(sym)
+    encoded = {"date32": bars["date"].dt.date, "string": bars["date"].dt.strftime("%Y-%m-%d"),
+               "tz-aware": bars["date"].dt.tz_localize("America/New_York")}[dates]
+    odd = bars.assign(date=encoded, volume=bars["volume"].astype("int64"))
+    odd[["date", "close", "open", "high", "low", "volume", "symbol"]].to_parquet(
+        demo_root.path("raw_daily", symbol=sym))  # another column order, int volume
+
+    summary = run(demo_root, settings, skip_fetch=True)
+
+    assert summary["status"] == "ok" and summary["dropped"] == {}
+    assert sym in demo_root.read_json("rolling_brain")["symbols"]
+
+
+def test_a_raw_file_with_wrong_columns_is_named_and_the_run_is_partial(demo_root, settings):
+    bad = demo_root.daily_symbols()[0]
+    demo_root.read_daily(bad).drop(columns=["close"]).to_parquet(
+        demo_root.path("raw_daily", symbol=bad))
+
+    summary = run(demo_root, settings, skip_fetch=True)
+
+    assert summary["status"] == "partial"
+    assert "close" in summary["dropped"][bad] and f"{bad}.parquet" in summary["dropped"][bad]
+    predict = next(s for s in summary["steps"] if s["name"] == "predict")
+    assert bad in predict["detail"]
+    assert bad not in demo_root.read_json("rolling_brain")["symbols"]
 
 
 def test_bars_alone_are_enough(demo_root, settings):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -18,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from aion_core.errors import DataError, ProviderError
+from aion_core.errors import DataError, ProviderError, causes
 from aion_core.providers.base import DAILY_COLUMNS, INTRADAY_COLUMNS, FetchResult
 from aion_core.retry import Backoff
 
@@ -29,6 +30,10 @@ _PRICE_FIELDS = {"Open": "open", "High": "high", "Low": "low", "Close": "close",
 _ERROR_LINE = re.compile(r"^\s*\[(?P<syms>[^\]]*)\]: (?P<reason>.*)$", re.DOTALL)
 _NOT_FOUND = re.compile(r"404|Not Found|no timezone found", re.IGNORECASE)
 _RATE_LIMIT = re.compile(r"RateLimit|Too Many Requests|Rate limited", re.IGNORECASE)
+_NETWORK = re.compile(r"DNSError|Could not resolve host|Failed to connect|Connection refused|"
+                      r"Connection reset|timed out|Timeout|curl: \((?:5|6|7|28|35|56)\)",
+                      re.IGNORECASE)
+_HOST = re.compile(r"(?:resolve host|connect to) ([\w.-]+)")
 
 
 class _ErrorLog(logging.Handler):
@@ -50,9 +55,14 @@ def _yfinance_errors() -> Iterator[dict[str, str]]:
     handler = _ErrorLog()
     logger = logging.getLogger("yfinance")
     logger.addHandler(handler)
+    # Its lines are ours to report, once and in one line per cause, not on stderr too.
+    propagate, logger.propagate = logger.propagate, False
     try:
-        yield handler.errors
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pandas' deprecation notes about yfinance's code
+            yield handler.errors
     finally:
+        logger.propagate = propagate
         logger.removeHandler(handler)
 
 
@@ -114,8 +124,7 @@ class YahooProvider:
         data = pd.concat(frames, ignore_index=True) if frames else _empty_long()
         if data.empty:
             raise ProviderError(f"Yahoo delivered nothing for {len(failed)} symbol(s): "
-                                + "; ".join(f"{s}: {r}" for s, r in sorted(failed.items())[:5]),
-                                failed)
+                                + causes(failed), failed)
         return data, failed
 
     def _fetch_chunk(self, symbols: list[str], start: date, end_excl: date,
@@ -159,6 +168,9 @@ class YahooProvider:
 def _reason(sym: str, errors: dict[str, str], start: date, end_excl: date) -> str:
     """One readable line: yfinance's raw errors can be a 404 with a long URL in it."""
     reason = errors.get(sym, "")
+    if _NETWORK.search(reason):
+        host = _HOST.search(reason)
+        return "network unreachable" + (f" (could not reach {host[1]})" if host else "")
     if _NOT_FOUND.search(reason):
         return "not found on Yahoo: delisted or mistyped symbol"
     if reason:

@@ -140,6 +140,58 @@ class Store:
     def write_news(self, day: str, items: list[dict[str, Any]]) -> None:
         write_json(self.path("news_cache", day=day), items)
 
+    def merge_news(self, day: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add `items` (NEWS_FIELDS, `published_at` ISO-8601) to the day's file under its
+        lock, skipping any already there (same symbol, instant and headline); returns the
+        new ones."""
+        path = self.path("news_cache", day=day)
+
+        def key(item: dict[str, Any]) -> tuple[str, str, str]:
+            stamp = pd.Timestamp(item["published_at"]).tz_convert("UTC").isoformat()
+            return item["symbol"], stamp, item["headline"]
+
+        with locked(path):
+            old = read_json(path) or []
+            seen = {key(i) for i in old}
+            fresh = []
+            for item in items:
+                if key(item) not in seen:
+                    seen.add(key(item))
+                    fresh.append(item)
+            if fresh:
+                merged = sorted(old + fresh,
+                                key=lambda i: (pd.Timestamp(i["published_at"]), i["symbol"]))
+                write_json(path, merged)
+        return fresh
+
+    # where the data came from -------------------------------------------------------
+
+    def record_source(self, kind: str, source: str, detail: str, at: str) -> None:
+        """Note in raw/provenance.json that `source` (synthetic, import, yfinance, ...) wrote
+        `kind` (bars, minute, macro, news) data: the app's synthetic badge reads it."""
+        def add(doc: dict[str, Any] | None) -> dict[str, Any]:
+            doc = doc if isinstance(doc, dict) else {}
+            entry = doc.get(kind) if isinstance(doc.get(kind), dict) else {}
+            sources = sorted(set(entry.get("sources", [])) | {source})
+            history = [*entry.get("history", []), {"source": source, "at": at,
+                                                   "detail": detail}][-50:]
+            return {**doc, kind: {"sources": sources, "updated_at": at, "history": history}}
+
+        self.update_json("bars_provenance", add)
+
+    def bars_sources(self) -> list[str]:
+        """Where the daily bars came from; a root filled before provenance was recorded is
+        synthetic when it holds the synthetic market's spec."""
+        doc = self.read_json("bars_provenance")
+        if isinstance(doc, dict) and isinstance(doc.get("bars"), dict):
+            return list(doc["bars"].get("sources", []))
+        if self.path("synthetic_spec").exists() and self.daily_symbols():
+            return ["synthetic"]
+        return ["unknown"] if self.daily_symbols() else []
+
+    def is_synthetic(self) -> bool:
+        return "synthetic" in self.bars_sources()
+
     # as of a session ------------------------------------------------------------
 
     def read_macro_asof(self, as_of: pd.Timestamp) -> pd.DataFrame | None:
@@ -176,6 +228,10 @@ class Store:
     def bot_lock(self, bot: Bot) -> contextlib.AbstractContextManager[None]:
         """Serialises runs of one bot (scheduler vs a manual run): one writer of its books."""
         return locked(bot.state_path(self.root))
+
+    def file_lock(self, key: str, **fields: Any) -> contextlib.AbstractContextManager[None]:
+        """The writers' lock of one keyed file, for a read-merge-write of it."""
+        return locked(self.path(key, **fields))
 
     def journal(self, bot: Bot) -> LiveJournal:
         return LiveJournal(self, bot)

@@ -1,0 +1,423 @@
+"""`aion import bars|minute|macro|news PATH...`: a user's files into the data root, checked.
+
+Each import reads every file it is given (folders are walked), normalises them to the
+contract (aion_core.ingest), checks daily and minute bars (aion_core.ingest.quality), merges
+with what is stored, and writes one file per symbol, series or day atomically. One bad file or
+symbol never stops the others: it is refused with its reason and the data root keeps what it
+had for it. Incremental: rows for dates not stored are added; rows for stored dates that
+differ are reported and the stored ones kept, unless `overwrite`. The report is printed as a
+table and kept as JSON in logs/imports/<id>.json.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aion_core import market_hours
+from aion_core.config import DAILY_COLUMNS, INTRADAY_COLUMNS
+from aion_core.errors import AionError, DataError, RefusedError
+from aion_core.ingest import files, normalise, quality
+from aion_core.ingest.quality import CHECKS, Checked, Finding
+from aion_core.store import Store
+
+WRITE_THREADS = 4
+#: Relative difference under which a stored and an imported value are the same number.
+SAME = 1e-6
+
+
+@dataclass
+class ImportReport:
+    """What one import did: per file, and per item (symbol, series or day)."""
+
+    kind: str
+    import_id: str
+    started_at: str
+    options: dict[str, Any]
+    files: list[dict[str, Any]] = field(default_factory=list)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)
+    path: Path | None = None
+
+    def file(self, path: Path | str, status: str, rows: int = 0, reason: str = "",
+             notes: Sequence[str] = ()) -> None:
+        self.files.append({"path": str(path), "status": status, "rows": rows,
+                           "reason": reason, "notes": list(notes)})
+
+    def count(self, status: str) -> int:
+        return sum(1 for i in self.items.values() if i["status"] == status)
+
+    @property
+    def status(self) -> str:
+        """ok (everything in), partial (something refused), failed (nothing imported)."""
+        refused = self.count("refused") + sum(f["status"] == "refused" for f in self.files)
+        if not self.count("imported") and not self.count("unchanged"):
+            return "failed"
+        return "partial" if refused else "ok"
+
+    def to_record(self) -> dict[str, Any]:
+        return {"import_id": self.import_id, "kind": self.kind, "started_at": self.started_at,
+                "finished_at": _now(), "status": self.status, "options": self.options,
+                "totals": self.totals(), "files": self.files, "items": self.items,
+                "checks": {k: {"action": c.action, "meaning": c.meaning}
+                           for k, c in CHECKS.items()}}
+
+    def totals(self) -> dict[str, int]:
+        rows = Counter()
+        for item in self.items.values():
+            rows.update({k: item.get(k, 0) for k in ("rows_read", "rows_kept", "rows_added")})
+        return {"files": len(self.files), "items": len(self.items),
+                **{s: self.count(s) for s in ("imported", "unchanged", "refused")}, **rows}
+
+    def lines(self, width: int = 40) -> list[str]:
+        """The report as a person reads it: totals, a table of the checks that found
+        something, then every refusal on its own line."""
+        t = self.totals()
+        out = [f"import {self.kind}: {self.status}; {t['files']} file(s), {t['items']} "
+               f"item(s): {t['imported']} imported, {t['unchanged']} unchanged, "
+               f"{t['refused']} refused; rows read {t.get('rows_read', 0):,}, kept "
+               f"{t.get('rows_kept', 0):,}, added {t.get('rows_added', 0):,}"]
+        for f in self.files:
+            out += [f"  note {Path(f['path']).name}: {n}" for n in f["notes"]]
+        table = self._check_rows()
+        if table:
+            out.append(f"  {'check':<22}{'action':<10}{'items':>6}{'rows':>8}  examples")
+            out += [f"  {c:<22}{CHECKS[c].action:<10}{n:>6}{r:>8}  {e[:width * 2]}"
+                    for c, n, r, e in table]
+        out += [f"  refused file {f['path']}: {f['reason']}" for f in self.files
+                if f["status"] == "refused"]
+        out += [f"  refused {k}: {i['reason']}" for k, i in sorted(self.items.items())
+                if i["status"] == "refused"]
+        if self.path is not None:
+            out.append(f"  report: {self.path}")
+        return out
+
+    def _check_rows(self) -> list[tuple[str, int, int, str]]:
+        by_check: dict[str, list[tuple[str, dict]]] = {}
+        for key, item in sorted(self.items.items()):
+            for f in item.get("findings", []):
+                by_check.setdefault(f["check"], []).append((key, f))
+        rows = []
+        for check in CHECKS:
+            hits = by_check.get(check, [])
+            if hits:
+                examples = ", ".join(f"{k} {(f['dates'] or [''])[0]}".strip()
+                                     for k, f in hits[:4])
+                rows.append((check, len(hits), sum(f["rows"] for _, f in hits),
+                             examples + (" ..." if len(hits) > 4 else "")))
+        return rows
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _start(store: Store, kind: str, options: dict[str, Any]) -> ImportReport:
+    if store.is_synthetic():
+        raise RefusedError(f"the data root {store.root} holds the synthetic market (aion "
+                           "demo-data); import real data into a root of its own: --data-dir "
+                           "PATH (or AION_DATA_DIR)")
+    stamp = datetime.now(UTC)
+    import_id = f"{kind}_{stamp:%Y%m%dT%H%M%S}"
+    n = 1
+    while store.path("import_report", import_id=import_id).exists():
+        n += 1
+        import_id = f"{kind}_{stamp:%Y%m%dT%H%M%S}_{n}"
+    return ImportReport(kind, import_id, stamp.isoformat(timespec="seconds"), options)
+
+
+def _finish(store: Store, report: ImportReport, kind: str) -> ImportReport:
+    report.path = store.path("import_report", import_id=report.import_id)
+    store.write_json("import_report", report.to_record(), import_id=report.import_id)
+    if report.count("imported"):
+        store.record_source(kind, "import", f"{report.import_id}: "
+                            f"{report.count('imported')} item(s) from {len(report.files)} "
+                            "file(s)", report.started_at)
+    return report
+
+
+def _read_all(report: ImportReport, paths: Iterable[Path | str],
+              parse: Callable[[pd.DataFrame, Path], tuple[pd.DataFrame, list[str]]]
+              ) -> list[pd.DataFrame]:
+    """Every readable file through `parse`; the others refused in the report by name."""
+    found, refused = files.discover(paths)
+    for path, reason in refused.items():
+        report.file(path, "refused", reason=reason)
+    frames = []
+    for path in found:
+        try:
+            frame, notes = parse(files.read_table(path), path)
+        except DataError as exc:
+            reason = str(exc).removeprefix(f"{path}: ")
+            report.file(path, "refused", reason=reason)
+            continue
+        if frame.empty:
+            report.file(path, "refused", reason="no rows left to import")
+            continue
+        report.file(path, "read", rows=len(frame), notes=notes)
+        frames.append(frame)
+    return frames
+
+
+def _without_symbol(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
+    missing = frame["symbol"].isna()
+    if missing.any():
+        notes.append(f"{int(missing.sum())} row(s) without a valid symbol dropped")
+    return frame[~missing]
+
+
+# --------------------------------------------------------------------------- merging
+
+
+def merge(old: pd.DataFrame | None, new: pd.DataFrame, key: list[str], values: list[str],
+          overwrite: bool) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(merged rows sorted by key, the keys added, the stored rows the new ones contradict).
+
+    Rows whose key is not stored are added; a contradicted stored row is kept unless
+    `overwrite`, in which case the new one replaces it. Nothing stored is ever dropped."""
+    new = new.sort_values(key, kind="stable").reset_index(drop=True)
+    if old is None or old.empty:
+        return new, new[key], new[:0]
+    both = old[key + values].merge(new, on=key, how="outer", suffixes=("_old", "_new"),
+                                   indicator=True).sort_values(key, kind="stable")
+    fresh = both["_merge"].eq("right_only").to_numpy()
+    common = both["_merge"].eq("both").to_numpy()
+    differ = np.zeros(len(both), dtype=bool)
+    if common.any():
+        a = both.loc[common, [v + "_old" for v in values]].to_numpy(float)
+        b = both.loc[common, [v + "_new" for v in values]].to_numpy(float)
+        differ[common] = ~np.isclose(a, b, rtol=SAME, atol=1e-9, equal_nan=True).all(axis=1)
+    take_new = fresh | (differ & overwrite)
+    out = both[key].copy()
+    for v in values:
+        out[v] = both[v + "_new"].where(take_new, both[v + "_old"])
+    stored = both.loc[differ, key + [v + "_old" for v in values]]
+    stored.columns = key + values
+    return out.reset_index(drop=True), both.loc[fresh, key], stored
+
+
+# --------------------------------------------------------------------------- daily bars
+
+
+def import_bars(store: Store, paths: Iterable[Path | str], adjusted: bool = False,
+                symbol: str | None = None, overwrite: bool = False) -> ImportReport:
+    """Daily bars from long files (a symbol column) or one file per symbol (the name)."""
+    report = _start(store, "bars", {"adjusted": adjusted, "symbol": symbol,
+                                    "overwrite": overwrite})
+
+    def parse(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
+        named = symbol.upper() if symbol else normalise.symbol_from_name(files.stem(path))
+        bars, notes = normalise.daily_bars(frame, named, adjusted)
+        return _without_symbol(bars, notes), notes
+
+    frames = _read_all(report, paths, parse)
+    if frames:
+        _check_and_store_daily(store, report, pd.concat(frames, ignore_index=True), overwrite)
+    return _finish(store, report, "bars")
+
+
+def _sessions(dates: pd.Series) -> pd.DatetimeIndex | None:
+    days = dates.dropna()
+    if days.empty:
+        return None
+    cal = market_hours.calendar()
+    lo, hi = max(days.min(), cal.first_session), min(days.max(), cal.last_session)
+    return market_hours.sessions(lo, hi) if lo <= hi else None
+
+
+def _check_and_store_daily(store: Store, report: ImportReport, bars: pd.DataFrame,
+                           overwrite: bool) -> None:
+    checked = quality.check_daily(bars, _sessions(bars["date"]))
+    groups = dict(iter(checked.bars.groupby("symbol", sort=True)))
+
+    def one(sym: str) -> tuple[str, dict[str, Any]]:
+        item = _item(checked, sym)
+        if sym in checked.refused:
+            return sym, {**item, "status": "refused", "reason": checked.refused[sym]}
+        try:
+            return sym, {**item, **_store_daily(store, sym, groups[sym], overwrite, item)}
+        except AionError as exc:  # a corrupt stored file, a full disk: this symbol only
+            return sym, {**item, "status": "refused", "reason": str(exc)}
+
+    with ThreadPoolExecutor(WRITE_THREADS) as pool:
+        report.items.update(pool.map(one, sorted(checked.rows_read)))
+
+
+def _item(checked: Checked, key: str) -> dict[str, Any]:
+    return {"rows_read": checked.rows_read.get(key, 0), "rows_kept": 0, "rows_added": 0,
+            "findings": [f.to_record() for f in checked.findings.get(key, [])]}
+
+
+def _store_daily(store: Store, sym: str, new: pd.DataFrame, overwrite: bool,
+                 item: dict[str, Any]) -> dict[str, Any]:
+    with store.file_lock("raw_daily", symbol=sym):
+        old = store.read_daily(sym)
+        merged, fresh, clash = merge(old, new[DAILY_COLUMNS], ["symbol", "date"],
+                                     DAILY_COLUMNS[2:], overwrite)
+        added = len(fresh)
+        findings = list(item["findings"])
+        if len(clash):
+            findings.append(Finding("overlap_differs", len(clash), _days(clash["date"]),
+                                    "replaced by the file's rows" if overwrite
+                                    else "stored rows kept (--overwrite takes the file's)")
+                            .to_record())
+        if old is not None and added:
+            findings += _seam_jumps(merged, old, item)
+        changed = added or (overwrite and len(clash))
+        if changed:
+            store.write_daily(sym, merged)
+    return {"status": "imported" if changed else "unchanged", "rows_kept": len(new),
+            "rows_added": added, "first": _day(merged["date"].min()),
+            "last": _day(merged["date"].max()), "findings": findings}
+
+
+def _seam_jumps(merged: pd.DataFrame, old: pd.DataFrame, item: dict[str, Any]) -> list[dict]:
+    """Jumps between a stored bar and an added one (the file's own were checked already)."""
+    stored = merged["date"].isin(old["date"])
+    seam = ~stored & stored.shift(1, fill_value=False)
+    seen = {(f["check"], d) for f in item["findings"] for d in f["dates"]}
+    out = []
+    for check, mask, notes in quality.jumps(merged):
+        hit = mask & seam
+        for i in np.flatnonzero(hit.to_numpy()):
+            day = _day(merged["date"].iloc[i])
+            if (check, day) not in seen:
+                out.append(Finding(check, 1, [day], str(notes.iloc[i]) + " (at the seam "
+                                   "with the stored bars)").to_record())
+    return out
+
+
+def _day(ts: Any) -> str:
+    return pd.Timestamp(ts).strftime("%Y-%m-%d")
+
+
+def _days(dates: pd.Series) -> list[str]:
+    return [_day(d) for d in dates.head(quality.EXAMPLES)]
+
+
+# --------------------------------------------------------------------------- minute bars
+
+
+def import_minute(store: Store, paths: Iterable[Path | str], stamp: str, tz: str | None,
+                  symbol: str | None = None, overwrite: bool = False) -> ImportReport:
+    """1-minute bars into raw/intraday/<session>.parquet (regular hours, `ts` bar start UTC).
+    Checked as daily bars are, minus the session check: a split between two sessions of
+    unadjusted minutes shows as split_like."""
+    report = _start(store, "minute", {"stamp": stamp, "tz": tz, "symbol": symbol,
+                                      "overwrite": overwrite})
+
+    def parse(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
+        named = symbol.upper() if symbol else normalise.symbol_from_name(files.stem(path))
+        bars, outside = normalise.minute_bars(frame, named, stamp, tz)
+        notes = [f"{outside} bar(s) outside NYSE regular hours dropped"] if outside else []
+        return _without_symbol(bars, notes), notes
+
+    frames = _read_all(report, paths, parse)
+    if not frames:
+        return _finish(store, report, "minute")
+    bars = pd.concat(frames, ignore_index=True).rename(columns={"ts": "date"})
+    checked = quality.check_daily(bars, None)
+    for sym in checked.rows_read:
+        report.items[sym] = {**_item(checked, sym), "status": "refused",
+                             "reason": checked.refused.get(sym, "")}
+    kept = checked.bars.rename(columns={"date": "ts"})
+    kept["session"] = kept["ts"].dt.tz_convert(market_hours.NY).dt.strftime("%Y-%m-%d")
+    added: Counter = Counter()
+    for day, rows in kept.groupby("session", sort=True):
+        with store.file_lock("bars_intraday", day=str(day)):
+            merged, fresh, clash = merge(store.read_minute(str(day)), rows[INTRADAY_COLUMNS],
+                                         ["symbol", "ts"], INTRADAY_COLUMNS[2:], overwrite)
+            if len(fresh) or (overwrite and len(clash)):
+                store.write_minute(str(day), merged)
+        added.update(fresh["symbol"].value_counts().to_dict())
+        for sym, wrong in clash.groupby("symbol"):
+            report.items[str(sym)]["findings"].append(Finding(
+                "overlap_differs", len(wrong), [str(day)],
+                "replaced by the file's bars" if overwrite else "stored bars kept").to_record())
+    for sym, rows in kept.groupby("symbol"):
+        item = report.items[str(sym)]
+        item.update(rows_kept=len(rows), rows_added=int(added.get(sym, 0)),
+                    status="imported" if added.get(sym) else "unchanged", reason="",
+                    first=str(rows["session"].min()), last=str(rows["session"].max()))
+    for item in report.items.values():
+        if item["status"] == "refused" and not item["reason"]:
+            item["reason"] = "no bars left after the checks"
+    return _finish(store, report, "minute")
+
+
+# --------------------------------------------------------------------------- macro, news
+
+
+def import_macro(store: Store, paths: Iterable[Path | str], series: str | None = None,
+                 overwrite: bool = False) -> ImportReport:
+    """Macro series (FRED's `observation_date, SERIES` or `date, value` with the id in the
+    file name) into raw/macro/<SERIES>.parquet. FRED's files are its latest vintage: a
+    revised value that differs from a stored one is reported, the stored one kept."""
+    report = _start(store, "macro", {"series": series, "overwrite": overwrite})
+    found: dict[str, pd.DataFrame] = {}
+
+    def parse(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
+        got = normalise.macro_series(frame, series or files.stem(path))
+        found.update(got)
+        return pd.concat(got.values()), []
+
+    _read_all(report, paths, parse)
+    for sid, values in sorted(found.items()):
+        item = {"rows_read": len(values), "rows_kept": len(values), "findings": []}
+        try:
+            with store.file_lock("raw_macro", series=sid):
+                merged, fresh, clash = merge(store.read_macro(sid), values, ["date"],
+                                             ["value"], overwrite)
+                added = len(fresh)
+                if added or (overwrite and len(clash)):
+                    store.write_macro(sid, merged)
+        except AionError as exc:
+            report.items[sid] = {**item, "rows_added": 0, "status": "refused",
+                                 "reason": str(exc)}
+            continue
+        if len(clash):
+            item["findings"].append(Finding("overlap_differs", len(clash),
+                                            _days(clash["date"]), "revised values?")
+                                    .to_record())
+        report.items[sid] = {**item, "rows_added": added,
+                             "status": "imported" if added else "unchanged",
+                             "first": _day(merged["date"].min()),
+                             "last": _day(merged["date"].max())}
+    return _finish(store, report, "macro")
+
+
+def import_news(store: Store, paths: Iterable[Path | str], tz: str | None = None,
+                source: str | None = None) -> ImportReport:
+    """Headlines or posts (a timestamp, tickers, a headline or text) into raw/news/<day>.json,
+    one item per ticker, filed by the New York day of publication."""
+    report = _start(store, "news", {"tz": tz, "source": source})
+
+    def parse(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
+        items = normalise.headlines(frame, tz, source or files.stem(path))
+        dropped = len(frame) - items[["published_at", "headline"]].drop_duplicates().shape[0]
+        return items, [f"{dropped} item(s) without a time, ticker or text, or repeated, "
+                       "dropped"] if dropped > 0 else []
+
+    frames = _read_all(report, paths, parse)
+    if frames:
+        news = pd.concat(frames, ignore_index=True)
+        day = news["published_at"].dt.tz_convert(market_hours.NY).dt.strftime("%Y-%m-%d")
+        records = news.assign(published_at=news["published_at"].map(lambda t: t.isoformat()))
+        added: Counter = Counter()
+        for d, items in records.groupby(day, sort=True):
+            added.update(r["symbol"] for r in store.merge_news(str(d), items.to_dict("records")))
+        for sym, items in news.groupby("symbol", sort=True):
+            n = int(added.get(sym, 0))
+            report.items[str(sym)] = {
+                "rows_read": len(items), "rows_kept": len(items), "rows_added": n,
+                "status": "imported" if n else "unchanged", "findings": [],
+                "first": _day(items["published_at"].min().tz_convert(market_hours.NY)),
+                "last": _day(items["published_at"].max().tz_convert(market_hours.NY))}
+    return _finish(store, report, "news")

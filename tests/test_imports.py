@@ -1,0 +1,229 @@
+"""`aion import`: real files in, bad ones refused by name, nothing stored lost or half-written."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from aion_core import market_hours
+from aion_core.cli import app
+from aion_core.config import load_settings
+from aion_core.store import Store
+from jobs.imports import import_bars, import_macro, import_minute, import_news
+from jobs.nightly import run_nightly
+
+runner = CliRunner()
+
+
+def _bars(symbol: str | None, n: int = 80, start: str = "2016-01-04",
+          seed: int = 0) -> pd.DataFrame:
+    days = market_hours.sessions(start, "2017-12-29")[:n]
+    close = 40 * np.exp(np.cumsum(np.random.default_rng(seed).normal(0, 0.01, n)))
+    frame = pd.DataFrame({"Date": days.strftime("%Y-%m-%d"), "Open": close, "High": close * 1.01,
+                          "Low": close * 0.99, "Close": close, "Volume": 1000 + np.arange(n)})
+    return frame if symbol is None else frame.assign(Symbol=symbol)
+
+
+def _import(root: Path, *args: str) -> tuple[int, list[str]]:
+    res = runner.invoke(app, ["import", *args, "--data-dir", str(root)])
+    assert "Traceback" not in res.output
+    return res.exit_code, res.output.strip().splitlines()
+
+
+# --------------------------------------------------------------------------- daily bars
+
+
+def test_one_file_per_symbol_and_long_files_come_in_adjusted(tmp_path):
+    _bars(None).to_csv(tmp_path / "aapl.us.txt", index=False)  # Stooq's naming
+    raw = _bars("MSFT", seed=1)
+    raw["Adj Close"] = raw["Close"] / 2  # a 2:1 split after the file's end, say
+    with gzip.open(tmp_path / "long.csv.gz", "wt") as fh:
+        raw.to_csv(fh, index=False)
+    store = Store(tmp_path / "root")
+
+    report = import_bars(store, [tmp_path])
+
+    assert report.status == "ok" and store.daily_symbols() == ["AAPL", "MSFT"]
+    msft = store.read_daily("MSFT")
+    np.testing.assert_allclose(msft["close"], raw["Close"] / 2)
+    np.testing.assert_allclose(msft["volume"], raw["Volume"] * 2)  # volume inversely
+    assert store.bars_sources() == ["import"]
+    saved = store.read_json("import_report", import_id=report.import_id)
+    assert saved["items"]["MSFT"]["rows_added"] == 80 and saved["status"] == "ok"
+
+
+def test_already_adjusted_prices_keep_their_values(tmp_path):
+    raw = _bars("MSFT").assign(**{"Adj Close": 1.0})
+    raw.to_csv(tmp_path / "msft.csv", index=False)
+    store = Store(tmp_path / "root")
+    import_bars(store, [tmp_path / "msft.csv"], adjusted=True)
+    np.testing.assert_allclose(store.read_daily("MSFT")["close"], raw["Close"])
+
+
+def test_a_newer_file_appends_and_differing_overlaps_are_reported_not_replaced(tmp_path):
+    store = Store(tmp_path / "root")
+    full = _bars("ABC")
+    full.iloc[:50].to_csv(tmp_path / "old.csv", index=False)
+    newer = full.iloc[40:].copy()
+    newer.loc[45, "Close"] *= 1.01  # a restated close for a stored day
+    newer.to_csv(tmp_path / "new.csv", index=False)
+    import_bars(store, [tmp_path / "old.csv"])
+    stored_close = store.read_daily("ABC")["close"][45]
+
+    report = import_bars(store, [tmp_path / "new.csv"])
+
+    item = report.items["ABC"]
+    assert item["rows_added"] == 30 and len(store.read_daily("ABC")) == 80
+    overlap = next(f for f in item["findings"] if f["check"] == "overlap_differs")
+    assert overlap["rows"] == 1 and overlap["dates"] == [full["Date"][45]]
+    assert store.read_daily("ABC")["close"][45] == stored_close
+    again = import_bars(store, [tmp_path / "new.csv"], overwrite=True)
+    assert again.items["ABC"]["status"] == "imported"
+    assert store.read_daily("ABC")["close"][45] == pytest.approx(newer.loc[45, "Close"])
+
+
+def _write_bad(kind: str, folder: Path) -> tuple[Path, str]:
+    """A bad file of `kind` for symbol BAD and the words its refusal must contain."""
+    path = folder / "bad.csv"
+    good = _bars("BAD")
+    if kind == "missing column":
+        good.drop(columns=["Close"]).to_csv(path, index=False)
+        return path, "no column for close"
+    if kind == "negative prices":
+        good.assign(Low=good["Low"].where(good.index != 3, -1.0)).to_csv(path, index=False)
+        return path, "non positive price"
+    if kind == "duplicate dates":
+        pd.concat([good, good.iloc[[5]].assign(Close=1.0)]).to_csv(path, index=False)
+        return path, "duplicate dates"
+    if kind == "unknown format":
+        path = folder / "bad.xlsx"
+        path.write_bytes(b"PK\x03\x04")
+        return path, "unknown format .xlsx"
+    path.write_text("")
+    return path, "empty file"
+
+
+@pytest.mark.parametrize("kind", ["missing column", "negative prices", "duplicate dates",
+                                  "unknown format", "empty file"])
+def test_a_bad_file_is_one_clear_line_and_leaves_the_symbol_as_it_was(tmp_path, kind):
+    root = tmp_path / "root"
+    store = Store(root)
+    _bars("BAD").iloc[:30].to_csv(tmp_path / "first.csv", index=False)
+    _bars("GOOD", seed=2).to_csv(tmp_path / "good.csv", index=False)
+    assert _import(root, "bars", str(tmp_path / "first.csv"))[0] == 0
+    before = (root / "raw" / "daily" / "BAD.parquet").read_bytes()
+    bad, words = _write_bad(kind, tmp_path)
+
+    code, lines = _import(root, "bars", str(bad), str(tmp_path / "good.csv"))
+
+    assert code == 3  # partial: GOOD came in, BAD did not
+    refusals = [line for line in lines if "refused" in line and words in line]
+    assert len(refusals) == 1, lines
+    assert (str(bad) in refusals[0]) or ("BAD" in refusals[0])
+    assert (root / "raw" / "daily" / "BAD.parquet").read_bytes() == before
+    assert len(store.read_daily("GOOD")) == 80
+
+
+def test_a_synthetic_root_is_not_mixed_with_real_bars(demo_root, tmp_path):
+    _bars("REAL").to_csv(tmp_path / "real.csv", index=False)
+    code, lines = _import(demo_root.root, "bars", str(tmp_path / "real.csv"))
+    assert code == 1 and "synthetic market" in lines[-1] and "--data-dir" in lines[-1]
+    assert "REAL" not in demo_root.daily_symbols()
+
+
+# --------------------------------------------------------------------------- the shared files
+
+
+@pytest.fixture(scope="module")
+def sp500_root(tmp_path_factory) -> Store:
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    path = shared / "sp500_5yr" / "all_stocks_5yr.parquet"
+    if not path.exists():
+        pytest.skip("../shared/data is not present")
+    store = Store(tmp_path_factory.mktemp("sp500") / "root")
+    report = import_bars(store, [path])
+    assert report.status == "ok"
+    return store
+
+
+def test_the_sp500_parquet_as_it_is_then_a_nightly_on_it(sp500_root):
+    report = json.loads(sorted((sp500_root.root / "logs" / "imports").glob("*.json"))[-1]
+                        .read_text())
+    assert report["totals"]["imported"] == 505 and report["totals"]["rows_read"] == 619_040
+    lnt = {f["check"]: f for f in report["items"]["LNT"]["findings"]}
+    assert lnt["bad_print"]["dates"] == ["2016-05-19"] and lnt["bad_print"]["action"] == "repaired"
+    assert pd.Timestamp("2016-05-19") not in set(sp500_root.read_daily("LNT")["date"])
+    split = {f["check"] for f in report["items"]["DISCA"]["findings"]}
+    assert "split_like" in split
+
+    summary = run_nightly(sp500_root, load_settings(sp500_root.root, env_file=None),
+                          skip_fetch=True)
+
+    assert summary["status"] == "ok" and summary["as_of"] == "2018-02-07"
+    brain = sp500_root.read_json("rolling_brain")
+    assert len(brain["symbols"]) == 505
+
+
+def test_the_stocknet_csv_with_adj_close(shared_data, tmp_path):
+    store = Store(tmp_path / "root")
+    path = shared_data / "us_daily_stocknet88" / "stocknet88_daily_adj_2012_2017.csv.gz"
+    report = import_bars(store, [path])
+    assert report.count("imported") == 88 and report.status == "ok"
+    missing = {k for k, i in report.items.items()
+               for f in i["findings"] if f["check"] == "missing_close"}
+    assert missing == {"PTR", "REX", "SNP"}  # the three all-missing rows of 2016-06-29
+    raw = pd.read_csv(path)
+    aapl = raw[raw["symbol"] == "AAPL"].set_index("date")
+    stored = store.read_daily("AAPL").set_index("date")
+    assert stored["close"].iloc[0] == pytest.approx(aapl["adj_close"].iloc[0])
+
+
+def test_the_long_history_parquet(shared_data, tmp_path):
+    store = Store(tmp_path / "root")
+    report = import_bars(store, [shared_data / "us_daily_long" / "us_daily_long_adj.parquet"],
+                         adjusted=True)
+    assert report.status == "ok" and report.totals()["rows_read"] == 536_046
+    assert store.read_daily("AAPL")["date"].min().year < 1990
+
+
+def test_fred_tweets_and_both_minute_files(shared_data, tmp_path):
+    store = Store(tmp_path / "root")
+    macro = import_macro(store, [shared_data / "fred"])
+    assert macro.status == "ok" and "DGS10" in store.macro_series_ids()
+    assert not any("_metadata" in f["path"] for f in macro.files)
+    assert store.read_macro("DGS10")["value"].notna().all()
+
+    news = import_news(store, [shared_data / "news_tweets"])
+    assert news.status == "ok" and len(news.items) == 87
+    item = store.read_news(store.news_days()[0])[0]
+    assert pd.Timestamp(item["published_at"]).tzinfo is not None
+
+    lean = import_minute(store, [shared_data / "intraday_1min" / "lean_minute_trade_bars.csv"],
+                         stamp="start", tz=None)
+    assert lean.status == "ok"
+    flags = {f["check"]: f["dates"] for f in lean.items["AAPL"]["findings"]}
+    assert flags["split_like"] == ["2014-06-09"]  # the 7:1 split in raw minute prices
+    spy = store.read_minute("2013-10-07")
+    first = spy[spy["symbol"] == "SPY"]["ts"].min()
+    assert first == pd.Timestamp("2013-10-07 13:30", tz="UTC")  # 09:30 New York, pre-market cut
+
+    av = import_minute(store, [shared_data / "intraday_1min" /
+                               "alphavantage_1min_2019-02-11_to_15.csv"],
+                       stamp="end", tz="America/New_York")
+    assert av.status == "ok"
+    bars = store.read_minute("2019-02-11")
+    aapl = bars[bars["symbol"] == "AAPL"]["ts"]
+    assert aapl.min() == pd.Timestamp("2019-02-11 14:30", tz="UTC")  # 09:31 end = 09:30 start
+    assert aapl.max() == pd.Timestamp("2019-02-11 20:59", tz="UTC")  # 16:00 end = 15:59 start
+
+
+def test_minute_stamps_without_a_time_zone_are_refused_by_name(shared_data, tmp_path):
+    path = shared_data / "intraday_1min" / "alphavantage_1min_2019-02-11_to_15.csv"
+    code, lines = _import(tmp_path / "root", "minute", str(path), "--stamp", "end")
+    assert code == 1 and any(str(path) in line and "--tz" in line for line in lines)
