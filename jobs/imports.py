@@ -181,26 +181,29 @@ def merge(old: pd.DataFrame | None, new: pd.DataFrame, key: list[str], values: l
     """(merged rows sorted by key, the keys added, the stored rows the new ones contradict).
 
     Rows whose key is not stored are added; a contradicted stored row is kept unless
-    `overwrite`, in which case the new one replaces it. Nothing stored is ever dropped."""
+    `overwrite`, in which case the new one replaces it. Nothing stored is ever dropped.
+    Both frames hold each key once (the checks saw to the new one's)."""
     new = new.sort_values(key, kind="stable").reset_index(drop=True)
     if old is None or old.empty:
         return new, new[key], new[:0]
-    both = old[key + values].merge(new, on=key, how="outer", suffixes=("_old", "_new"),
-                                   indicator=True).sort_values(key, kind="stable")
-    fresh = both["_merge"].eq("right_only").to_numpy()
-    common = both["_merge"].eq("both").to_numpy()
-    differ = np.zeros(len(both), dtype=bool)
-    if common.any():
-        a = both.loc[common, [v + "_old" for v in values]].to_numpy(float)
-        b = both.loc[common, [v + "_new" for v in values]].to_numpy(float)
-        differ[common] = ~np.isclose(a, b, rtol=SAME, atol=1e-9, equal_nan=True).all(axis=1)
-    take_new = fresh | (differ & overwrite)
-    out = both[key].copy()
-    for v in values:
-        out[v] = both[v + "_new"].where(take_new, both[v + "_old"])
-    stored = both.loc[differ, key + [v + "_old" for v in values]]
-    stored.columns = key + values
-    return out.reset_index(drop=True), both.loc[fresh, key], stored
+    old = old.reset_index(drop=True)
+    at = _keys(old, key).get_indexer(_keys(new, key))  # -1: a key not stored
+    fresh = at < 0
+    differ = np.zeros(len(new), dtype=bool)
+    if (~fresh).any():
+        stored_values = old[values].to_numpy(float)[at[~fresh]]
+        differ[~fresh] = ~np.isclose(stored_values, new.loc[~fresh, values].to_numpy(float),
+                                     rtol=SAME, atol=1e-9, equal_nan=True).all(axis=1)
+    contradicted = old.iloc[at[differ]]
+    kept = old.drop(index=old.index[at[differ]]) if overwrite else old
+    taken = new[fresh | (differ & overwrite)]
+    out = pd.concat([kept, taken], ignore_index=True) if len(taken) else kept
+    return (out.sort_values(key, kind="stable").reset_index(drop=True), new.loc[fresh, key],
+            contradicted.reset_index(drop=True))
+
+
+def _keys(frame: pd.DataFrame, key: list[str]) -> pd.Index:
+    return pd.Index(frame[key[0]]) if len(key) == 1 else pd.MultiIndex.from_frame(frame[key])
 
 
 # --------------------------------------------------------------------------- daily bars
@@ -259,8 +262,8 @@ def _store_daily(store: Store, sym: str, new: pd.DataFrame, overwrite: bool,
                  item: dict[str, Any]) -> dict[str, Any]:
     with store.file_lock("raw_daily", symbol=sym):
         old = store.read_daily(sym)
-        merged, fresh, clash = merge(old, new[DAILY_COLUMNS], ["symbol", "date"],
-                                     DAILY_COLUMNS[2:], overwrite)
+        merged, fresh, clash = merge(old, new[DAILY_COLUMNS], ["date"], DAILY_COLUMNS[2:],
+                                     overwrite)
         added = len(fresh)
         findings = list(item["findings"])
         if len(clash):
