@@ -31,6 +31,8 @@ RULES: dict[str, tuple[str, ...]] = {
                             "aion_core.brokers", "aion_core.ml", "aion_core.bots"),
     "aion_core/brokers": ("streamlit", "plotly", *APP_SIDE, "aion_core.store",
                           "aion_core.providers", "aion_core.ml"),
+    "aion_core/ingest": (*SDKS, *APP_SIDE, "aion_core.store", "aion_core.providers",
+                         "aion_core.brokers", "aion_core.ml", "aion_core.bots"),
     "jobs": ("streamlit", "plotly", "pages", "aion_core.views", "aion_core.views_calc"),
     "pages": ("jobs", "yfinance", "fredapi", "alpaca", *ADAPTERS[1:], "aion_core.ml"),
 }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -108,3 +110,9 @@ def test_the_shared_sp500_set_s_known_cases(shared_data):
         assert found[(sym, "large_jump")] == [day]  # the unadjusted spin-offs
     assert ("LNT", "split_like") not in found
     assert out.refused == {} and out.bars["symbol"].nunique() == 505
+
+
+def test_every_check_and_its_treatment_is_documented():
+    text = (Path(__file__).resolve().parents[1] / "docs" / "DATA.md").read_text()
+    for name, check in quality.CHECKS.items():
+        assert f"| `{name}` | {check.action} | {check.meaning} |" in text

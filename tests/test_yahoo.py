@@ -216,3 +216,37 @@ def test_intraday_bars_are_utc_bar_starts():
     assert str(bars["ts"].dt.tz) == "UTC"
     assert bars["ts"].iloc[0] == pd.Timestamp("2014-06-05 13:30", tz="UTC")  # 09:30 New York
     assert bars["close"].tolist() == pytest.approx(rec["indicators"]["quote"][0]["close"])
+
+
+class Unreachable(requests.adapters.HTTPAdapter):
+    """A real transport whose every request goes to a closed port on 127.0.0.1: the network
+    as a machine without one sees it (connection refused), through yfinance unchanged."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(max_retries=0)
+        self.port = port
+
+    def send(self, request, **kwargs):
+        parts = urlsplit(request.url)
+        request.url = parts._replace(scheme="http", netloc=f"127.0.0.1:{self.port}").geturl()
+        return super().send(request, **kwargs)
+
+
+def test_no_network_is_one_line_per_cause_not_a_traceback(caplog):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    session = requests.Session()
+    session.mount("https://", Unreachable(port))
+    provider = YahooProvider(session=session, threads=1,
+                             backoff=Backoff(attempts=1, base_s=0.0, sleep=lambda s: None))
+    with caplog.at_level("DEBUG"), pytest.raises(ProviderError) as caught:
+        provider.daily_bars(["AAPL", "MSFT"], date(2024, 1, 2), date(2024, 1, 31))
+    message = str(caught.value)
+    assert "network unreachable" in message and message.count("network unreachable") == 1
+    assert "AAPL" in message and "MSFT" in message and "\n" not in message
+    assert caught.value.failures["AAPL"].startswith("network unreachable")
+    assert not [r for r in caplog.records if r.name.startswith("yfinance")
+                and r.levelname == "ERROR" and r.exc_info]

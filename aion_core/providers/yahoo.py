@@ -31,9 +31,13 @@ _ERROR_LINE = re.compile(r"^\s*\[(?P<syms>[^\]]*)\]: (?P<reason>.*)$", re.DOTALL
 _NOT_FOUND = re.compile(r"404|Not Found|no timezone found", re.IGNORECASE)
 _RATE_LIMIT = re.compile(r"RateLimit|Too Many Requests|Rate limited", re.IGNORECASE)
 _NETWORK = re.compile(r"DNSError|Could not resolve host|Failed to connect|Connection refused|"
-                      r"Connection reset|timed out|Timeout|curl: \((?:5|6|7|28|35|56)\)",
-                      re.IGNORECASE)
-_HOST = re.compile(r"(?:resolve host|connect to) ([\w.-]+)")
+                      r"Connection reset|NameResolutionError|Failed to resolve|Max retries "
+                      r"exceeded|ConnectionError|timed out|Timeout|"
+                      r"curl: \((?:5|6|7|28|35|56)\)", re.IGNORECASE)
+NETWORK_DOWN = "network unreachable"
+PROBE_URL = "https://query2.finance.yahoo.com/"
+PROBE_TIMEOUT_S = 5.0
+_HOST = re.compile(r"(?:resolve host|connect to|host=')([\w.-]+)")
 
 
 class _ErrorLog(logging.Handler):
@@ -122,10 +126,27 @@ class YahooProvider:
             frames.append(got)
             failed.update(chunk_failed)
         data = pd.concat(frames, ignore_index=True) if frames else _empty_long()
+        if data.empty and failed and not any(r.startswith(NETWORK_DOWN) for r in
+                                             failed.values()):
+            down = self._unreachable()
+            if down:
+                failed = dict.fromkeys(failed, down)
         if data.empty:
             raise ProviderError(f"Yahoo delivered nothing for {len(failed)} symbol(s): "
                                 + causes(failed), failed)
         return data, failed
+
+    def _unreachable(self) -> str | None:
+        """Why Yahoo cannot be reached, or None when it can. Asked when every symbol came
+        back empty: with its time-zone cache filled by an earlier online run, yfinance reports
+        a machine without network as "possibly delisted" for every ticker."""
+        import requests
+
+        try:
+            (self.session or requests).get(PROBE_URL, timeout=PROBE_TIMEOUT_S)
+        except Exception as exc:  # requests' or curl_cffi's errors, whichever session it is
+            return _network_reason(f"{type(exc).__name__}: {exc}")
+        return None
 
     def _fetch_chunk(self, symbols: list[str], start: date, end_excl: date,
                      interval: str) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -165,12 +186,20 @@ class YahooProvider:
         return _to_long(wide), errors
 
 
+def _network_reason(text: str) -> str | None:
+    """'network unreachable (could not reach <host>)' when `text` is a connection error."""
+    if not _NETWORK.search(text):
+        return None
+    host = _HOST.search(text)
+    return NETWORK_DOWN + (f" (could not reach {host[1]})" if host else "")
+
+
 def _reason(sym: str, errors: dict[str, str], start: date, end_excl: date) -> str:
     """One readable line: yfinance's raw errors can be a 404 with a long URL in it."""
     reason = errors.get(sym, "")
-    if _NETWORK.search(reason):
-        host = _HOST.search(reason)
-        return "network unreachable" + (f" (could not reach {host[1]})" if host else "")
+    network = _network_reason(reason)
+    if network:
+        return network
     if _NOT_FOUND.search(reason):
         return "not found on Yahoo: delisted or mistyped symbol"
     if reason:
