@@ -67,7 +67,9 @@ def _ago(iso: str | None) -> tuple[str, float | None]:
 
 
 def draw_sidebar_status(store) -> None:
-    st.caption(f"Data root `{store.root}`")
+    with _ui.guard("Data source"):
+        sources = _ui.load(store, "bars_sources") or []
+        st.caption(f"Data root `{store.root}` · bars from {', '.join(sources) or 'nowhere yet'}")
     with _ui.guard("Last nightly"):
         summary = _ui.load(store, "doc", "nightly_summary")
         if summary is None:

@@ -238,6 +238,12 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
         log.info("%s: as_of %s, skip_fetch %s", run_id, as_of or "latest", skip_fetch)
         if skip_fetch:
             run._record("collect", "skipped", 0.0, "--skip-fetch: stored raw files used")
+        elif settings.aion_provider == "synthetic" and store.daily_symbols() \
+                and not store.is_synthetic():
+            run._record("collect", "skipped", 0.0,
+                        f"the data root holds {', '.join(store.bars_sources())} bars, which "
+                        "the synthetic provider does not extend (AION_PROVIDER=yfinance "
+                        "updates them); stored raw files used")
         else:
             run.step("collect", lambda: _collect(run, settings, as_of, providers))
         run.step("features", lambda: _features(run, as_of))

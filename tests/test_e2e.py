@@ -137,6 +137,23 @@ def test_a_fresh_server_serves_a_sub_page_inside_the_frame(tmp_path, name, title
         assert page.locator("[data-testid='stException']").count() == 0
 
 
+def test_every_page_says_when_the_bars_are_synthetic_and_only_then(tmp_path):
+    store = Store(tmp_path / "data")
+    build_filled_root(store, n_symbols=8, sessions=60, history_days=5)
+    badge = "text=Synthetic data."
+    store.record_source("bars", "synthetic", "test", "2026-11-20T00:00:00+00:00")
+    with running_app(store.root) as url, browser_page() as page:
+        for name in PAGES:
+            goto(page, url, name)
+            assert page.locator(badge).count() == 1, name
+    store.path("bars_provenance").unlink()
+    store.record_source("bars", "import", "test", "2026-11-20T00:00:00+00:00")
+    with running_app(store.root) as url, browser_page() as page:
+        goto(page, url, "dashboard")
+        page.wait_for_selector("[data-testid='stMetric']")
+        assert page.locator(badge).count() == 0
+
+
 def login(page, password: str) -> None:
     page.get_by_label("Username").fill("admin")
     page.get_by_label("Password", exact=True).fill(password)

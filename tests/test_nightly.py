@@ -156,6 +156,20 @@ def test_a_raw_file_with_wrong_columns_is_named_and_the_run_is_partial(demo_root
     assert bad not in demo_root.read_json("rolling_brain")["symbols"]
 
 
+def test_imported_bars_are_never_extended_by_the_synthetic_market(demo_root, settings):
+    demo_root.path("synthetic_spec").unlink()
+    demo_root.path("bars_provenance").unlink()  # as if the bars had been imported
+    demo_root.record_source("bars", "import", "test", "2026-11-01T00:00:00+00:00")
+    before = demo_root.read_daily_panel()
+
+    summary = run(demo_root, settings)
+
+    collect = summary["steps"][0]
+    assert collect["status"] == "skipped" and "does not extend" in collect["detail"]
+    assert summary["status"] == "ok"
+    pd.testing.assert_frame_equal(demo_root.read_daily_panel(), before)
+
+
 def test_bars_alone_are_enough(demo_root, settings):
     shutil.rmtree(demo_root.root / "raw" / "macro")
     shutil.rmtree(demo_root.root / "raw" / "news")
