@@ -170,6 +170,16 @@ def parse_log_day(text: str | date) -> date:
     return datetime.strptime(text.strip(), "%Y-%m-%d").date()
 
 
+IMPORTS_SHOWN = 20
+
+
+@loader("imports", lambda s: [s.path("import_report", import_id="bars_20000101T000000").parent])
+def load_imports(store: Store, paths: list[Path]) -> list[dict[str, Any]]:
+    """The last IMPORTS_SHOWN import reports, newest first."""
+    return [r for i in store.import_ids()[:IMPORTS_SHOWN]
+            if isinstance(r := store.read_json("import_report", import_id=i), dict)]
+
+
 @loader("log_days", lambda s: [s.path("nightly_logs", yyyymmdd="20000101").parent])
 def log_days(store: Store, paths: list[Path]) -> list[date]:
     """Days that have a nightly log, newest first."""

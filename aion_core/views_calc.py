@@ -264,3 +264,32 @@ def validation_row(meta: Mapping[str, Any]) -> dict[str, Any]:
     row.update({k: round(float(v), 4) for k, v in numbers.items()})
     row["folds"] = len(folds)
     return row
+
+
+def import_runs(reports: list[dict[str, Any]]) -> pd.DataFrame:
+    """One row per import report: when, what, its status and totals."""
+    rows = [{"import": r.get("import_id"), "kind": r.get("kind"), "status": r.get("status"),
+             "finished": str(r.get("finished_at", ""))[:19].replace("T", " "),
+             **{k: (r.get("totals") or {}).get(k, 0)
+                for k in ("files", "imported", "unchanged", "refused", "rows_read",
+                          "rows_added")}} for r in reports]
+    return pd.DataFrame(rows)
+
+
+def import_findings(report: dict[str, Any]) -> pd.DataFrame:
+    """One row per (item, check) of one import: what was refused, repaired or flagged."""
+    rows = [{"item": key, "check": f.get("check"), "action": f.get("action"),
+             "rows": f.get("rows", 0), "dates": ", ".join(f.get("dates") or []),
+             "detail": f.get("detail", "")}
+            for key, item in sorted((report.get("items") or {}).items())
+            for f in item.get("findings") or []]
+    told = {row["item"] for row in rows if row["action"] == "refused"}
+    rows += [{"item": key, "check": "refused", "action": "refused",
+              "rows": item.get("rows_read", 0), "dates": "", "detail": item.get("reason", "")}
+             for key, item in sorted((report.get("items") or {}).items())
+             if item.get("status") == "refused" and key not in told]
+    rows += [{"item": f.get("path"), "check": "file", "action": "refused", "rows": 0,
+              "dates": "", "detail": f.get("reason", "")}
+             for f in report.get("files") or [] if f.get("status") == "refused"]
+    return pd.DataFrame(rows, columns=["item", "check", "action", "rows", "dates", "detail"])
+

@@ -1,5 +1,5 @@
-"""Logs: one night's log (last 1,000 lines, errors and warnings highlighted) and the last
-summary's steps.
+"""Logs: one night's log (last 1,000 lines, errors and warnings highlighted), the last
+summary's steps, and the reports of `aion import` (what each refused, repaired or flagged).
 
 The day comes from the date picker or a strictly parsed `?day=YYYY-MM-DD`; either way it is a
 `date` before it reaches `store.path`, which formats and re-checks it: no path can be smuggled.
@@ -14,7 +14,7 @@ import streamlit as st
 
 from aion_core import views
 from aion_core.bots.registry import NIGHTLY_JOB
-from aion_core.views_calc import log_frame, summary_steps
+from aion_core.views_calc import import_findings, import_runs, log_frame, summary_steps
 from pages import _ui
 
 LEVEL_COLOURS = {"ERROR": ("#fde8e7", "#b42318"), "CRITICAL": ("#fde8e7", "#b42318"),
@@ -104,6 +104,26 @@ def live(store, day: date, levels: list[str], text: str) -> None:
         draw_steps(_ui.load(store, "doc", "nightly_summary"))
 
 
+def draw_imports(reports: list[dict]) -> None:
+    st.subheader("Data imports")
+    if not reports:
+        st.caption("No import yet. `aion import bars FILE...` brings your own data in "
+                   "(docs/DATA.md).")
+        return
+    runs = import_runs(reports)
+    st.dataframe(runs.style.map(
+        lambda s: f"color: {_ui.signed({'ok': 1, 'failed': -1}.get(s, 0))}; font-weight: 600",
+        subset=["status"]), hide_index=True)
+    chosen = st.selectbox("Report", runs["import"], key="logs_import")
+    found = import_findings(next(r for r in reports if r.get("import_id") == chosen))
+    if found.empty:
+        st.caption("Every row passed every check.")
+        return
+    actions = st.pills("Treatment", ["refused", "repaired", "flagged"], selection_mode="multi",
+                       default=["refused", "repaired", "flagged"], key="logs_actions") or []
+    st.dataframe(found[found["action"].isin(actions)], hide_index=True)
+
+
 def main() -> None:
     settings, store = _ui.context()
     st.title("Nightly logs")
@@ -115,6 +135,8 @@ def main() -> None:
                    + (" …" if len(days) > 7 else ""))
     day, levels, text = logs_ui(days)
     st.fragment(run_every=_ui.refresh_every(settings))(live)(store, day, levels, text)
+    with _ui.guard("Import reports"):
+        draw_imports(_ui.load(store, "imports"))
 
 
 _ui.require_frame(__file__)

@@ -135,3 +135,27 @@ def test_validation_row_summarises_folds():
     row = validation_row(meta)
     assert row == {"trained_through": "2026-11-16", "ic": 0.04, "rank_ic": 0.02, "folds": 2}
     assert validation_row({"validation": {"ic": 0.05}})["ic"] == 0.05
+
+
+def test_import_reports_become_a_run_list_and_a_findings_table(tmp_path):
+    from aion_core.store import Store
+    from aion_core.views_calc import import_findings, import_runs
+    from jobs.imports import import_bars
+
+    store = Store(tmp_path / "root")
+    from aion_core import market_hours
+
+    days = market_hours.sessions("2016-01-04", "2016-03-31")[:30]
+    good = pd.DataFrame({"symbol": "AAA", "date": days, "open": 10.0, "high": 11.0,
+                         "low": 9.0, "close": 10.0, "volume": 100.0})
+    bad = good.assign(symbol="BBB", close=-1.0)
+    pd.concat([good, bad]).to_csv(tmp_path / "bars.csv", index=False)
+    (tmp_path / "notes.xlsx").write_bytes(b"x")
+    report = import_bars(store, [tmp_path / "bars.csv", tmp_path / "notes.xlsx"]).to_record()
+
+    runs = import_runs([report])
+    assert runs.loc[0, "status"] == "partial" and runs.loc[0, "imported"] == 1
+    found = import_findings(report)
+    refused = found[found["action"] == "refused"]
+    assert sorted(refused["item"]) == sorted(["BBB", str(tmp_path / "notes.xlsx")])
+    assert (found["item"] == "BBB").sum() == 1  # the refusal is told once

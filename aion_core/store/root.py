@@ -189,6 +189,14 @@ class Store:
             return ["synthetic"]
         return ["unknown"] if self.daily_symbols() else []
 
+    def import_ids(self) -> list[str]:
+        """Ids of the kept import reports, newest first."""
+        folder = self.path("import_report", import_id="bars_20000101T000000").parent
+        if not folder.is_dir():
+            return []
+        return sorted((p.name[: -len(".json")] for p in folder.glob("*.json")),
+                      key=lambda i: (i.split("_", 1)[1], i), reverse=True)
+
     def is_synthetic(self) -> bool:
         return "synthetic" in self.bars_sources()
 
