@@ -93,7 +93,8 @@ class ImportReport:
                     for c, n, r, e in table]
         out += [f"  refused file {f['path']}: {f['reason']}" for f in self.files
                 if f["status"] == "refused"]
-        out += [f"  refused {k}: {i['reason']}" for k, i in sorted(self.items.items())
+        out += [f"  refused {k}" + (f" ({', '.join(i['files'])})" if i.get("files") else "")
+                + f": {i['reason']}" for k, i in sorted(self.items.items())
                 if i["status"] == "refused"]
         if self.path is not None:
             out.append(f"  report: {self.path}")
@@ -223,7 +224,19 @@ def import_bars(store: Store, paths: Iterable[Path | str], adjusted: bool = Fals
     frames = _read_all(report, paths, parse)
     if frames:
         _check_and_store_daily(store, report, pd.concat(frames, ignore_index=True), overwrite)
+        _name_files(report, frames)
     return _finish(store, report, "bars")
+
+
+def _name_files(report: ImportReport, frames: list[pd.DataFrame]) -> None:
+    """Each item's source files, so a refusal names the file as well as the symbol."""
+    read = [f["path"] for f in report.files if f["status"] == "read"]
+    origins: dict[str, list[str]] = {}
+    for path, frame in zip(read, frames, strict=True):
+        for sym in frame["symbol"].unique():
+            origins.setdefault(str(sym), []).append(path)
+    for key, item in report.items.items():
+        item["files"] = origins.get(key, [])
 
 
 def _sessions(dates: pd.Series) -> pd.DatetimeIndex | None:
