@@ -134,8 +134,9 @@ def load_bot(store: Store, paths: list[Path], key: str) -> tuple[dict[str, Any] 
 
 @loader("bars", lambda s, sym: [s.path("raw_daily", symbol=sym)])
 def load_bars(store: Store, paths: list[Path], symbol: str) -> pd.DataFrame | None:
-    """One symbol's daily bars (`date, open, high, low, close, volume`), None when absent."""
-    return read_parquet(paths[0])
+    """One symbol's daily bars (the contract's columns, however the file stores them), None
+    when absent; a file lacking a column raises CorruptFileError naming it."""
+    return store.read_daily(symbol)
 
 
 @loader("closes", lambda s: [s.path("raw_daily", symbol="X").parent])

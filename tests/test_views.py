@@ -61,6 +61,18 @@ def test_corrupt_file_named(filled):
     assert err.value.path == path
 
 
+def test_bars_of_any_honest_encoding_load_and_a_wrong_file_is_named(filled):
+    path = filled.path("raw_daily", symbol="SYM001")
+    bars = pd.read_parquet(path)
+    bars.assign(date=bars["date"].dt.date).drop(columns=["symbol"]).to_parquet(path)
+    loaded = views.load(filled, "bars", "SYM001")
+    assert str(loaded["date"].dtype) == "datetime64[ns]" and set(loaded["symbol"]) == {"SYM001"}
+    bars.drop(columns=["close"]).to_parquet(path)
+    with pytest.raises(CorruptFileError, match="close") as err:
+        views.load(filled, "bars", "SYM001")
+    assert err.value.path == path
+
+
 def test_source_key_changes_when_a_job_rewrites(filled):
     before = views.source_key(filled, "bot", "1w")
     assert before == views.source_key(filled, "bot", "1w")
