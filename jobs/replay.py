@@ -32,6 +32,7 @@ from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
 from aion_core.errors import ConfigurationError, DataError
 from aion_core.store import Store, write_json, write_parquet, write_text
+from jobs.collect import EMPTY_ROOT
 from jobs.progress import progress
 
 #: (session D, horizons) -> {horizon: predictions indexed by symbol with expected_return and
@@ -106,7 +107,7 @@ def load_market_inputs(store: Store, end: pd.Timestamp) -> tuple[pd.DataFrame, A
         end = market_hours.previous_session(end)
     bars = store.read_daily_panel(end=end)
     if bars.empty:
-        raise ConfigurationError("no daily bars in the data root: run `aion demo-data` first")
+        raise ConfigurationError(EMPTY_ROOT.format(root=store.root))
     return bars, store.read_macro_asof(end), store.read_news_asof(end)
 
 
