@@ -205,6 +205,30 @@ def backtest(
     typer.echo(run_backtest(store, settings, a, b, horizons, out))
 
 
+@app.command()
+@command
+def evaluate(
+    start: Annotated[str, typer.Option(help="first session, YYYY-MM-DD")],
+    end: Annotated[str, typer.Option(help="last session, YYYY-MM-DD")],
+    retrain_every: Annotated[int, typer.Option(min=1, max=999, help="refit every N sessions")]
+    = 63,
+    horizon: Annotated[str, typer.Option(help="1w|2w|4w|all")] = "all",
+    restart: Annotated[bool, typer.Option("--restart", help="discard a stopped run's "
+                                          "chunks")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Walk-forward out-of-sample evaluation of the nightly's recipe, with baselines."""
+    a, b = parse_day(start, "--start"), parse_day(end, "--end")
+    horizons = horizons_of(horizon)
+    _, store = context(data_dir)
+    from jobs.evaluate import run_evaluation, summary_lines
+
+    doc = run_evaluation(store, a, b, retrain_every, horizons, restart=restart)
+    for line in summary_lines(doc):
+        typer.echo(line)
+    typer.echo(f"  report: {store.path('evaluation_report', eval_id=doc['id'])}")
+
+
 @intraday_app.command("cycle")
 @command
 def intraday_cycle(

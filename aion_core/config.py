@@ -51,6 +51,9 @@ PATHS: Mapping[str, str] = {
     "admin_lockout": "logs/admin/lockout.json",
     "bars_provenance": "raw/provenance.json",
     "import_report": "logs/imports/{import_id}.json",
+    "evaluation_predictions": "research/evaluations/{eval_id}/predictions.parquet",
+    "evaluation_report": "research/evaluations/{eval_id}/report.json",
+    "evaluation_chunk": "research/evaluations/{eval_id}/chunks/{yyyymmdd}.parquet",
 }
 
 #: CONTRACT.md's DT_PATHS (the intraday bot), relative to the data root.
@@ -80,6 +83,7 @@ _FIELD_PATTERNS = {
     "yyyymmdd": re.compile(r"^\d{8}$"),
     "horizon": re.compile(r"^(1w|2w|4w)$"),
     "job": re.compile(r"^[a-z][a-z0-9_]{0,39}$"),
+    "eval_id": re.compile(r"^eval_\d{8}_\d{8}_r\d{1,3}_[a-z0-9-]{2,12}$"),
     "import_id": re.compile(r"^[a-z]+_\d{8}T\d{6}(_\d+)?$"),
 }
 

@@ -1,0 +1,151 @@
+"""Out-of-sample figures of a forecast, as an analyst judges a cross-sectional signal.
+
+Pure: a frame of predictions with the realised forward return of each (date, symbol) in,
+the report's figures out. The daily rank IC series is autocorrelated (a 4-week label
+overlaps the next 19 sessions'), so its standard error is Newey-West's with lags = horizon
+sessions - 1, and the t-statistic is the mean over that error. Confidence is judged by the
+question it answers (aion_core.ml.calibration): does a name land on the predicted side of
+its date's median, bin by bin.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aion_core.ml.calibration import MIN_NAMES_PER_DATE, cross_sectional_position
+
+DECILES = 10
+CONFIDENCE_BINS = (0.0, 0.5, 0.51, 0.52, 0.53, 0.54, 0.55, 0.6, 1.0)
+
+
+def newey_west_se(values: np.ndarray, lags: int) -> float:
+    """Standard error of the mean of a series with autocorrelation up to `lags` (Bartlett
+    weights); the plain s.e. when lags is 0. NaN for fewer than two values."""
+    x = np.asarray(values, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n < 2:
+        return float("nan")
+    d = x - x.mean()
+    var = d @ d / n
+    for lag in range(1, min(lags, n - 1) + 1):
+        var += 2.0 * (1.0 - lag / (lags + 1.0)) * (d[lag:] @ d[:-lag]) / n
+    return float(np.sqrt(max(var, 0.0) / n))
+
+
+def daily_ic(frame: pd.DataFrame, signal: str, realised: str = "realised") -> pd.DataFrame:
+    """Per date: Pearson IC, rank (Spearman) IC and the number of names, for dates with at
+    least MIN_NAMES_PER_DATE names with both values."""
+    ok = frame[["date", signal, realised]].dropna()
+    ok = ok[ok.groupby("date")[signal].transform("size") >= MIN_NAMES_PER_DATE]
+    ranks = ok.groupby("date")[[signal, realised]].rank(method="average")
+    work = pd.DataFrame({"date": ok["date"], "a": ok[signal], "b": ok[realised],
+                         "ra": ranks[signal], "rb": ranks[realised]})
+
+    def corr(x: str, y: str) -> pd.Series:
+        g = work.groupby("date")
+        dx = work[x] - g[x].transform("mean")
+        dy = work[y] - g[y].transform("mean")
+        sums = pd.DataFrame({"date": work["date"], "xy": dx * dy, "xx": dx * dx,
+                             "yy": dy * dy}).groupby("date").sum()
+        denom = np.sqrt(sums["xx"] * sums["yy"])
+        return (sums["xy"] / denom).where(denom > 0)
+
+    out = pd.DataFrame({"ic": corr("a", "b"), "rank_ic": corr("ra", "rb"),
+                        "names": work.groupby("date").size()})
+    return out.dropna().reset_index()
+
+
+def ic_summary(ic: pd.DataFrame, lags: int) -> dict[str, float]:
+    """Mean rank IC and IC, their Newey-West s.e. and t, rank ICIR, share of days > 0."""
+    out: dict[str, float] = {"days": int(len(ic))}
+    for key in ("rank_ic", "ic"):
+        x = ic[key].to_numpy(dtype=float) if len(ic) else np.array([])
+        mean = float(x.mean()) if len(x) else float("nan")
+        se = newey_west_se(x, lags)
+        out[f"mean_{key}"] = mean
+        out[f"{key}_nw_se"] = se
+        out[f"{key}_t"] = mean / se if se and np.isfinite(se) and se > 0 else float("nan")
+    x = ic["rank_ic"].to_numpy(dtype=float) if len(ic) else np.array([])
+    out["rank_icir"] = float(x.mean() / x.std(ddof=1)) if len(x) > 1 and x.std(ddof=1) > 0 \
+        else float("nan")
+    out["days_positive"] = float((x > 0).mean()) if len(x) else float("nan")
+    return out
+
+
+def decile_returns(frame: pd.DataFrame, signal: str,
+                   realised: str = "realised") -> dict[str, Any]:
+    """Mean over dates of each prediction decile's mean realised return (1 = lowest), and
+    the top-minus-bottom spread (returns over the horizon, fractions)."""
+    ok = frame[["date", signal, realised]].dropna()
+    ok = ok[ok.groupby("date")[signal].transform("size") >= DECILES]
+    if ok.empty:
+        return {"deciles": [], "top_minus_bottom": float("nan")}
+    pct = ok.groupby("date")[signal].rank(method="first", pct=True)
+    decile = np.minimum((pct * DECILES).apply(np.ceil).astype(int), DECILES)
+    means = ok.assign(decile=decile).groupby(["date", "decile"])[realised].mean().unstack()
+    per = means.mean(axis=0)
+    return {"deciles": [float(per.get(d, np.nan)) for d in range(1, DECILES + 1)],
+            "top_minus_bottom": float((means[DECILES] - means[1]).mean())}
+
+
+def calibration_table(frame: pd.DataFrame, signal: str = "expected_return",
+                      realised: str = "realised") -> list[dict[str, float]]:
+    """Confidence bins against the realised hit rate: a hit is a name landing on the side of
+    its date's median that its place in the forecast's cross-section said."""
+    ok = frame[["date", signal, realised, "confidence"]].dropna()
+    if ok.empty:
+        return []
+    position = cross_sectional_position(ok["date"].to_numpy(), ok[signal].to_numpy())
+    excess = ok[realised] - ok.groupby("date")[realised].transform("median")
+    decided = (position != 0) & (excess.to_numpy() != 0)
+    hit = np.sign(position) == np.sign(excess.to_numpy())
+    bins = pd.cut(ok["confidence"], CONFIDENCE_BINS, include_lowest=True)
+    rows = []
+    for interval, idx in ok[decided].groupby(bins[decided], observed=True).groups.items():
+        sel = ok.index.get_indexer(idx)
+        rows.append({"low": float(interval.left), "high": float(interval.right),
+                     "rows": int(len(idx)),
+                     "mean_confidence": float(ok["confidence"].to_numpy()[sel].mean()),
+                     "hit_rate": float(hit[sel].mean())})
+    return rows
+
+
+def signal_figures(frame: pd.DataFrame, signal: str, lags: int) -> dict[str, Any]:
+    """Every figure of one signal on `frame` (`date, <signal>, realised`)."""
+    ic = daily_ic(frame, signal)
+    return {**ic_summary(ic, lags), **decile_returns(frame, signal)}
+
+
+def report(frame: pd.DataFrame, horizon_sessions: int,
+           baselines: tuple[str, ...] = ("reversal", "momentum")) -> dict[str, Any]:
+    """The model's and the baselines' figures on one horizon's rows: overall and per
+    calendar year. frame: `date, symbol, expected_return, confidence, realised` and one
+    column per baseline, rows where everything is known (the baselines are judged on the
+    very days and names the model is)."""
+    lags = max(horizon_sessions - 1, 0)
+    years = sorted(pd.DatetimeIndex(frame["date"]).year.unique())
+
+    def block(rows: pd.DataFrame) -> dict[str, Any]:
+        return {"model": {**signal_figures(rows, "expected_return", lags),
+                          "calibration": calibration_table(rows)},
+                **{b: signal_figures(rows, b, lags) for b in baselines if b in rows}}
+
+    return {"rows": int(len(frame)), "newey_west_lags": lags, "all": block(frame),
+            "by_year": {str(y): block(frame[pd.DatetimeIndex(frame["date"]).year == y])
+                        for y in years}}
+
+
+def baseline_signals(bars: pd.DataFrame) -> pd.DataFrame:
+    """The two textbook signals, known at each bar's close: short-term reversal, minus the
+    5-session return; and 12-1 momentum, the return from 252 to 21 sessions back (the last
+    month skipped, as its reversal would cancel it). bars sorted by (symbol, date)."""
+    close = bars.groupby("symbol", sort=False)["close"]
+    return pd.DataFrame({
+        "symbol": bars["symbol"].to_numpy(), "date": bars["date"].to_numpy(),
+        "reversal": -(bars["close"] / close.shift(5) - 1.0).to_numpy(),
+        "momentum": (close.shift(21) / close.shift(252) - 1.0).to_numpy(),
+    })

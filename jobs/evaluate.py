@@ -1,0 +1,138 @@
+"""`aion evaluate`: the nightly's recipe, walked forward out of sample over [start, end].
+
+Every `retrain_every` sessions from `start` (an anchor), the models are trained exactly as
+the nightly trains them (aion_core.ml.model.train with the NIGHTLY config: the same features,
+walk-forward folds, purge and calibration) on data whose labels had ended by the anchor's
+close, and predict each session from the anchor up to the next one at that session's close.
+Predictions are judged against the realised forward returns, beside two baselines on the
+same days and names (aion_core.ml.evaluation).
+
+Resumable: each anchor's predictions are written atomically as a chunk, so a killed run
+started again with the same arguments picks up at the first missing chunk; if the data root
+or the recipe changed since (another run.json), the old chunks are discarded and it starts
+over, so one evaluation never mixes two data sets. Writes research/evaluations/<id>/
+(`predictions.parquet`: date, symbol, horizon, expected_return, score, confidence;
+`report.json`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+
+from aion_core.config import HORIZONS
+from aion_core.errors import ConfigurationError
+from aion_core.ml import evaluation, model
+from aion_core.ml.dataset import build_dataset
+from aion_core.store import Store, read_json, read_parquet, write_json, write_parquet
+from jobs.collect import EMPTY_ROOT
+from jobs.progress import progress
+
+log = logging.getLogger(__name__)
+
+PREDICTION_COLUMNS = ["date", "symbol", "horizon", "expected_return", "score", "confidence"]
+
+
+def evaluation_id(start: date, end: date, retrain_every: int, horizons: list[str]) -> str:
+    tag = "all" if horizons == list(HORIZONS) else "-".join(horizons)
+    return f"eval_{start:%Y%m%d}_{end:%Y%m%d}_r{retrain_every}_{tag}"
+
+
+def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63,
+                   horizons: list[str] | None = None, restart: bool = False,
+                   config: model.TrainConfig = model.NIGHTLY) -> dict[str, Any]:
+    """Walk [start, end] and write the evaluation; returns its report."""
+    horizons = horizons or list(HORIZONS)
+    if start > end:
+        raise ConfigurationError(f"--start {start} is after --end {end}")
+    bars = store.read_daily_panel()
+    if bars.empty:
+        raise ConfigurationError(EMPTY_ROOT.format(root=store.root))
+    last = pd.Timestamp(bars["date"].max())
+    data = build_dataset(bars, store.read_macro_asof(last), store.read_news_asof(last))
+    frame = data.frame
+    sessions = pd.DatetimeIndex(sorted(frame["date"].unique()))
+    window = sessions[(sessions >= pd.Timestamp(start)) & (sessions <= pd.Timestamp(end))]
+    if window.empty:
+        raise ConfigurationError(f"no sessions with bars between {start} and {end}")
+    eval_id = evaluation_id(start, end, retrain_every, horizons)
+    folder = store.path("evaluation_report", eval_id=eval_id).parent
+    run = {"start": str(start), "end": str(end), "retrain_every": retrain_every,
+           "horizons": horizons, "recipe": _recipe(data.feature_columns, config),
+           "data": {"symbols": int(bars["symbol"].nunique()), "rows": int(len(bars)),
+                    "first": str(sessions[0].date()), "last": str(sessions[-1].date())}}
+    _prepare(folder, run, restart)
+
+    anchors = window[::retrain_every]
+    for i, anchor in enumerate(progress(anchors, total=len(anchors), desc="evaluate")):
+        chunk = store.path("evaluation_chunk", eval_id=eval_id, yyyymmdd=anchor.date())
+        if chunk.exists():
+            continue
+        until = anchors[i + 1] if i + 1 < len(anchors) else window[-1] + pd.Timedelta(days=1)
+        rows = frame[(frame["date"] >= anchor) & (frame["date"] < until)
+                     & (frame["date"] <= window[-1])]
+        fitted = model.train(frame, data.feature_columns, anchor, horizons, config=config)
+        preds = pd.concat([model.predict(fitted[h], rows).assign(horizon=h) for h in horizons],
+                          ignore_index=True)
+        write_parquet(chunk, preds[PREDICTION_COLUMNS])
+        log.info("evaluate: anchor %s done (%d rows)", anchor.date(), len(preds))
+
+    predictions = pd.concat(
+        [read_parquet(store.path("evaluation_chunk", eval_id=eval_id, yyyymmdd=a.date()))
+         for a in anchors], ignore_index=True).sort_values(["horizon", "date", "symbol"])
+    write_parquet(store.path("evaluation_predictions", eval_id=eval_id), predictions)
+    doc = {"id": eval_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds"), **run,
+           "horizons": {h: evaluation.report(judged(predictions, frame, bars, h), HORIZONS[h])
+                        for h in horizons}}
+    write_json(store.path("evaluation_report", eval_id=eval_id), doc)
+    return doc
+
+
+def judged(predictions: pd.DataFrame, frame: pd.DataFrame, bars: pd.DataFrame,
+           horizon: str) -> pd.DataFrame:
+    """One horizon's predictions beside the realised forward return and the baselines, rows
+    where all of them are known."""
+    preds = predictions[predictions["horizon"] == horizon]
+    truth = frame[["symbol", "date", model.label_column(horizon)]].rename(
+        columns={model.label_column(horizon): "realised"})
+    both = preds.merge(truth, on=["symbol", "date"], how="inner")
+    both = both.merge(evaluation.baseline_signals(bars), on=["symbol", "date"], how="left")
+    return both.dropna(subset=["realised", "expected_return", "reversal", "momentum"])
+
+
+def _recipe(features: list[str], config: model.TrainConfig) -> str:
+    """A fingerprint of what is evaluated: the feature list and the training config."""
+    text = json.dumps({"features": features, "config": repr(config)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _prepare(folder, run: dict[str, Any], restart: bool) -> None:
+    """Keep the chunks of an unfinished run of the same evaluation; otherwise start clean."""
+    marker = folder / "run.json"
+    old = read_json(marker) if marker.exists() else None
+    if restart or (old is not None and old != run):
+        if old is not None and old != run:
+            log.warning("evaluate: the data or the recipe changed since %s was started; "
+                        "starting it over", folder.name)
+        shutil.rmtree(folder / "chunks", ignore_errors=True)
+    write_json(marker, run)
+
+
+def summary_lines(doc: dict[str, Any]) -> list[str]:
+    """The report's headline figures, a line per horizon."""
+    lines = [f"evaluation {doc['id']}: {doc['start']}..{doc['end']}, refit every "
+             f"{doc['retrain_every']} sessions, {doc['data']['symbols']} symbols"]
+    for h, rep in doc["horizons"].items():
+        m, rev, mom = rep["all"]["model"], rep["all"]["reversal"], rep["all"]["momentum"]
+        lines.append(
+            f"  {h}: rank IC {m['mean_rank_ic']:+.4f} (NW t {m['rank_ic_t']:+.2f}), "
+            f"ICIR {m['rank_icir']:+.2f}, days > 0 {m['days_positive']:.0%}, top-bottom "
+            f"{m['top_minus_bottom']:+.2%}; reversal {rev['mean_rank_ic']:+.4f}, "
+            f"momentum {mom['mean_rank_ic']:+.4f}")
+    return lines

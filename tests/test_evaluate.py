@@ -1,0 +1,103 @@
+"""`aion evaluate`: out of sample, resumable, and its figures agree with its own predictions."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aion_core.ml import model
+from jobs.evaluate import evaluation_id, run_evaluation
+
+START, END = date(2026, 5, 1), date(2026, 10, 30)
+QUICKER = model.TrainConfig(n_folds=1, validation_fraction=0.15, max_rounds=40,
+                            early_stopping=None)
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory, _demo_template):
+    import shutil
+
+    from aion_core.store import Store
+
+    root = tmp_path_factory.mktemp("evaluate") / "data"
+    shutil.copytree(_demo_template, root)
+    store = Store(root)
+    doc = run_evaluation(store, START, END, retrain_every=42, config=QUICKER)
+    return store, doc
+
+
+def _spearman_by_date(preds: pd.DataFrame) -> pd.Series:
+    """Plain per-date Spearman, by sorting, independent of the module under test."""
+    out = {}
+    for day, rows in preds.groupby("date"):
+        a = rows["expected_return"].rank().to_numpy()
+        b = rows["realised"].rank().to_numpy()
+        out[day] = np.corrcoef(a, b)[0, 1]
+    return pd.Series(out)
+
+
+def _newey_west(x: np.ndarray, lags: int) -> float:
+    n, d = len(x), x - x.mean()
+    gamma = [np.sum(d[k:] * d[:n - k]) / n for k in range(lags + 1)]
+    var = gamma[0] + 2 * sum((1 - k / (lags + 1)) * gamma[k] for k in range(1, lags + 1))
+    return float(np.sqrt(var / n))
+
+
+def test_the_report_s_figures_follow_from_its_predictions_file(evaluated):
+    store, doc = evaluated
+    preds = pd.read_parquet(store.path("evaluation_predictions", eval_id=doc["id"]))
+    assert list(preds.columns) == ["date", "symbol", "horizon", "expected_return", "score",
+                                   "confidence"]
+    bars = store.read_daily_panel()
+    for h, steps in (("1w", 5), ("4w", 20)):
+        mine = preds[preds["horizon"] == h].merge(bars[["symbol", "date", "close"]],
+                                                  on=["symbol", "date"])
+        closes = bars.pivot(index="date", columns="symbol", values="close")
+        future = closes.shift(-steps) / closes - 1
+        realised = future.stack().rename("realised").reset_index()
+        mine = mine.merge(realised, on=["date", "symbol"]).dropna(subset=["realised"])
+        # the report judges the days where the 12-1 momentum baseline is known too
+        ic = _spearman_by_date(mine)
+        figures = doc["horizons"][h]["all"]["model"]
+        assert figures["days"] == len(ic)
+        assert figures["mean_rank_ic"] == pytest.approx(ic.mean(), abs=1e-9)
+        assert figures["rank_ic_nw_se"] == pytest.approx(_newey_west(ic.to_numpy(), steps - 1),
+                                                         rel=1e-9)
+        assert figures["days_positive"] == pytest.approx((ic > 0).mean())
+
+
+def test_predictions_are_out_of_sample_and_cover_the_window(evaluated):
+    store, doc = evaluated
+    preds = pd.read_parquet(store.path("evaluation_predictions", eval_id=doc["id"]))
+    days = pd.DatetimeIndex(preds["date"].unique())
+    assert days.min() >= pd.Timestamp(START) and days.max() <= pd.Timestamp(END)
+    assert set(preds["horizon"]) == {"1w", "2w", "4w"}
+    calibration = doc["horizons"]["1w"]["all"]["model"]["calibration"]
+    assert sum(b["rows"] for b in calibration) > 0.9 * doc["horizons"]["1w"]["rows"]
+
+
+def test_a_killed_run_resumes_and_a_changed_root_starts_over(evaluated, monkeypatch):
+    store, doc = evaluated
+    eval_id = evaluation_id(START, END, 42, ["1w", "2w", "4w"])
+    chunks = sorted(store.path("evaluation_chunk", eval_id=eval_id,
+                               yyyymmdd="20000101").parent.glob("*.parquet"))
+    before = pd.read_parquet(store.path("evaluation_predictions", eval_id=eval_id))
+    chunks[-1].unlink()  # as if killed while the last anchor trained
+    calls = []
+    real_train = model.train
+    monkeypatch.setattr(model, "train", lambda *a, **k: calls.append(a[2]) or real_train(*a, **k))
+
+    run_evaluation(store, START, END, retrain_every=42, config=QUICKER)
+
+    assert len(calls) == 1  # only the missing anchor
+    after = pd.read_parquet(store.path("evaluation_predictions", eval_id=eval_id))
+    pd.testing.assert_frame_equal(before.reset_index(drop=True), after.reset_index(drop=True))
+
+    sym = store.daily_symbols()[0]
+    store.path("raw_daily", symbol=sym).unlink()  # the data changed
+    calls.clear()
+    run_evaluation(store, START, END, retrain_every=42, config=QUICKER)
+    assert len(calls) == len(chunks)
