@@ -213,3 +213,19 @@ def test_flat_prices_give_no_infinities():
     assert not np.isinf(values).any()
     assert feats["bb_pctb_20_2"].isna().all() and (feats["bb_width_20_2"] == 0).all()
     assert feats["volume_z_20"].isna().all() and (feats["ret_5d"] == 0).all()
+
+
+@pytest.mark.parametrize("history", [WARM_UP + 60, WARM_UP + 200, WARM_UP + 400])
+def test_the_last_row_is_the_same_for_any_history_past_the_warm_up(history):
+    """freqtrade's recursive analysis: an indicator that depends on how much history it was
+    given (an EMA seeded at the first bar, say) would differ here beyond its warm-up."""
+    bars = random_panel(n_symbols=5, n_days=WARM_UP + 500, seed=3)
+    last = bars["date"].max()
+    first = bars["date"].drop_duplicates().sort_values().iloc[-history]
+    full = F.build_features(bars)
+    cut = F.build_features(bars[bars["date"] >= first].reset_index(drop=True))
+    a = full[full["date"] == last].set_index("symbol")[F.FEATURE_COLUMNS]
+    b = cut[cut["date"] == last].set_index("symbol")[F.FEATURE_COLUMNS]
+    scale = np.maximum(1.0, np.abs(a.to_numpy(dtype=float)))
+    assert np.nanmax(np.abs(a.to_numpy(dtype=float) - b.to_numpy(dtype=float)) / scale) < 1e-6
+    assert a.notna().all().all()

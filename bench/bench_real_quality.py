@@ -1,0 +1,80 @@
+"""Forecast quality on real data: prints ONE JSON line.
+
+    .venv/bin/python bench/bench_real_quality.py [--file PATH] [--retrain-every 63]
+
+Imports the shared S&P 500 file into a temporary data root (`aion import bars`, as a user
+would) and runs `aion evaluate` over the test window 2017-01-03..2018-01-31 with quarterly
+refits (63 sessions): the nightly's recipe, untuned on this window. Prints, per horizon, the
+model's mean daily rank IC, its Newey-West standard error and t (lags = horizon - 1), rank
+ICIR, share of days > 0, top-minus-bottom decile spread and the calibration table, beside
+the short-term reversal and 12-1 momentum baselines on the same days and names.
+Goals (issue 11): 1w rank IC >= 0.02 with NW t >= 2 (Qlib's Alpha158 LightGBM: 0.0124);
+2w and 4w positive. `ratio_1w_over_reversal` compares the model with the reversal baseline.
+Skips (a JSON line saying so) when the file is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from aion_core.store import Store  # noqa: E402
+from jobs.evaluate import run_evaluation  # noqa: E402
+from jobs.imports import import_bars  # noqa: E402
+
+DEFAULT = REPO.parent / "shared" / "data" / "sp500_5yr" / "all_stocks_5yr.parquet"
+START, END = date(2017, 1, 3), date(2018, 1, 31)
+KEYS = ("mean_rank_ic", "rank_ic_nw_se", "rank_ic_t", "rank_icir", "days_positive",
+        "mean_ic", "top_minus_bottom", "days")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--file", type=Path, default=DEFAULT)
+    parser.add_argument("--retrain-every", type=int, default=63)
+    args = parser.parse_args()
+    if not args.file.exists():
+        print(json.dumps({"bench": "real_quality", "skipped": f"{args.file} is absent"}))
+        return
+    folder = Path(tempfile.mkdtemp(prefix="bench_quality_"))
+    try:
+        store = Store(folder / "root")
+        import_bars(store, [args.file])
+        started = time.perf_counter()
+        doc = run_evaluation(store, START, END, args.retrain_every)
+        seconds = time.perf_counter() - started
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    out: dict = {"bench": "real_quality", "window": f"{START}..{END}",
+                 "retrain_every": args.retrain_every, "symbols": doc["data"]["symbols"],
+                 "seconds": round(seconds, 1)}
+    for h, rep in doc["horizons"].items():
+        figures = rep["all"]
+        out[h] = {"model": {k: _round(figures["model"][k]) for k in KEYS},
+                  "reversal": {k: _round(figures["reversal"][k]) for k in KEYS},
+                  "momentum": {k: _round(figures["momentum"][k]) for k in KEYS},
+                  "calibration": [{k: _round(v) for k, v in b.items()}
+                                  for b in figures["model"]["calibration"]]}
+    one = out["1w"]
+    out["goal_1w_rank_ic"], out["goal_1w_nw_t"] = 0.02, 2.0
+    out["ratio_1w_over_reversal"] = _round(one["model"]["mean_rank_ic"]
+                                           / one["reversal"]["mean_rank_ic"]) \
+        if one["reversal"]["mean_rank_ic"] else None
+    print(json.dumps(out))
+
+
+def _round(x: float) -> float:
+    return round(float(x), 5)
+
+
+if __name__ == "__main__":
+    main()
