@@ -32,6 +32,7 @@ the `ta` library and independent pandas references after a 250-session warm-up):
 - `dist_52w_high`: close / highest high of the last 252 sessions - 1 (NaN before 252 bars).
 - `macd*_norm_12_26_9`: the MACD lines divided by close, so the model sees no price level.
 - `rank_<name>`: percentile rank of <name> among the symbols on the same date, in (0, 1].
+- the Alpha158-style candle and rolling price-volume ratios of aion_core.ml.alpha.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import pandas as pd
 import talib
 
 from aion_core.errors import DataError
+from aion_core.ml.alpha import ALPHA_FEATURES, alpha_columns
 
 BAR_COLUMNS = ["symbol", "date", "open", "high", "low", "close", "volume"]
 RETURN_WINDOWS = (1, 5, 10, 20, 60)
@@ -69,7 +71,7 @@ RANKED_FEATURES = ["ret_1d", "ret_5d", "ret_20d", "ret_60d", "vol_20d", "rsi_14"
 RANK_FEATURES = [f"rank_{name}" for name in RANKED_FEATURES]
 
 #: Every column `build_features` returns besides `symbol, date`.
-FEATURE_COLUMNS = STANDARD_FEATURES + NORMALISED_FEATURES + RANK_FEATURES
+FEATURE_COLUMNS = STANDARD_FEATURES + NORMALISED_FEATURES + RANK_FEATURES + ALPHA_FEATURES
 
 _PRICE_LEVEL = {"macd_12_26_9", "macd_signal_12_26_9", "macd_hist_12_26_9", "atr_14"}
 #: The model's feature list: every scale-free column (price-level columns are left out, their
@@ -209,6 +211,8 @@ def _session_columns(p: PanelArrays, lay: PanelLayout) -> dict[str, np.ndarray]:
     wide["volume_z_20"] = _ratio(volume - roll.mean().to_numpy(), roll.std().to_numpy())
     high_52w = pd.DataFrame(lay.by_session(p.high)).rolling(HIGH_52W_WINDOW).max().to_numpy()
     wide["dist_52w_high"] = close / high_52w - 1.0
+    wide |= alpha_columns(lay.by_session(p.open), lay.by_session(p.high),
+                          lay.by_session(p.low), close, volume)
     return {name: w[lay.pos, lay.sym] for name, w in wide.items()}
 
 
