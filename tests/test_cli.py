@@ -24,7 +24,7 @@ def aion(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
 def test_help_lists_every_contract_command():
     out = runner.invoke(app, ["--help"]).output
     for name in ("demo-data", "nightly", "bots", "replay", "backtest", "intraday", "scheduler",
-                 "admin"):
+                 "admin", "import", "evaluate"):
         assert name in out
 
 
