@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -36,16 +35,18 @@ from jobs.imports import import_bars  # noqa: E402
 DEFAULT = REPO.parent / "shared" / "data" / "sp500_5yr" / "all_stocks_5yr.parquet"
 
 
-def _timed(fn: Callable[[Path], object], repeats: int) -> float:
+def _timed(fn: Callable[[Path], object], repeats: int,
+           setup: Callable[[Path], object] | None = None) -> float:
+    """Best of `repeats` timed calls of `fn`, each in a fresh temporary folder (after an
+    untimed `setup` in it, when given)."""
     best = float("inf")
     for _ in range(repeats):
-        folder = Path(tempfile.mkdtemp(prefix="bench_import_"))
-        try:
+        with tempfile.TemporaryDirectory(prefix="bench_import_") as tmp:
+            if setup is not None:
+                setup(Path(tmp))
             start = time.perf_counter()
-            fn(folder)
+            fn(Path(tmp))
             best = min(best, time.perf_counter() - start)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
     return best
 
 
@@ -67,21 +68,11 @@ def main() -> None:
         print(json.dumps({"bench": "import", "skipped": f"{args.file} is absent"}))
         return
     rows = len(pd.read_parquet(args.file, columns=[]))
-    seconds = _timed(lambda folder: import_bars(Store(folder), [args.file]), args.repeats)
-
-    def twice(folder: Path) -> None:
+    def once(folder: Path) -> None:
         import_bars(Store(folder), [args.file])
 
-    again = float("inf")
-    for _ in range(args.repeats):
-        folder = Path(tempfile.mkdtemp(prefix="bench_import_"))
-        try:
-            twice(folder)
-            start = time.perf_counter()
-            twice(folder)
-            again = min(again, time.perf_counter() - start)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+    seconds = _timed(once, args.repeats)
+    again = _timed(once, args.repeats, setup=once)
     base = _timed(lambda folder: baseline(args.file, folder), args.repeats)
     print(json.dumps({"bench": "import", "file": args.file.name, "rows": rows,
                       "seconds": round(seconds, 3), "rows_per_s": round(rows / seconds),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 import time
@@ -45,15 +44,12 @@ def main() -> None:
     if not args.file.exists():
         print(json.dumps({"bench": "real_quality", "skipped": f"{args.file} is absent"}))
         return
-    folder = Path(tempfile.mkdtemp(prefix="bench_quality_"))
-    try:
-        store = Store(folder / "root")
+    with tempfile.TemporaryDirectory(prefix="bench_quality_") as tmp:
+        store = Store(Path(tmp) / "root")
         import_bars(store, [args.file])
         started = time.perf_counter()
         doc = run_evaluation(store, START, END, args.retrain_every)
         seconds = time.perf_counter() - started
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
     out: dict = {"bench": "real_quality", "window": f"{START}..{END}",
                  "retrain_every": args.retrain_every, "symbols": doc["data"]["symbols"],
                  "seconds": round(seconds, 1)}

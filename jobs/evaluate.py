@@ -87,14 +87,16 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
         [read_parquet(store.path("evaluation_chunk", eval_id=eval_id, yyyymmdd=a.date()))
          for a in anchors], ignore_index=True).sort_values(["horizon", "date", "symbol"])
     write_parquet(store.path("evaluation_predictions", eval_id=eval_id), predictions)
+    baselines = evaluation.baseline_signals(bars)
     doc = {"id": eval_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds"), **run,
-           "horizons": {h: evaluation.report(judged(predictions, frame, bars, h), HORIZONS[h])
+           "horizons": {h: evaluation.report(judged(predictions, frame, baselines, h),
+                                             HORIZONS[h])
                         for h in horizons}}
     write_json(store.path("evaluation_report", eval_id=eval_id), doc)
     return doc
 
 
-def judged(predictions: pd.DataFrame, frame: pd.DataFrame, bars: pd.DataFrame,
+def judged(predictions: pd.DataFrame, frame: pd.DataFrame, baselines: pd.DataFrame,
            horizon: str) -> pd.DataFrame:
     """One horizon's predictions beside the realised forward return and the baselines, rows
     where all of them are known."""
@@ -102,7 +104,7 @@ def judged(predictions: pd.DataFrame, frame: pd.DataFrame, bars: pd.DataFrame,
     truth = frame[["symbol", "date", model.label_column(horizon)]].rename(
         columns={model.label_column(horizon): "realised"})
     both = preds.merge(truth, on=["symbol", "date"], how="inner")
-    both = both.merge(evaluation.baseline_signals(bars), on=["symbol", "date"], how="left")
+    both = both.merge(baselines, on=["symbol", "date"], how="left")
     return both.dropna(subset=["realised", "expected_return", "reversal", "momentum"])
 
 

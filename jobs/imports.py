@@ -76,7 +76,7 @@ class ImportReport:
         return {"files": len(self.files), "items": len(self.items),
                 **{s: self.count(s) for s in ("imported", "unchanged", "refused")}, **rows}
 
-    def lines(self, width: int = 40) -> list[str]:
+    def lines(self) -> list[str]:
         """The report as a person reads it: totals, a table of the checks that found
         something, then every refusal on its own line."""
         t = self.totals()
@@ -89,7 +89,7 @@ class ImportReport:
         table = self._check_rows()
         if table:
             out.append(f"  {'check':<22}{'action':<10}{'items':>6}{'rows':>8}  examples")
-            out += [f"  {c:<22}{CHECKS[c].action:<10}{n:>6}{r:>8}  {e[:width * 2]}"
+            out += [f"  {c:<22}{CHECKS[c].action:<10}{n:>6}{r:>8}  {e}"
                     for c, n, r, e in table]
         out += [f"  refused file {f['path']}: {f['reason']}" for f in self.files
                 if f["status"] == "refused"]
@@ -134,11 +134,11 @@ def _start(store: Store, kind: str, options: dict[str, Any]) -> ImportReport:
     return ImportReport(kind, import_id, stamp.isoformat(timespec="seconds"), options)
 
 
-def _finish(store: Store, report: ImportReport, kind: str) -> ImportReport:
+def _finish(store: Store, report: ImportReport) -> ImportReport:
     report.path = store.path("import_report", import_id=report.import_id)
     store.write_json("import_report", report.to_record(), import_id=report.import_id)
     if report.count("imported"):
-        store.record_source(kind, "import", f"{report.import_id}: "
+        store.record_source(report.kind, "import", f"{report.import_id}: "
                             f"{report.count('imported')} item(s) from {len(report.files)} "
                             "file(s)", report.started_at)
     return report
@@ -165,6 +165,11 @@ def _read_all(report: ImportReport, paths: Iterable[Path | str],
         report.file(path, "read", rows=len(frame), notes=notes)
         frames.append(frame)
     return frames
+
+
+def _named(symbol: str | None, path: Path) -> str | None:
+    """The symbol of a file without a symbol column: --symbol, else the file's name."""
+    return symbol.upper() if symbol else normalise.symbol_from_name(files.stem(path))
 
 
 def _without_symbol(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
@@ -217,15 +222,14 @@ def import_bars(store: Store, paths: Iterable[Path | str], adjusted: bool = Fals
                                     "overwrite": overwrite})
 
     def parse(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
-        named = symbol.upper() if symbol else normalise.symbol_from_name(files.stem(path))
-        bars, notes = normalise.daily_bars(frame, named, adjusted)
+        bars, notes = normalise.daily_bars(frame, _named(symbol, path), adjusted)
         return _without_symbol(bars, notes), notes
 
     frames = _read_all(report, paths, parse)
     if frames:
         _check_and_store_daily(store, report, pd.concat(frames, ignore_index=True), overwrite)
         _name_files(report, frames)
-    return _finish(store, report, "bars")
+    return _finish(store, report)
 
 
 def _name_files(report: ImportReport, frames: list[pd.DataFrame]) -> None:
@@ -280,10 +284,10 @@ def _store_daily(store: Store, sym: str, new: pd.DataFrame, overwrite: bool,
         added = len(fresh)
         findings = list(item["findings"])
         if len(clash):
-            findings.append(Finding("overlap_differs", len(clash), _days(clash["date"]),
-                                    "replaced by the file's rows" if overwrite
-                                    else "stored rows kept (--overwrite takes the file's)")
-                            .to_record())
+            kept = "replaced by the file's rows" if overwrite \
+                else "stored rows kept (--overwrite takes the file's)"
+            findings.append(Finding("overlap_differs", len(clash),
+                                    quality.first_days(clash["date"]), kept).to_record())
         if old is not None and added:
             findings += _seam_jumps(merged, old, item)
         changed = added or (overwrite and len(clash))
@@ -314,10 +318,6 @@ def _day(ts: Any) -> str:
     return pd.Timestamp(ts).strftime("%Y-%m-%d")
 
 
-def _days(dates: pd.Series) -> list[str]:
-    return [_day(d) for d in dates.head(quality.EXAMPLES)]
-
-
 # --------------------------------------------------------------------------- minute bars
 
 
@@ -330,19 +330,18 @@ def import_minute(store: Store, paths: Iterable[Path | str], stamp: str, tz: str
                                       "overwrite": overwrite})
 
     def parse(frame: pd.DataFrame, path: Path) -> tuple[pd.DataFrame, list[str]]:
-        named = symbol.upper() if symbol else normalise.symbol_from_name(files.stem(path))
-        bars, outside = normalise.minute_bars(frame, named, stamp, tz)
+        bars, outside = normalise.minute_bars(frame, _named(symbol, path), stamp, tz)
         notes = [f"{outside} bar(s) outside NYSE regular hours dropped"] if outside else []
         return _without_symbol(bars, notes), notes
 
     frames = _read_all(report, paths, parse)
     if not frames:
-        return _finish(store, report, "minute")
+        return _finish(store, report)
     bars = pd.concat(frames, ignore_index=True).rename(columns={"ts": "date"})
     checked = quality.check_daily(bars, None)
-    for sym in checked.rows_read:
+    for sym in checked.rows_read:  # refused until its bars are stored below
         report.items[sym] = {**_item(checked, sym), "status": "refused",
-                             "reason": checked.refused.get(sym, "")}
+                             "reason": checked.refused.get(sym, "no bars left after the checks")}
     kept = checked.bars.rename(columns={"date": "ts"})
     kept["session"] = kept["ts"].dt.tz_convert(market_hours.NY).dt.strftime("%Y-%m-%d")
     added: Counter = Counter()
@@ -362,10 +361,7 @@ def import_minute(store: Store, paths: Iterable[Path | str], stamp: str, tz: str
         item.update(rows_kept=len(rows), rows_added=int(added.get(sym, 0)),
                     status="imported" if added.get(sym) else "unchanged", reason="",
                     first=str(rows["session"].min()), last=str(rows["session"].max()))
-    for item in report.items.values():
-        if item["status"] == "refused" and not item["reason"]:
-            item["reason"] = "no bars left after the checks"
-    return _finish(store, report, "minute")
+    return _finish(store, report)
 
 
 # --------------------------------------------------------------------------- macro, news
@@ -400,13 +396,13 @@ def import_macro(store: Store, paths: Iterable[Path | str], series: str | None =
             continue
         if len(clash):
             item["findings"].append(Finding("overlap_differs", len(clash),
-                                            _days(clash["date"]), "revised values?")
+                                            quality.first_days(clash["date"]), "revised values?")
                                     .to_record())
         report.items[sid] = {**item, "rows_added": added,
                              "status": "imported" if added else "unchanged",
                              "first": _day(merged["date"].min()),
                              "last": _day(merged["date"].max())}
-    return _finish(store, report, "macro")
+    return _finish(store, report)
 
 
 def import_news(store: Store, paths: Iterable[Path | str], tz: str | None = None,
@@ -436,4 +432,4 @@ def import_news(store: Store, paths: Iterable[Path | str], tz: str | None = None
                 "status": "imported" if n else "unchanged", "findings": [],
                 "first": _day(items["published_at"].min().tz_convert(market_hours.NY)),
                 "last": _day(items["published_at"].max().tz_convert(market_hours.NY))}
-    return _finish(store, report, "news")
+    return _finish(store, report)

@@ -93,7 +93,8 @@ class Checked:
         self.findings.setdefault(symbol, []).append(finding)
 
 
-def _days(dates: pd.Series) -> list[str]:
+def first_days(dates: pd.Series) -> list[str]:
+    """The first EXAMPLES dates as YYYY-MM-DD: what a finding shows of its rows."""
     return [d.strftime("%Y-%m-%d") for d in dates.head(EXAMPLES) if pd.notna(d)]
 
 
@@ -106,7 +107,7 @@ def _report(out: Checked, frame: pd.DataFrame, mask: pd.Series, check: str,
         hits = hits.assign(note=notes[mask])
     for sym, rows in hits.groupby("symbol", sort=True):
         sym = str(sym)
-        dates = _days(rows["date"])
+        dates = first_days(rows["date"])
         detail = "; ".join(rows["note"].head(EXAMPLES)) if notes is not None else ""
         out.add(sym, Finding(check, len(rows), dates, detail))
         if CHECKS[check].action == "refused" and sym not in out.refused:

@@ -29,7 +29,6 @@ from aion_core.ingest.columns import (
 
 DAILY_SCHEMA = pa.schema([("symbol", pa.string()), ("date", pa.timestamp("ns")),
                           *((c, pa.float64()) for c in DAILY_COLUMNS[2:])])
-PRICES = ["open", "high", "low", "close"]
 
 
 def _plain(table: pa.Table) -> bool:
