@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from aion_core.ml.dataset import build_dataset
-from aion_core.ml.features import FEATURE_COLUMNS, TECHNICAL_FEATURES, build_features
-from aion_core.ml.labels import forward_returns
+from aion_core.ml.features import FEATURE_COLUMNS, MODEL_FEATURES, build_features
+from aion_core.ml.labels import forward_returns, target_columns
 from aion_core.ml.macro import macro_features
 from aion_core.ml.sentiment import score_headlines, sentiment_columns, sentiment_features
 from aion_core.providers.synthetic import MACRO_SERIES
@@ -23,12 +23,13 @@ def inputs(synthetic_market) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 
 @pytest.mark.parametrize("missing", [None, pd.DataFrame()])
-def test_bars_alone_give_technical_features_and_labels(inputs, missing):
+def test_bars_alone_give_the_model_features_and_labels(inputs, missing):
     bars, _, _ = inputs
     ds = build_dataset(bars, macro=missing, news=missing)
-    assert ds.feature_columns == TECHNICAL_FEATURES
+    assert ds.feature_columns == MODEL_FEATURES
     assert ds.label_columns == ["fwd_1w", "fwd_2w", "fwd_4w"]
-    assert list(ds.frame.columns) == ["symbol", "date", *FEATURE_COLUMNS, *ds.label_columns]
+    assert list(ds.frame.columns) == ["symbol", "date", *FEATURE_COLUMNS, *ds.label_columns,
+                                      *target_columns()]
     assert (ds.frame[FEATURE_COLUMNS].dtypes == np.float32).all()
     pd.testing.assert_frame_equal(ds.frame[["symbol", "date", *FEATURE_COLUMNS]],
                                   build_features(bars))

@@ -215,11 +215,11 @@ def test_flat_prices_give_no_infinities():
     assert feats["volume_z_20"].isna().all() and (feats["ret_5d"] == 0).all()
 
 
-@pytest.mark.parametrize("history", [WARM_UP + 60, WARM_UP + 200, WARM_UP + 400])
+@pytest.mark.parametrize("history", [F.WARM_UP + 1, F.WARM_UP + 200, F.WARM_UP + 400])
 def test_the_last_row_is_the_same_for_any_history_past_the_warm_up(history):
     """freqtrade's recursive analysis: an indicator that depends on how much history it was
     given (an EMA seeded at the first bar, say) would differ here beyond its warm-up."""
-    bars = random_panel(n_symbols=5, n_days=WARM_UP + 500, seed=3)
+    bars = random_panel(n_symbols=5, n_days=F.WARM_UP + 500, seed=3)
     last = bars["date"].max()
     first = bars["date"].drop_duplicates().sort_values().iloc[-history]
     full = F.build_features(bars)

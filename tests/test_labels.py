@@ -8,13 +8,15 @@ import pytest
 
 from aion_core.config import HORIZONS
 from aion_core.errors import DataError
-from aion_core.ml.labels import forward_returns, label_columns
+from aion_core.ml.features import PanelLayout, panel_arrays
+from aion_core.ml.labels import forward_returns, label_columns, target_columns
+from aion_core.ml.residual import daily_residuals
 
 
 def test_forward_returns_match_per_symbol_shift(synthetic_market):
     bars = synthetic_market.panel()
     labels = forward_returns(bars)
-    assert list(labels.columns) == ["symbol", "date", *label_columns()]
+    assert list(labels.columns) == ["symbol", "date", *label_columns(), *target_columns()]
     assert len(labels) == len(bars)
     for sym, b in bars.groupby("symbol"):
         for name, steps in HORIZONS.items():
@@ -38,3 +40,17 @@ def test_labels_never_cross_symbols():
 def test_unsorted_bars_are_refused(synthetic_market):
     with pytest.raises(DataError):
         forward_returns(synthetic_market.panel().iloc[::-1])
+
+
+def test_the_residual_target_sums_the_next_sessions_residuals(synthetic_market):
+    bars = synthetic_market.panel()
+    labels = forward_returns(bars)
+    p = panel_arrays(bars)
+    lay = PanelLayout.of(p, bars["date"].to_numpy())
+    resid = pd.DataFrame(daily_residuals(lay.by_day(p.close), lay.days))
+    for name, steps in HORIZONS.items():
+        # the next `steps` rows' residuals, summed by a plain loop over the shift
+        want = sum(resid.shift(-k) for k in range(1, steps + 1)).to_numpy()[lay.day, lay.sym]
+        got = labels[f"resid_fwd_{name}"].to_numpy()
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=name)
+        assert np.isfinite(got).mean() > 0.8  # known from the first refit on

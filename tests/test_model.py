@@ -154,9 +154,10 @@ def test_with_shuffled_labels_the_model_finds_nothing(synthetic_dataset):
     about sd(daily IC) / sqrt(n_days / 5); 'within noise' = inside three of them."""
     ds, as_of, later, _ = synthetic_dataset
     shuffled = ds.frame.copy()
-    labelled = shuffled["fwd_1w"].notna().to_numpy()
+    pair = ["fwd_1w", "resid_fwd_1w"]  # the label and the training target, moved together
+    labelled = shuffled[pair].notna().all(axis=1).to_numpy()
     rng = np.random.default_rng(0)
-    shuffled.loc[labelled, "fwd_1w"] = rng.permutation(shuffled.loc[labelled, "fwd_1w"].to_numpy())
+    shuffled.loc[labelled, pair] = rng.permutation(shuffled.loc[labelled, pair].to_numpy())
     mean_ic, daily = _oos_rank_ic(ds, as_of, later, frame=shuffled)
     stderr = daily.std(ddof=1) / np.sqrt(len(daily) / HORIZONS["1w"])
     assert abs(mean_ic) < 3 * stderr, (mean_ic, stderr)

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from aion_core.config import HORIZONS
-from aion_core.ml.features import TECHNICAL_FEATURES, build_features
-from aion_core.ml.labels import forward_returns, label_columns
+from aion_core.ml.features import MODEL_FEATURES, build_features
+from aion_core.ml.labels import forward_returns, label_columns, target_columns
 from aion_core.ml.macro import macro_features
 from aion_core.ml.sentiment import score_headlines, sentiment_columns, sentiment_features
 
@@ -25,7 +25,8 @@ from aion_core.ml.sentiment import score_headlines, sentiment_columns, sentiment
 class Dataset:
     """frame: RangeIndex, one row per bar in (symbol, date) order, columns `symbol, date`,
     every feature column (float32: the model's and the standard price-level ones), then
-    `fwd_<h>` labels (float64 fractions, NaN until known).
+    `fwd_<h>` labels and `resid_fwd_<h>` training targets (float64 fractions, NaN until
+    known).
     feature_columns: the columns a model trains on, in a fixed order.
     label_columns: `fwd_<h>` for each horizon."""
 
@@ -51,7 +52,7 @@ def build_dataset(bars: pd.DataFrame, macro: pd.DataFrame | None = None,
     news: `symbol, published_at` (UTC), `headline`, ... or None.
     """
     parts = [build_features(bars)]
-    columns = list(TECHNICAL_FEATURES)
+    columns = list(MODEL_FEATURES)
     if macro is not None and not macro.empty:
         rows = _macro_rows(macro, bars["date"].to_numpy())
         parts.append(rows)
@@ -61,5 +62,5 @@ def build_dataset(bars: pd.DataFrame, macro: pd.DataFrame | None = None,
         parts.append(sent[sentiment_columns()])
         columns += sentiment_columns()
     labels = forward_returns(bars, horizons)
-    parts.append(labels[label_columns(horizons)])
+    parts.append(labels[label_columns(horizons) + target_columns(horizons)])
     return Dataset(pd.concat(parts, axis=1), columns, label_columns(horizons))

@@ -4,6 +4,14 @@
 after t (n = HORIZONS[h]); NaN where t+n is not in the data yet. These are the only columns
 of the dataset that look forward: a model may train on a row only once its label is known,
 i.e. when t+n <= as_of (the purge in aion_core.ml.model relies on it).
+
+`resid_fwd_<h>` is the training target: the sum of the symbol's residual returns
+(aion_core.ml.residual: the statistical factors' part taken out) over the dates t+1 .. t+n
+of the panel, NaN where one of them is unknown. A model that learns the raw or the
+market-relative return spends its splits on factor bets whose payoff flips from year to year.
+On the S&P 500 dev years (1w rank IC 2015 / 2016), the residual features trained on the
+market-relative target gave +0.0072 / -0.0056 (with the price-volume columns), their ranks on
+this target +0.0076 / +0.0256.
 """
 
 from __future__ import annotations
@@ -14,11 +22,16 @@ import numpy as np
 import pandas as pd
 
 from aion_core.config import HORIZONS
-from aion_core.ml.features import panel_arrays
+from aion_core.ml.features import PanelLayout, panel_arrays
+from aion_core.ml.residual import daily_residuals
 
 
 def label_columns(horizons: Mapping[str, int] = HORIZONS) -> list[str]:
     return [f"fwd_{h}" for h in horizons]
+
+
+def target_columns(horizons: Mapping[str, int] = HORIZONS) -> list[str]:
+    return [f"resid_fwd_{h}" for h in horizons]
 
 
 def forward_returns(bars: pd.DataFrame, horizons: Mapping[str, int] = HORIZONS) -> pd.DataFrame:
@@ -26,7 +39,8 @@ def forward_returns(bars: pd.DataFrame, horizons: Mapping[str, int] = HORIZONS) 
 
     bars: long `symbol, date, open, high, low, close, volume`, sorted by (symbol, date).
     Returns a frame with a fresh RangeIndex, one row per input row in the same order:
-    `symbol, date, fwd_<h>` for each horizon (float64 fractions, e.g. 0.012 = +1.2%).
+    `symbol, date, fwd_<h>` for each horizon (float64 fractions, e.g. 0.012 = +1.2%), then
+    `resid_fwd_<h>` for each.
     """
     p = panel_arrays(bars)  # checks the columns and the (symbol, date) order
     n = len(p.close)
@@ -39,4 +53,14 @@ def forward_returns(bars: pd.DataFrame, horizons: Mapping[str, int] = HORIZONS) 
         fwd = np.full(n, np.nan)
         fwd[known] = p.close[ahead[known]] / p.close[known] - 1.0
         out[f"fwd_{name}"] = fwd
+    lay = PanelLayout.of(p, bars["date"].to_numpy())
+    resid = daily_residuals(lay.by_day(p.close), lay.days)
+    for name, steps in horizons.items():
+        ahead = np.full_like(resid, np.nan)  # row t: residuals of rows t+1 .. t+steps summed
+        if len(resid) > steps:
+            summed = np.cumsum(np.nan_to_num(resid), axis=0)
+            missing = np.cumsum(np.isnan(resid), axis=0)
+            ahead[:-steps] = summed[steps:] - summed[:-steps]
+            ahead[:-steps][missing[steps:] - missing[:-steps] > 0] = np.nan
+        out[f"resid_fwd_{name}"] = ahead[lay.day, lay.sym]
     return pd.DataFrame(out)

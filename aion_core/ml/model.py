@@ -83,6 +83,10 @@ def label_column(horizon: str) -> str:
     return f"fwd_{horizon}"
 
 
+def target_column(horizon: str) -> str:
+    return f"resid_fwd_{horizon}"
+
+
 @dataclass
 class TrainingMatrix:
     """A dataset frame as arrays, cut at `as_of`, with one binned LightGBM Dataset shared by
@@ -90,7 +94,8 @@ class TrainingMatrix:
 
     Built from a frame with columns `symbol, date` (session, datetime64), the feature columns
     and the label columns `fwd_1w, fwd_2w, fwd_4w` (forward returns as fractions, NaN where
-    unknown). Rows dated after `as_of` are dropped on construction.
+    unknown), optionally the training targets `resid_fwd_<h>` (aion_core.ml.labels). Rows
+    dated after `as_of` are dropped on construction.
     """
 
     features: list[str]
@@ -100,7 +105,7 @@ class TrainingMatrix:
     session_idx: np.ndarray  # (rows,) int: index into `sessions`
     sessions: pd.DatetimeIndex  # sorted sessions present, last one <= as_of
     labels: dict[str, np.ndarray]  # forward returns (fractions, NaN = unknown)
-    excess: dict[str, np.ndarray]  # the same minus the mean of that date: the training target
+    excess: dict[str, np.ndarray]  # the training target, demeaned per date (see _excess)
     params: Mapping[str, Any]
     _base: lgb.Dataset | None = None
 
@@ -119,7 +124,8 @@ class TrainingMatrix:
             sessions=pd.DatetimeIndex(sessions),
             labels={h: cut[label_column(h)].to_numpy(dtype=np.float64)
                     for h in HORIZONS if label_column(h) in cut},
-            excess={h: _excess(cut[label_column(h)], codes)
+            excess={h: _excess(cut[target_column(h) if target_column(h) in cut
+                                   else label_column(h)], codes)
                     for h in HORIZONS if label_column(h) in cut},
             params=dict(params),
         )
@@ -130,7 +136,8 @@ class TrainingMatrix:
         last = len(self.sessions) - 1 - HORIZONS[horizon]
         if through is not None:
             last = min(last, through)
-        return np.flatnonzero((self.session_idx <= last) & np.isfinite(self.labels[horizon]))
+        return np.flatnonzero((self.session_idx <= last) & np.isfinite(self.labels[horizon])
+                              & np.isfinite(self.excess[horizon]))
 
     def dataset(self, rows: np.ndarray, label: np.ndarray) -> lgb.Dataset:
         """A LightGBM Dataset of `rows` with `label`, binned like every other."""
@@ -158,7 +165,8 @@ class TrainingMatrix:
 
 
 def _excess(label: pd.Series, session_codes: np.ndarray) -> np.ndarray:
-    """Forward return minus the mean forward return of all names on that date.
+    """The training target (the residual forward return where the dataset has one, else the
+    forward return) minus its mean over all names on that date.
 
     Why the model learns this rather than the raw return: the market's common move is most of
     a stock's return variance and no stock feature predicts it; left in, the trees spend their
