@@ -77,9 +77,10 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
         until = anchors[i + 1] if i + 1 < len(anchors) else window[-1] + pd.Timedelta(days=1)
         rows = frame[(frame["date"] >= anchor) & (frame["date"] < until)
                      & (frame["date"] <= window[-1])]
-        fitted = model.train(frame, data.feature_columns, anchor, horizons, config=config)
-        preds = pd.concat([model.predict(fitted[h], rows).assign(horizon=h) for h in horizons],
-                          ignore_index=True)
+        fitted = model.train(frame, data.feature_columns, anchor,
+                             model.blended_horizons(horizons), config=config)
+        blended = model.predict_all(fitted, rows)
+        preds = pd.concat([blended[h].assign(horizon=h) for h in horizons], ignore_index=True)
         write_parquet(chunk, preds[PREDICTION_COLUMNS])
         log.info("evaluate: anchor %s done (%d rows)", anchor.date(), len(preds))
 

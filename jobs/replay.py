@@ -95,9 +95,11 @@ class ModelPredictor:
     def __call__(self, session: pd.Timestamp, horizons: list[str]) -> dict[str, pd.DataFrame]:
         from aion_core.ml import model
 
-        fitted = self._models_for(session, horizons)
+        needed = model.blended_horizons(horizons)
+        fitted = self._models_for(session, needed)
         rows = self.frame[self.frame["date"] == self.market.previous(session)]
-        return {h: model.predict(fitted[h], rows).set_index("symbol") for h in horizons}
+        preds = model.predict_all({h: fitted[h] for h in needed}, rows)
+        return {h: preds[h].set_index("symbol") for h in horizons}
 
 
 def load_market_inputs(store: Store, end: pd.Timestamp) -> tuple[pd.DataFrame, Any, Any]:

@@ -171,3 +171,41 @@ def test_folds_record_the_rounds_really_grown(toy):
         assert f.trained_rounds == model.NIGHTLY.max_rounds \
             or f.trained_rounds > model.NIGHTLY.early_stopping
         assert f.trained_rounds >= f.rounds or f.rounds == model.NIGHTLY.min_rounds
+
+
+def test_the_residual_target_is_what_the_model_learns_and_the_as_of_guard_holds(toy):
+    """With `resid_fwd_<h>` in the frame the trees fit it (here it leans on f1, the raw label
+    on f0), and its values after as_of change nothing."""
+    frame = toy.copy()
+    rng = np.random.default_rng(5)
+    known = frame["fwd_1w"].notna()
+    frame["resid_fwd_1w"] = np.where(known, 0.01 * frame["f1"] + 0.02 * rng.normal(size=len(frame)),
+                                     np.nan)
+    as_of = frame["date"].drop_duplicates().iloc[300]
+    fitted = model.train(frame, FEATURES, as_of, ["1w"])["1w"]
+    importance = fitted.metadata()["feature_importance"]
+    assert max(importance, key=importance.get) == "f1"
+    later = frame["date"] > as_of - pd.offsets.BDay(5)  # targets still open at as_of
+    frame.loc[later, "resid_fwd_1w"] = rng.normal(size=later.sum())
+    again = model.train(frame, FEATURES, as_of, ["1w"])["1w"]
+    assert again.to_model_string() == fitted.to_model_string()
+
+
+def test_each_horizon_blends_its_model_with_the_shorter_ones(toy):
+    models = model.train(toy, FEATURES, toy["date"].iloc[-30], list(HORIZONS), config=model.QUICK)
+    rows = toy[toy["date"] >= toy["date"].iloc[-60]]
+    blended = model.predict_all(models, rows)
+    alone = {h: model.predict(m, rows).set_index(["date", "symbol"]) for h, m in models.items()}
+    pd.testing.assert_frame_equal(blended["1w"], model.predict(models["1w"], rows))
+    for h in ("2w", "4w"):
+        got = blended[h].set_index(["date", "symbol"]).sort_index()
+        own = alone[h].sort_index()
+        members = [g for g in HORIZONS if HORIZONS[g] <= HORIZONS[h]]
+        want_order = sum(alone[g].sort_index()["score"] for g in members) / len(members)
+        for _, day in got.groupby(level="date"):
+            ref = own.loc[day.index, "expected_return"]
+            assert day["expected_return"].mean() == pytest.approx(ref.mean(), abs=1e-12)
+            assert day["expected_return"].std() == pytest.approx(ref.std(), rel=1e-9)
+            assert np.corrcoef(day["expected_return"], want_order.loc[day.index])[0, 1] \
+                == pytest.approx(1.0, abs=1e-9)
+        assert model.blended_horizons([h]) == members

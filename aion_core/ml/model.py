@@ -378,8 +378,38 @@ def train(frame: pd.DataFrame, features: list[str], as_of: Any,
     return out
 
 
+def _raw(fitted: Fitted, rows: pd.DataFrame) -> np.ndarray:
+    """The model's forecast of each row's return over its horizon (fractions)."""
+    return fitted.booster.predict(rows[fitted.features].to_numpy(dtype=np.float32),
+                                  num_threads=2) + fitted.drift
+
+
+def _per_date(dates: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's date mean and (population) standard deviation of `values`."""
+    by_date = pd.Series(values).groupby(pd.factorize(dates)[0])
+    return by_date.transform("mean").to_numpy(), by_date.transform("std", ddof=0).to_numpy()
+
+
+def _zscore(dates: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Cross-sectional z-score within each date (0 where a date has no dispersion)."""
+    mean, std = _per_date(dates, values)
+    return np.where(std > 0, (values - mean) / np.where(std > 0, std, 1.0), 0.0)
+
+
+def _forecasts(fitted: Fitted, rows: pd.DataFrame, pred: np.ndarray) -> pd.DataFrame:
+    dates = rows["date"].to_numpy()
+    out = pd.DataFrame({"date": dates, "symbol": rows["symbol"].to_numpy(),
+                        "expected_return": pred,
+                        "confidence": fitted.calibration.confidence(dates, pred),
+                        "score": _zscore(dates, pred)})
+    out = out.sort_values(["date", "expected_return", "symbol"], ascending=[True, False, True],
+                          kind="stable").reset_index(drop=True)
+    out["rank"] = out.groupby("date").cumcount() + 1
+    return out
+
+
 def predict(fitted: Fitted, rows: pd.DataFrame) -> pd.DataFrame:
-    """Forecasts for feature rows, typically every symbol at one later date.
+    """Forecasts of one model alone for feature rows, typically every symbol at one later date.
 
     rows: `symbol, date` + the model's features. Returns one row per input row with columns
     `date, symbol, expected_return` (fraction over the horizon), `confidence` ([0, 1], see
@@ -387,22 +417,34 @@ def predict(fitted: Fitted, rows: pd.DataFrame) -> pd.DataFrame:
     the date has one name or no dispersion) and `rank` (1 = highest expected_return within the
     date; ties broken by symbol), sorted by (date, rank).
     """
-    pred = fitted.booster.predict(rows[fitted.features].to_numpy(dtype=np.float32),
-                                  num_threads=2) + fitted.drift
-    out = pd.DataFrame({"date": rows["date"].to_numpy(), "symbol": rows["symbol"].to_numpy(),
-                        "expected_return": pred,
-                        "confidence": fitted.calibration.confidence(rows["date"].to_numpy(),
-                                                                    pred)})
-    by_date = out.groupby("date")["expected_return"]
-    std = by_date.transform("std", ddof=0).to_numpy()
-    centred = out["expected_return"].to_numpy() - by_date.transform("mean").to_numpy()
-    out["score"] = np.where(std > 0, centred / np.where(std > 0, std, 1.0), 0.0)
-    out = out.sort_values(["date", "expected_return", "symbol"], ascending=[True, False, True],
-                          kind="stable").reset_index(drop=True)
-    out["rank"] = out.groupby("date").cumcount() + 1
-    return out
+    return _forecasts(fitted, rows, _raw(fitted, rows))
+
+
+def blended_horizons(horizons: list[str]) -> list[str]:
+    """The horizons whose models `predict_all` needs to forecast `horizons`: each and every
+    shorter one."""
+    longest = max(HORIZONS[h] for h in horizons)
+    return [h for h, n in HORIZONS.items() if n <= longest]
 
 
 def predict_all(models: Mapping[str, Fitted], rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """`predict` for every horizon in `models`."""
-    return {h: predict(m, rows) for h, m in models.items()}
+    """Every horizon's forecasts (columns as `predict`), each horizon blending its own model
+    with the models of every shorter horizon in `models`.
+
+    Why: on the S&P 500 dev years the longer models, trained on fewer independent labels,
+    ranked worse than the shorter ones even on their own horizon (4w rank IC 2015 / 2016: the
+    4w model -0.028 / +0.036, the 1w model -0.006 / +0.044). The blend is the mean of the
+    members' per-date z-scores, standardised again and put back on the horizon's own model's
+    per-date mean and spread, so expected_return stays a return over that horizon; it beat each horizon's own
+    model in both dev years (2w +0.0018 / +0.0350 against +0.0015 / +0.0325; 4w -0.017 /
+    +0.045 against -0.028 / +0.036). The nightly, the replay and `aion evaluate` all call this.
+    """
+    dates = rows["date"].to_numpy()
+    raw = {h: _raw(m, rows) for h, m in models.items()}
+    out = {}
+    for h, fitted in models.items():
+        members = [g for g in raw if HORIZONS[g] <= HORIZONS[h]]
+        blend = _zscore(dates, np.mean([_zscore(dates, raw[g]) for g in members], axis=0))
+        mean, std = _per_date(dates, raw[h])
+        out[h] = _forecasts(fitted, rows, mean + blend * std)
+    return out
