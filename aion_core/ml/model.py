@@ -436,8 +436,9 @@ def predict_all(models: Mapping[str, Fitted], rows: pd.DataFrame) -> dict[str, p
     4w model -0.028 / +0.036, the 1w model -0.006 / +0.044). The blend is the mean of the
     members' per-date z-scores, standardised again and put back on the horizon's own model's
     per-date mean and spread, so expected_return stays a return over that horizon; it beat
-    each horizon's own model in both dev years (2w +0.0018 / +0.0350 against +0.0015 / +0.0325; 4w -0.017 /
-    +0.045 against -0.028 / +0.036). The nightly, the replay and `aion evaluate` all call this.
+    each horizon's own model in both dev years (2w +0.0018 / +0.0350 against +0.0015 /
+    +0.0325; 4w -0.017 / +0.045 against -0.028 / +0.036). The nightly, the replay and
+    `aion evaluate` all call this.
     """
     dates = rows["date"].to_numpy()
     raw = {h: _raw(m, rows) for h, m in models.items()}
