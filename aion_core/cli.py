@@ -277,6 +277,20 @@ def hash_password() -> None:
     typer.echo(make_hash(password))
 
 
+@admin_app.command("unlock")
+@command
+def unlock(data_dir: DataDir = None) -> None:
+    """Clear the admin login's lockout for every browser and address.
+
+    The way back in, from the host, when a lock falls on the admin too (a shared address).
+    """
+    from aion_core.auth import unlock as clear_lockout
+
+    _, store = context(data_dir)
+    cleared = clear_lockout(store, datetime.now().timestamp())
+    typer.echo(f"admin login unlocked ({cleared} lock(s) cleared)")
+
+
 Paths = Annotated[list[Path], typer.Argument(help="files or folders (CSV, CSV.gz, Parquet, "
                                                 "JSONL)", show_default=False)]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="rows for stored dates that "

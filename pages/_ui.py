@@ -15,11 +15,12 @@ from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
+from pydantic import ValidationError
 
 from aion_core import views, views_calc
 from aion_core.bots.registry import BOTS, Bot
 from aion_core.config import Settings, load_settings
-from aion_core.errors import AionError, CorruptFileError
+from aion_core.errors import AionError, ConfigurationError, CorruptFileError
 from aion_core.store import Store
 
 GAIN, LOSS, INK, MUTED = "#0f9d58", "#d93025", "#1b1f24", "#6b7280"
@@ -72,9 +73,25 @@ def require_frame(page_file: str) -> None:
         st.switch_page("app.py")
 
 
+SETTINGS_ERROR = "_aion_settings_error"
+
+
 def context() -> tuple[Settings, Store]:
-    """Settings (from `.env` and the environment) and the data root they name."""
-    settings = load_settings()
+    """Settings (from `.env` and the environment) and the data root they name.
+
+    An invalid setting must not take every page down: its fields fall back to their defaults
+    and the error is kept in session state for the admin page, which shows it once and stays
+    closed (the fallback is no setting an admin chose).
+    """
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        st.session_state[SETTINGS_ERROR] = str(exc)
+        bad = exc.__cause__.errors() if isinstance(exc.__cause__, ValidationError) else []
+        names = {str(e["loc"][0]) for e in bad if e["loc"]} & set(Settings.model_fields)
+        settings = Settings(**{n: Settings.model_fields[n].get_default() for n in names})
+    else:
+        st.session_state.pop(SETTINGS_ERROR, None)
     return settings, Store(settings.aion_data_dir)
 
 

@@ -1,14 +1,18 @@
 """Admin: behind the password gate, settings (secrets masked), run-now jobs, the kill switch.
 
-The gate (streamlit-authenticator, created once per run in app.py) is wrapped in two rules of
-our own, because its cookie alone is not enough: five wrong passwords lock the login for a few
-minutes (counted in a file under the data root, so a refresh does not reset it), and the
-session ends ADMIN_TOKEN_TTL_S after the password was typed (kept server-side in session
-state). Nothing below the gate is rendered before a successful login.
+The gate (streamlit-authenticator, created once per run in app.py) is wrapped in rules of our
+own, and fails closed: the re-login cookie reaches the library only once we verified it
+(`auth.verify_cookie`), so a crafted one gives the login form, never a traceback; wrong
+passwords lock this browser session and, after more, its client address (`auth.sources`),
+never the admin in another one, while failures from everywhere only slow the check; the session
+ends ADMIN_TOKEN_TTL_S after the password was typed (kept server-side in session state) and
+every part behind the gate, the auto-refreshing jobs list too, checks it before drawing; an
+invalid setting shows one error box and keeps the gate shut.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import pandas as pd
@@ -20,6 +24,7 @@ from aion_core.errors import RefusedError
 from pages import _ui
 
 EXPIRES = "admin_expires_at"
+SOURCE = "admin_source"
 API_KEYS = {"FRED_API_KEY": "fred_api_key", "ALPACA_API_KEY": "alpaca_api_key",
             "ALPACA_SECRET_KEY": "alpaca_secret_key"}
 
@@ -36,36 +41,73 @@ def end_session(authenticator, message: str | None = None) -> None:
         st.warning(message, icon=":material/timer_off:")
 
 
+def session_open() -> bool:
+    return auth.session_open(st.session_state.get("authentication_status"),
+                             st.session_state.get(EXPIRES), time.time())
+
+
+def source_keys() -> list[str]:
+    """This browser session and the client address Streamlit saw. Not a forwarded-for header:
+    the client writes that, so a stranger could name the admin's address and lock it."""
+    session = st.session_state.setdefault(SOURCE, secrets.token_hex(16))
+    return auth.sources(session, st.context.ip_address)
+
+
+def refuse_unverified_cookie(authenticator) -> None:
+    """Hide a cookie that does not verify from the library's re-login, which would raise on it.
+
+    `logout` is the library's own switch: while set, its get_cookie() returns no cookie.
+    """
+    model = authenticator.cookie_controller.cookie_model
+    raw = st.context.cookies.get(model.cookie_name)
+    if raw and auth.verify_cookie(raw, model.cookie_key, auth.ADMIN_USER, time.time()) is None:
+        st.session_state["logout"] = True
+
+
+def login_form(authenticator) -> bool | None:
+    """The library's login (form, or re-login from a verified cookie): its status afterwards.
+
+    Whatever it raises closes the gate for this run instead of showing a traceback.
+    """
+    refuse_unverified_cookie(authenticator)
+    try:
+        authenticator.login(location="main", key="admin_login",
+                            fields={"Form name": "Admin login", "Username": "Username",
+                                    "Password": "Password", "Login": "Log in"})
+    except Exception:  # the boundary: fail closed, never a traceback
+        st.session_state.update({"authentication_status": None, "logout": True})
+        st.error("The login could not be checked; reload the page to try again.",
+                 icon=":material/error:")
+        return None
+    return st.session_state.get("authentication_status")
+
+
 def gate(authenticator, store, settings) -> bool:
-    """True when an admin session is open; otherwise draws the login (or the lockout)."""
+    """True when an admin session is open; otherwise draws the login (or this source's lock)."""
     now = time.time()
     if st.session_state.get("authentication_status"):
-        if auth.is_expired(st.session_state.get(EXPIRES), now):
-            end_session(authenticator, "Your admin session expired; log in again.")
-        else:
+        if session_open():
             return True
-    left = auth.lockout_remaining(store, now)
+        end_session(authenticator, "Your admin session expired; log in again.")
+    keys = source_keys()
+    left = auth.lockout_remaining(store, keys, now)
     if left > 0:
-        st.error(f"Too many wrong passwords: login is locked for {int(left) + 1} more "
-                 "seconds.", icon=":material/lock:")
+        st.error(f"Too many wrong passwords from this browser or address: login is locked for "
+                 f"{int(left) + 1} more seconds (`aion admin unlock` on the host clears it).",
+                 icon=":material/lock:")
         return False
     if st.session_state.get("authentication_status") is False:
         st.session_state["authentication_status"] = None  # a new submit decides anew
-    authenticator.login(location="main", key="admin_login",
-                        fields={"Form name": "Admin login", "Username": "Username",
-                                "Password": "Password", "Login": "Log in"})
-    status = st.session_state.get("authentication_status")
+    time.sleep(auth.global_delay(store, now))  # many failures anywhere: slower, never shut
+    status = login_form(authenticator)
     if status is False:
-        failures = auth.record_failure(store, now)
-        if failures >= auth.MAX_FAILURES:
-            st.error("Too many wrong passwords: login is locked for a few minutes.",
-                     icon=":material/lock:")
-        else:
-            st.error(f"Wrong username or password ({auth.MAX_FAILURES - failures} tries left "
-                     "before a lockout).", icon=":material/block:")
+        left_tries = auth.record_failure(store, keys, now)
+        st.error("Too many wrong passwords: login is locked for a while." if not left_tries
+                 else f"Wrong username or password ({left_tries} tries left before a lockout).",
+                 icon=":material/lock:" if not left_tries else ":material/block:")
         return False
     if status:
-        auth.reset_failures(store)
+        auth.reset_failures(store, keys)
         st.session_state[EXPIRES] = auth.session_expires_at(
             now, settings.admin_token_ttl_s, _cookie_expiry(authenticator))
         st.rerun()
@@ -109,6 +151,11 @@ def run_buttons(store) -> None:
 
 
 def draw_jobs(store) -> None:
+    """The auto-refreshing jobs list. A fragment's rerun skips the gate at the top of the page,
+    so it checks the session itself: after the TTL it draws nothing and reruns the whole page,
+    whose gate ends the session and shows the login form."""
+    if not session_open():
+        st.rerun(scope="app")
     for name in jobs_runner.JOBS:
         job = jobs_runner.job_view(store, name)
         doc = job.doc
@@ -139,6 +186,11 @@ def draw_admin(authenticator, store, settings) -> None:
 def main() -> None:
     settings, store = _ui.context()
     st.title("Admin")
+    problem = st.session_state.get(_ui.SETTINGS_ERROR)
+    if problem:
+        st.error(f"**Settings**: {problem}. Fix it in `.env` or the environment and reload; "
+                 "the admin page stays closed until then.", icon=":material/error:")
+        return
     authenticator = st.session_state.get("aion_auth")
     if authenticator is None:
         st.warning("No admin password is set, so the admin page stays closed.",
