@@ -12,6 +12,11 @@ request building, pagination, retries and parsing all run; only the far end is f
 A route answers with its replies in order and keeps repeating the last one; a reply can
 also be a function of the request (for pagination by `page_token`, say). Unrouted requests
 get a 404 and are logged like the rest, so a test can see what the client asked for.
+
+`Reply.stalled()` is the server that takes a request and then goes silent (an order accepted,
+its answer never sent): the request is logged, nothing is answered for `stall_s` seconds or
+until the server closes, and then the connection is dropped. Only a client with a time limit
+gets past it quickly.
 """
 
 from __future__ import annotations
@@ -33,6 +38,15 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    stall_s: float = 0.0  # > 0: answer nothing for this long, then hang up
+
+    @classmethod
+    def stalled(cls, seconds: float = 10.0) -> Reply:
+        """Log the request, stay silent `seconds` (cut short by `close`), then hang up.
+
+        Bounded, not endless, so that a client without a time limit makes its test fail
+        slowly instead of hanging the suite."""
+        return cls(status=0, stall_s=seconds)
 
     @classmethod
     def json(cls, obj: Any, status: int = 200) -> Reply:
@@ -77,6 +91,7 @@ class FakeHTTPServer:
     def __init__(self) -> None:
         self._routes: dict[tuple[str, str], _Route] = {}
         self._lock = threading.Lock()
+        self._closing = threading.Event()  # set by close: releases stalled handlers
         self.log: list[Request] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -102,6 +117,7 @@ class FakeHTTPServer:
                     if r.path == path and (method is None or r.method == method.upper())]
 
     def close(self) -> None:
+        self._closing.set()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -127,6 +143,10 @@ class FakeHTTPServer:
                 request = Request(self.command, parts.path, parse_qs(parts.query),
                                   dict(self.headers.items()), self.rfile.read(length))
                 reply = server._answer(request)
+                if reply.stall_s > 0:
+                    server._closing.wait(reply.stall_s)
+                    self.close_connection = True  # hang up without a word
+                    return
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)

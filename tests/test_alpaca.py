@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import date
 from pathlib import Path
 
@@ -38,16 +39,31 @@ def server():
         yield srv
 
 
-def _market(server) -> AlpacaMarketData:
-    provider = AlpacaMarketData("key-id", "secret", url_override=server.url)
+def _market(server, **kwargs) -> AlpacaMarketData:
+    provider = AlpacaMarketData("key-id", "secret", url_override=server.url, **kwargs)
     provider.client._retry_wait = 0
     return provider
 
 
-def _news(server) -> AlpacaNews:
-    provider = AlpacaNews("key-id", "secret", url_override=server.url)
+def _news(server, **kwargs) -> AlpacaNews:
+    provider = AlpacaNews("key-id", "secret", url_override=server.url, **kwargs)
     provider.client._retry_wait = 0
     return provider
+
+
+def test_a_silent_data_server_is_a_temporary_failure_within_the_time_limit(server):
+    stall_s = 10.0
+    server.route("GET", BARS, Reply.stalled(stall_s))
+    server.route("GET", NEWS, Reply.stalled(stall_s))
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as bars:
+        _market(server, timeout_s=0.3).intraday_bars(["AAPL", "MSFT"], DAY)
+    with pytest.raises(ProviderError) as news:
+        _news(server, timeout_s=0.3).headlines(["AAPL"], DAY, DAY)
+    assert time.monotonic() - started < stall_s / 2
+    assert set(bars.value.failures) == {"AAPL", "MSFT"}
+    assert "bars: unreachable or silent" in bars.value.failures["AAPL"]
+    assert "news: unreachable or silent" in news.value.failures["AAPL"]
 
 
 def test_intraday_bars_follow_pagination_into_the_contract_schema(server):

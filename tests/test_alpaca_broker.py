@@ -1,20 +1,27 @@
 """AlpacaBroker against a fake Alpaca on 127.0.0.1 driving the real alpaca-py client:
-duplicate ids recovered, 429/5xx retried, notional cap, and the two live-trading switches."""
+duplicate ids recovered, 429/5xx retried, silence timed out, notional cap, and the two
+live-trading switches."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from alpaca.trading.client import TradingClient
-from fake_http import Reply, serving
+from fake_http import Reply, Request, serving
+from test_bots_job import write_brain
+from typer.testing import CliRunner
 
 from aion_core.bots.ledger import Order
 from aion_core.brokers.alpaca import AlpacaBroker, use_paper
+from aion_core.cli import app
 from aion_core.config import Settings
 from aion_core.errors import RefusedError, TemporaryError
 
 ORDER = Order("AAPL", "buy", 10, "entry", 190.0, order_id="swing_1w-20260105-AAPL-buy")
+DUPLICATE = Reply.json({"code": 40010001, "message": "client_order_id must be unique"}, 422)
+STALL_S = 10.0  # how long the fake stays silent: a client without a time limit waits it out
 
 
 def alpaca_order(status="filled", qty="10", price="190.5", cid=ORDER.order_id):
@@ -45,9 +52,8 @@ def test_fill_carries_the_deterministic_client_order_id():
 
 
 def test_duplicate_id_recovers_the_earlier_order_instead_of_placing_another():
-    dup = Reply.json({"code": 40010001, "message": "client_order_id must be unique"}, 422)
     with serving() as server:
-        server.route("POST", "/v2/orders", dup)
+        server.route("POST", "/v2/orders", DUPLICATE)
         server.route("GET", "/v2/orders:by_client_order_id", Reply.json(alpaca_order()))
         fill = broker_for(server).submit(ORDER)
         asked = server.requests_to("/v2/orders:by_client_order_id")[0].query
@@ -72,6 +78,81 @@ def test_persistent_server_errors_become_a_temporary_error():
         server.route("POST", "/v2/orders", Reply.json({"message": "down"}, 500))
         with pytest.raises(TemporaryError, match="attempts"):
             broker_for(server, attempts=3).submit(ORDER)
+
+
+class SilentAlpaca:
+    """Alpaca's order book, reached over a link that loses the answer to a new order: the
+    first POST of a client_order_id places the order and nothing comes back; a later POST of
+    the same id gets Alpaca's duplicate answer, and the lookup by that id finds the order."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, dict] = {}
+
+    def post(self, request: Request) -> Reply:
+        cid = request.json()["client_order_id"]
+        if cid in self.orders:
+            return DUPLICATE
+        self.orders[cid] = alpaca_order(cid=cid)
+        return Reply.stalled(STALL_S)
+
+    def lookup(self, request: Request) -> Reply:
+        order = self.orders.get(request.query["client_order_id"][0])
+        return Reply.json(order) if order else Reply.json({"message": "order not found"}, 404)
+
+
+def test_an_order_accepted_but_never_answered_times_out_and_is_recovered_not_doubled():
+    alpaca = SilentAlpaca()
+    with serving() as server:
+        server.route("POST", "/v2/orders", alpaca.post)
+        server.route("GET", "/v2/orders:by_client_order_id", alpaca.lookup)
+        started = time.monotonic()
+        fill = broker_for(server, timeout_s=0.3).submit(ORDER)
+        took = time.monotonic() - started
+        posts = server.requests_to("/v2/orders", method="POST")
+    assert list(alpaca.orders) == [ORDER.order_id]  # one order at the broker, not two
+    assert [p.json()["client_order_id"] for p in posts] == [ORDER.order_id] * 2
+    assert (fill.order_id, fill.qty, fill.price) == (ORDER.order_id, 10.0, 190.5)
+    assert took < STALL_S / 2
+
+
+def test_a_broker_that_never_answers_fails_the_order_within_the_time_limit():
+    with serving() as server:
+        server.route("POST", "/v2/orders", Reply.stalled(STALL_S))
+        started = time.monotonic()
+        with pytest.raises(TemporaryError, match="3 attempts: no answer within the time limit"):
+            broker_for(server, attempts=3, timeout_s=0.3).submit(ORDER)
+        assert time.monotonic() - started < STALL_S / 2
+        assert len(server.requests_to("/v2/orders")) == 3
+
+
+def test_bots_run_against_a_silent_broker_ends_with_one_error_line(demo_root, monkeypatch,
+                                                                   tmp_path):
+    """`aion bots run` must end, not hang holding its lock, when Alpaca goes silent. Only the
+    URL (there is no setting for it), the backoff wait and the time limit are swapped in."""
+    write_brain(demo_root)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name, value in {"ALPACA_API_KEY": "k", "ALPACA_SECRET_KEY": "s",
+                        "ALPACA_MAX_ORDER_NOTIONAL": "1e12"}.items():
+        monkeypatch.setenv(name, value)
+    from_settings = AlpacaBroker.from_settings.__func__
+    with serving() as server:
+        def pointed(cls, settings, broker, **kwargs):
+            return from_settings(cls, settings, broker, url_override=server.url,
+                                 sleep=lambda s: None, timeout_s=0.3)
+
+        monkeypatch.setattr(AlpacaBroker, "from_settings", classmethod(pointed))
+        for method, path in (("POST", "/v2/orders"), ("GET", "/v2/positions")):
+            server.route(method, path, Reply.stalled(STALL_S))
+        started = time.monotonic()
+        result = CliRunner().invoke(app, ["bots", "run", "--horizon", "1w", "--broker",
+                                          "alpaca-paper", "--data-dir", str(demo_root.root)])
+        took = time.monotonic() - started
+        asked = server.requests_to("/v2/orders")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("aion: error: Alpaca") and "no answer within the time limit" in last
+    assert asked and len({r.json()["client_order_id"] for r in asked}) == 1
+    assert took < STALL_S
 
 
 def test_unfilled_order_is_polled_then_left_for_the_next_run():

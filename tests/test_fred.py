@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import xml.etree.ElementTree as ET
 from datetime import date
 from pathlib import Path
@@ -41,10 +42,10 @@ def server():
         yield srv
 
 
-def _provider(server, sleeps: list[float] | None = None) -> FredProvider:
+def _provider(server, sleeps: list[float] | None = None, **kwargs) -> FredProvider:
     sleep = sleeps.append if sleeps is not None else (lambda s: None)
     return FredProvider("test-key", root_url=server.url + "/fred",
-                        backoff=Backoff(attempts=3, base_s=0.5, sleep=sleep))
+                        backoff=Backoff(attempts=3, base_s=0.5, sleep=sleep), **kwargs)
 
 
 def _recorded_values() -> dict[str, str]:
@@ -91,6 +92,28 @@ def test_rate_limit_is_retried_with_backoff(server):
     assert not result.failed and len(result.data) > 0
     assert sleeps == [0.5, 1.0]
     assert len(server.requests_to(OBSERVATIONS)) == 3
+
+
+def test_a_silent_fred_times_out_and_is_retried(server):
+    stall_s = 10.0
+    server.route("GET", OBSERVATIONS, Reply.stalled(stall_s), recorded_dgs10)
+    sleeps: list[float] = []
+    started = time.monotonic()
+    result = _provider(server, sleeps, timeout_s=0.3).series(["DGS10"], date(2024, 1, 1),
+                                                             date(2024, 1, 31))
+    assert time.monotonic() - started < stall_s / 2
+    assert not result.failed and len(result.data) > 0
+    assert sleeps == [0.5] and len(server.requests_to(OBSERVATIONS)) == 2
+
+
+def test_a_fred_that_never_answers_fails_the_series_within_the_time_limit(server):
+    stall_s = 10.0
+    server.route("GET", OBSERVATIONS, Reply.stalled(stall_s))
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as info:
+        _provider(server, timeout_s=0.3).series(["DGS10"], date(2024, 1, 1), date(2024, 1, 31))
+    assert time.monotonic() - started < stall_s / 2
+    assert "unavailable after 3 tries" in info.value.failures["DGS10"]
 
 
 def test_everything_failing_raises_provider_error(server):

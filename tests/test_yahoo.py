@@ -8,6 +8,7 @@ dance, JSON parsing, dividend adjustment and frame assembly all run unchanged.
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pandas as pd
 import pytest
 import requests
+from fake_http import Reply, Request, serving
 from requests.adapters import BaseAdapter
 
 from aion_core.errors import ProviderError
@@ -218,9 +220,10 @@ def test_intraday_bars_are_utc_bar_starts():
     assert bars["close"].tolist() == pytest.approx(rec["indicators"]["quote"][0]["close"])
 
 
-class Unreachable(requests.adapters.HTTPAdapter):
-    """A real transport whose every request goes to a closed port on 127.0.0.1: the network
-    as a machine without one sees it (connection refused), through yfinance unchanged."""
+class ToLocalPort(requests.adapters.HTTPAdapter):
+    """A real transport whose every request goes to a port on 127.0.0.1, through yfinance
+    unchanged: a closed port is the network as a machine without one sees it (connection
+    refused); a FakeHTTPServer's port is a Yahoo that answers (or stalls) as scripted."""
 
     def __init__(self, port: int) -> None:
         super().__init__(max_retries=0)
@@ -239,7 +242,7 @@ def test_no_network_is_one_line_per_cause_not_a_traceback(caplog):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     session = requests.Session()
-    session.mount("https://", Unreachable(port))
+    session.mount("https://", ToLocalPort(port))
     provider = YahooProvider(session=session, threads=1,
                              backoff=Backoff(attempts=1, base_s=0.0, sleep=lambda s: None))
     with caplog.at_level("DEBUG"), pytest.raises(ProviderError) as caught:
@@ -250,3 +253,30 @@ def test_no_network_is_one_line_per_cause_not_a_traceback(caplog):
     assert caught.value.failures["AAPL"].startswith("network unreachable")
     assert not [r for r in caplog.records if r.name.startswith("yfinance")
                 and r.levelname == "ERROR" and r.exc_info]
+
+
+def test_a_silent_yahoo_fails_the_symbol_within_the_time_limit():
+    stall_s = 10.0
+
+    def chart(request: Request) -> Reply:
+        """The time-zone lookup (yfinance's own fixed 10 s limit) is answered; the bars of
+        the window, asked with our limit, never are."""
+        if "period1" in request.query:
+            return Reply.stalled(stall_s)
+        return Reply.json(json.loads((FIXTURES / CHARTS["AAPL_1d"]).read_text()))
+
+    with serving() as server:
+        server.route("GET", "/", Reply.text("ok"))  # the cookie, and the network probe
+        server.route("GET", "/v1/test/getcrumb", Reply.text("fixture-crumb"))
+        server.route("GET", CHART + "AAPL", chart)
+        session = requests.Session()
+        session.mount("https://", ToLocalPort(int(server.url.rsplit(":", 1)[1])))
+        provider = YahooProvider(session=session, threads=1, timeout_s=0.3,
+                                 backoff=Backoff(attempts=1, sleep=lambda s: None))
+        started = time.monotonic()
+        with pytest.raises(ProviderError) as caught:
+            provider.daily_bars(["AAPL"], date(2024, 1, 2), date(2024, 1, 31))
+        took = time.monotonic() - started
+        asked = server.requests_to(CHART + "AAPL")
+    assert took < stall_s / 2 and sum("period1" in r.query for r in asked) == 1
+    assert set(caught.value.failures) == {"AAPL"}

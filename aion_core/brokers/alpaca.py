@@ -6,6 +6,10 @@ Safety rules, each tested against a fake server:
 - every order carries the deterministic `client_order_id` of its run, so a retried run that
   meets "client_order_id must be unique" fetches the earlier order instead of placing another;
 - 429 and 5xx answers are retried with exponential backoff (the sleep is injectable);
+- every call waits at most a time limit (retry.HTTP_TIMEOUT_S): a server that accepts an order
+  and never answers times out, the retry sends the same `client_order_id` again and the
+  duplicate answer leads to the order already placed, so a stall neither hangs a run nor
+  doubles an order;
 - an order whose notional exceeds the cap is refused, not shrunk.
 """
 
@@ -20,11 +24,12 @@ from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, OrderStatus, TimeInForce
 from alpaca.trading.requests import MarketOrderRequest
 from requests.exceptions import ConnectionError as RequestsConnectionError
+from requests.exceptions import Timeout as RequestsTimeout
 
 from aion_core.bots.ledger import Fill, Order
 from aion_core.config import Settings
 from aion_core.errors import RefusedError, TemporaryError
-from aion_core.retry import Backoff, with_retry
+from aion_core.retry import Backoff, http_timeout, time_limited, with_retry
 
 DEFAULT_NOTIONAL_CAP = 25_000.0
 DUPLICATE_ID = "client_order_id must be unique"
@@ -52,13 +57,21 @@ def _retryable(exc: Exception) -> bool:
 
 
 class AlpacaBroker:
-    """Broker over an alpaca-py `TradingClient` (injected: tests point it at a fake server)."""
+    """Broker over an alpaca-py `TradingClient` (injected: tests point it at a fake server).
+
+    `timeout_s` shortens the read time limit (tests); None keeps retry.HTTP_TIMEOUT_S. One
+    call with its retries ends within about attempts x (connect + read) plus the backoff.
+    """
 
     name = "alpaca"
 
     def __init__(self, client: TradingClient, notional_cap: float = DEFAULT_NOTIONAL_CAP,
                  sleep: Callable[[float], None] = time.sleep, attempts: int = 5,
-                 backoff_s: float = 1.0, fill_polls: int = 10) -> None:
+                 backoff_s: float = 1.0, fill_polls: int = 10,
+                 timeout_s: float | None = None) -> None:
+        self._timeout = http_timeout(timeout_s)
+        # alpaca-py has no timeout option; its requests.Session is where one can be set.
+        time_limited(client._session, self._timeout)
         self._client = client
         self._cap = notional_cap
         self._sleep = sleep
@@ -77,10 +90,14 @@ class AlpacaBroker:
         return cls(client, **kwargs)
 
     def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """`fn(*args)`, retrying rate limits, server errors and dropped connections."""
+        """`fn(*args)`, retrying rate limits, server errors, dropped connections and silence."""
         def once() -> Any:
             try:
                 return fn(*args)
+            except RequestsTimeout as exc:  # first: a ConnectTimeout is a ConnectionError too
+                connect, read = self._timeout
+                raise TemporaryError(f"no answer within the time limit ({connect:g} s to "
+                                     f"connect, {read:g} s to answer)") from exc
             except (APIError, RequestsConnectionError) as exc:
                 if _retryable(exc):
                     raise TemporaryError(str(exc)) from exc

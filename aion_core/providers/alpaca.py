@@ -5,6 +5,10 @@ times, a fixed wait); what it finally raises is sorted here by what the caller s
 refused keys are a ConfigurationError naming the settings, a rate limit or outage that
 outlasted the retries is a TemporaryError, and an answer that does not parse is a DataError.
 A symbol Alpaca has no bars for is that symbol's failure, never a silent gap.
+
+alpaca-py sets no timeout on its requests, so a server that goes silent would block the
+intraday cycle forever; each client here waits at most retry.HTTP_TIMEOUT_S (or `timeout_s`),
+and the silence becomes a TemporaryError like any outage.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pydantic import ValidationError
 from aion_core.errors import ConfigurationError, DataError, ProviderError, TemporaryError
 from aion_core.market_hours import session_open_close
 from aion_core.providers.base import DAILY_COLUMNS, INTRADAY_COLUMNS, NEWS_COLUMNS, FetchResult
+from aion_core.retry import http_timeout, time_limited
 
 T = TypeVar("T")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -49,8 +54,8 @@ def _call(what: str, fn: Callable[[], T]) -> T:
     except (ValidationError, ValueError, KeyError, TypeError) as exc:
         raise DataError(f"Alpaca {what}: malformed answer ({str(exc).splitlines()[0][:200]})")\
             from exc
-    except OSError as exc:  # connection refused, DNS, timeouts
-        raise TemporaryError(f"Alpaca {what}: unreachable ({exc})") from exc
+    except OSError as exc:  # connection refused, DNS, timeouts (requests' errors are OSErrors)
+        raise TemporaryError(f"Alpaca {what}: unreachable or silent ({exc})") from exc
 
 
 def _call_for(symbols: Sequence[str], what: str, fn: Callable[[], T]) -> T:
@@ -70,11 +75,13 @@ class AlpacaMarketData:
 
     name = "alpaca"
 
-    def __init__(self, api_key: str, secret_key: str, url_override: str | None = None) -> None:
+    def __init__(self, api_key: str, secret_key: str, url_override: str | None = None,
+                 timeout_s: float | None = None) -> None:
         _require_keys(api_key, secret_key)
         from alpaca.data.historical import StockHistoricalDataClient
 
         self.client = StockHistoricalDataClient(api_key, secret_key, url_override=url_override)
+        time_limited(self.client._session, http_timeout(timeout_s))  # no public option
 
     def intraday_bars(self, symbols: Sequence[str], day: date) -> FetchResult:
         """INTRADAY_COLUMNS: regular-hours 1-minute bars of session `day`.
@@ -124,11 +131,13 @@ class AlpacaNews:
 
     name = "alpaca"
 
-    def __init__(self, api_key: str, secret_key: str, url_override: str | None = None) -> None:
+    def __init__(self, api_key: str, secret_key: str, url_override: str | None = None,
+                 timeout_s: float | None = None) -> None:
         _require_keys(api_key, secret_key)
         from alpaca.data.historical.news import NewsClient
 
         self.client = NewsClient(api_key, secret_key, url_override=url_override)
+        time_limited(self.client._session, http_timeout(timeout_s))  # no public option
 
     def headlines(self, symbols: Sequence[str], start: date, end: date) -> FetchResult:
         """NEWS_COLUMNS: one row per (article, requested symbol it names), published on New

@@ -5,6 +5,11 @@ ticker's columns empty. Trusting its frame alone would turn a delisted symbol, a
 rate limit into a silent hole in the data, so this adapter listens to yfinance's own error
 log during each download, retries the rate-limited tickers with exponential backoff, and
 reports every other empty ticker in `FetchResult.failed` with Yahoo's reason.
+
+Every request has a time limit: the bar downloads get retry.HTTP_TIMEOUT_S's read limit (or
+`timeout_s`); yfinance's own side requests carry its fixed limits (10 s for a ticker's time
+zone, 30 s for the cookie and crumb). yfinance hides a download's timeout: the ticker comes
+back empty, "possibly delisted; no price data found", and lands in `failed` with that reason.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import pandas as pd
 
 from aion_core.errors import DataError, ProviderError, causes
 from aion_core.providers.base import DAILY_COLUMNS, INTRADAY_COLUMNS, FetchResult
-from aion_core.retry import Backoff
+from aion_core.retry import Backoff, http_timeout
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +79,16 @@ class YahooProvider:
     """MarketDataProvider over `yf.download`; prices split- and dividend-adjusted.
 
     `session` is handed to yfinance (None: its own curl_cffi session); `chunk_size` bounds
-    the tickers per download so one rate limit does not sink a 500-symbol universe.
+    the tickers per download so one rate limit does not sink a 500-symbol universe;
+    `timeout_s` shortens each download's time limit (None: retry.HTTP_TIMEOUT_S).
     """
 
     name = "yfinance"
 
     def __init__(self, session: Any = None, chunk_size: int = 50, threads: int = 4,
-                 backoff: Backoff | None = None) -> None:
+                 backoff: Backoff | None = None, timeout_s: float | None = None) -> None:
         self.session = session
+        self.timeout_s = http_timeout(timeout_s)[1]  # yfinance takes one limit for both
         self.chunk_size = chunk_size
         self.threads = threads
         self.backoff = backoff or Backoff()
@@ -182,7 +189,8 @@ class YahooProvider:
             wide = yf.download(symbols, start=start.isoformat(), end=end_excl.isoformat(),
                                interval=interval, auto_adjust=True, group_by="column",
                                threads=min(self.threads, len(symbols)), progress=False,
-                               multi_level_index=True, session=self.session)
+                               multi_level_index=True, session=self.session,
+                               timeout=self.timeout_s)
         return _to_long(wide), errors
 
 
