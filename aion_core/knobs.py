@@ -154,6 +154,8 @@ def _model_for(knobs: tuple[Knob, ...]):  # -> type[BaseModel]
     model_fields = {}
     for k in knobs:
         bounds = {} if k.type is bool else {"ge": k.min, "le": k.max}
+        if k.type is float:
+            bounds["allow_inf_nan"] = False
         model_fields[k.name] = (k.type, PydField(k.default, description=k.help,
                                                  strict=k.type is bool, **bounds))
     return create_model("Knobs", __config__={"extra": "forbid"}, **model_fields)
@@ -209,24 +211,50 @@ def with_overrides(config: Mapping[str, Any], section: str, horizon: str | None,
 
 def effective_knobs(config: Mapping[str, Any] | None, section: str,
                     horizon: str | None = None) -> BotKnobs:
-    """Schema defaults merged with the validated overrides of `bots_config.json`, typed."""
+    """Schema defaults merged with the overrides of `bots_config.json`, typed; the document
+    is validated whole first, so no bot trades on a file another bot would refuse."""
     merged = {k.name: k.default for k in knob_schema(section, horizon)}
-    merged.update(validate_knobs(section, overrides(config, section, horizon), horizon))
+    merged.update(overrides(validate_bots_config(config or {}), section, horizon))
     return KNOB_TYPES[section](**merged)
 
 
-def validate_bots_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """A whole bots_config.json document checked: sections, horizons and every knob."""
+def validate_bots_config(config: Any) -> dict[str, Any]:
+    """A whole bots_config.json document checked: its shape, sections, horizons and every
+    knob. The bots, `aion bots set`, the Config page and the store's reads all call this, so
+    a document one of them refuses is refused by all."""
+    if not isinstance(config, Mapping):
+        raise KnobError("bots_config must be a JSON object {\"swing\": {...}, \"dt\": {...}}, "
+                        f"not {_kind(config)}")
     unknown = set(config) - set(SECTIONS)
     if unknown:
-        raise KnobError(f"unknown section(s) in bots_config: {sorted(unknown)}")
+        raise KnobError(f"unknown section(s) in bots_config: {sorted(unknown)} "
+                        f"(known: {', '.join(SECTIONS)})")
     clean: dict[str, Any] = {}
-    swing = config.get("swing") or {}
+    swing = _section(config, "swing", "horizons (1w, 2w, 4w)")
     if swing:
         bad = set(swing) - set(HORIZONS)
         if bad:
-            raise KnobError(f"unknown horizon(s) in bots_config: {sorted(bad)}")
-        clean["swing"] = {h: validate_knobs("swing", v or {}, h) for h, v in swing.items()}
-    if config.get("dt"):
-        clean["dt"] = validate_knobs("dt", config["dt"])
+            raise KnobError(f"unknown horizon(s) in bots_config: {sorted(bad)} "
+                            f"(known: {', '.join(HORIZONS)})")
+        clean["swing"] = {h: validate_knobs("swing", _section(swing, h, "knobs", "swing/"), h)
+                          for h in swing}
+    dt = _section(config, "dt", "knobs")
+    if dt:
+        clean["dt"] = validate_knobs("dt", dt)
     return clean
+
+
+def _section(doc: Mapping[str, Any], name: str, holds: str, prefix: str = "") -> dict[str, Any]:
+    """`doc[name]` as a dict ({} when absent or null); any other shape is a KnobError."""
+    value = doc.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise KnobError(f"bots_config {prefix}{name} must be an object of {holds}, "
+                        f"not {_kind(value)}")
+    return dict(value)
+
+
+def _kind(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 30 else text[:27] + '...'}"

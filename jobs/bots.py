@@ -70,14 +70,14 @@ def run_bots(store: Store, settings: Settings, horizons: list[str],
     `as_of` (optional) must be the brain's date: predictions of another day are not stored.
     Returns one line per bot.
     """
+    bots = [swing_bot(h) for h in horizons]
+    knobs = store.read_knobs(bots)  # a bad knobs file is the first thing to fix: say it first
     brain = store.read_json("rolling_brain")
     if brain is None:
         raise ConfigurationError("no predictions yet: run `aion nightly` first")
     if as_of is not None and day_of(as_of) != brain["as_of"]:
         raise DataError(f"the rolling brain is as of {brain['as_of']}, not {day_of(as_of)}: "
                         f"run `aion nightly --as-of {day_of(as_of)}` first")
-    bots = [swing_bot(h) for h in horizons]
-    knobs = store.read_knobs(bots)
     live_broker = _broker(settings, broker)
     session = market_hours.calendar().next_session(pd.Timestamp(brain["as_of"]))
     prices = live_prices(store, brain, session)

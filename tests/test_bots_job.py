@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from faults import write_unchecked
 from typer.testing import CliRunner
 
 from aion_core.cli import app
@@ -71,8 +72,11 @@ def test_kill_switch_and_disabled_bot_place_nothing_and_say_so(demo_root, settin
 
 def test_knob_out_of_range_is_refused_naming_the_knob(demo_root, settings):
     write_brain(demo_root)
-    demo_root.write_json("bots_config", {"swing": {"1w": {"max_alloc": 0.9}}})
-    with pytest.raises(KnobError, match="max_alloc"):
+    bad = {"swing": {"1w": {"max_alloc": 0.9}}}
+    with pytest.raises(KnobError, match="max_alloc"):  # the store never writes it ...
+        demo_root.write_json("bots_config", bad)
+    write_unchecked(demo_root.path("bots_config"), bad)  # ... but a hand edit can
+    with pytest.raises(KnobError, match="bots_config.json: .*max_alloc"):
         run_bots(demo_root, settings, ["1w"])
     result = CliRunner().invoke(app, ["bots", "run", "--data-dir", str(demo_root.root)])
     assert result.exit_code == 1

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 
 from aion_core.errors import CorruptFileError, TemporaryError
+from aion_core.store import documents
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,15 @@ def _json_bytes(obj: Any, gz: bool) -> bytes:
 
 
 def write_json(path: Path, obj: Any) -> None:
-    """Atomic JSON write; gzip when the name ends in .gz. NaN/inf are refused, not written."""
-    atomic_write_bytes(Path(path), _json_bytes(obj, str(path).endswith(".gz")))
+    """Atomic JSON write; gzip when the name ends in .gz. NaN/inf are refused, not written,
+    and so is a document that does not fit its model (documents.check): what a reader
+    would refuse is never stored. The check runs on the JSON as written (after `default=str`
+    and numpy's numbers become JSON), since that is what readers will get."""
+    gz = str(path).endswith(".gz")
+    data = _json_bytes(obj, gz)
+    if documents.key_of(path) is not None:
+        documents.check(path, json.loads(gzip.decompress(data) if gz else data))
+    atomic_write_bytes(Path(path), data)
 
 
 def read_json(path: Path) -> Any | None:
@@ -100,9 +108,11 @@ def read_json(path: Path) -> Any | None:
     try:
         if path.name.endswith(".gz"):
             data = gzip.decompress(data)
-        return json.loads(data)
+        doc = json.loads(data)
     except (OSError, EOFError, ValueError) as exc:
         raise CorruptFileError(path, str(exc).splitlines()[0][:200]) from exc
+    documents.check(path, doc)
+    return doc
 
 
 def update_json(path: Path, fn: Callable[[Any | None], Any]) -> Any:
@@ -216,10 +226,12 @@ def _trim_torn_tail(fh) -> None:
 def append_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> int:
     """Append records durably (one line each, fsync) under the file's lock; returns the count."""
     path = Path(path)
-    lines = b"".join(
-        json.dumps(r, default=str, allow_nan=False, separators=(",", ":")).encode() + b"\n"
-        for r in records
-    )
+    encoded = [json.dumps(r, default=str, allow_nan=False, separators=(",", ":"))
+               for r in records]
+    if documents.key_of(path) is not None:
+        for text in encoded:
+            documents.check(path, json.loads(text))
+    lines = b"".join(text.encode() + b"\n" for text in encoded)
     if not lines:
         return 0
     with locked(path):
@@ -234,7 +246,9 @@ def append_jsonl(path: Path, records: Iterable[Mapping[str, Any]]) -> int:
 
 
 def read_jsonl(path: Path) -> JsonlRead:
-    """Every parseable record; a torn or garbled line is skipped, counted and logged."""
+    """Every parseable record; a torn or garbled line is skipped, counted and logged. A line
+    that parses but does not fit its model (a fill with qty 0, a missing order id) raises
+    CorruptFileError naming the line: a ledger is not guessed at, so no bot trades on it."""
     path = Path(path)
     out = JsonlRead()
     try:
@@ -250,8 +264,6 @@ def read_jsonl(path: Path) -> JsonlRead:
             out.torn += 1
             log.warning("skipping unreadable line %d of %s", lineno, path)
             continue
-        if isinstance(rec, dict):
-            out.records.append(rec)
-        else:
-            out.torn += 1
+        documents.check(path, rec, lineno)
+        out.records.append(rec)
     return out

@@ -1,0 +1,256 @@
+"""The data root's JSON documents as pydantic models: CONTRACT.md's formats in code.
+
+Every JSON read and write of a keyed file (`files.read_json` / `write_json`, and each line of
+a trade log) is checked here, by the file's place in the root, before anyone uses it. A
+document that does not fit raises CorruptFileError naming the file and the field, so a page
+shows one error box and a job stops with one line, instead of a KeyError three calls later.
+
+The models are strict (a string is not a number, 1 is not `true`), refuse NaN and infinity,
+and allow extra keys: a newer writer may add a field an older reader ignores, but it may
+never change the type of one a reader uses. Only what readers rely on is required.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from aion_core.config import DT_PATHS, PATHS
+from aion_core.errors import CorruptFileError, KnobError
+from aion_core.knobs import validate_bots_config
+
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class Doc(BaseModel):
+    model_config = ConfigDict(extra="allow", strict=True, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- bots
+
+
+class Position(Doc):
+    qty: Finite
+    avg_price: Finite
+    entry_date: str | None = None
+    last_price: Finite | None = None
+
+
+class EquityPoint(Doc):
+    """A session's point (`date`, the swing bots) or a cycle's (`at`, the intraday bot)."""
+
+    date: str | None = None
+    at: str | None = None
+    equity: Finite
+    cash: Finite | None = None
+
+    @model_validator(mode="after")
+    def _stamped(self) -> EquityPoint:
+        if self.date is None and self.at is None:
+            raise ValueError("an equity point needs a `date` or an `at`")
+        return self
+
+
+class BotState(Doc):
+    """A swing bot's or the intraday bot's state (CONTRACT.md "Bot state")."""
+
+    bot: str
+    as_of: str | None = None
+    initial_cash: Positive
+    cash: Finite
+    positions: dict[str, Position]
+    equity_history: list[EquityPoint] = []
+    pending_signals: list[dict[str, Any]] = []
+    last_run: dict[str, Any] | None = None
+
+
+class IntradayState(BotState):
+    last_cycle: str | None = None
+
+
+class TradeLine(Doc):
+    """One trade log line: a fill. A zero or negative quantity or price is no fill."""
+
+    ts: str
+    bot: str
+    symbol: str
+    side: Literal["buy", "sell"]
+    qty: Positive
+    price: Positive
+    fees: NonNegative
+    reason: str
+    order_id: str = Field(min_length=1)
+    realized_pnl: Finite = 0.0
+
+
+# --------------------------------------------------------------------------- the nightly
+
+
+class Prediction(Doc):
+    expected_return: Finite
+    confidence: Probability
+    score: Finite
+    rank: int
+
+
+class SymbolEntry(Doc):
+    last_close: Finite | None = None
+    predictions: dict[str, Prediction]
+
+
+class RollingBrain(Doc):
+    """rolling_brain.json.gz; the aion brain is the same with `regime` and `portfolio`."""
+
+    as_of: str
+    generated_at: str
+    horizons: list[str]
+    models: dict[str, dict[str, Any]]
+    symbols: dict[str, SymbolEntry]
+
+
+class AionBrain(RollingBrain):
+    regime: dict[str, Any] | None = None
+    portfolio: dict[str, Any] | None = None
+
+
+class Step(Doc):
+    name: str
+    status: str
+    seconds: Finite | None = None
+    detail: str | None = None
+
+
+class NightlySummary(Doc):
+    run_id: str
+    started_at: str
+    finished_at: str | None = None
+    as_of: str | None = None
+    status: Literal["ok", "partial", "failed"]
+    steps: list[Step]
+    metrics: dict[str, dict[str, Finite | None]] = {}
+
+
+# --------------------------------------------------------------------------- jobs and admin
+
+
+class LastResult(Doc):
+    status: str
+    at: str
+    detail: str = ""
+
+
+class HeartbeatJob(Doc):
+    next_run: str | None = None
+    last_result: LastResult | None = None
+
+
+class Heartbeat(Doc):
+    pid: int
+    at: str
+    started_at: str | None = None
+    status: str
+    jobs: dict[str, HeartbeatJob]
+
+
+class JobStatus(Doc):
+    job: str
+    status: str = Field(min_length=1)
+    pid: int | None = None
+    started_at: Finite | None = None
+    finished_at: Finite | None = None
+    returncode: int | None = None
+
+
+class AdminSettings(Doc):
+    kill_switch: bool = False
+
+
+class EvaluationReport(Doc):
+    id: str
+    horizons: dict[str, dict[str, Any]]
+
+
+def _knobs(doc: Any) -> None:
+    """bots_config.json is checked whole by the one knob schema the bots and the page use
+    (a KnobError: a setting to fix, not a file to restore)."""
+    validate_bots_config(doc)
+
+
+#: PATHS / DT_PATHS key -> the model of its documents (JSONL keys: of each line).
+MODELS: dict[str, type[Doc] | Callable[[Any], None]] = {
+    "bot_state": BotState, "dt_state_file": IntradayState,
+    "bot_trades": TradeLine, "dt_trades_file": TradeLine,
+    "rolling_brain": RollingBrain, "aion_brain": AionBrain,
+    "nightly_summary": NightlySummary, "scheduler_heartbeat": Heartbeat,
+    "job_status": JobStatus, "admin_settings": AdminSettings,
+    "evaluation_report": EvaluationReport, "bots_config": _knobs,
+}
+
+
+@cache
+def _patterns() -> list[tuple[re.Pattern[str], str]]:
+    """One regex per keyed file, matching the end of a path: `{field}` is one name part."""
+    out = []
+    for key in MODELS:
+        template = PATHS.get(key) or DT_PATHS[key]
+        parts = re.split(r"\{[a-z_]+\}", template)
+        out.append((re.compile("(^|/)" + "[^/]+".join(map(re.escape, parts)) + "$"), key))
+    return out
+
+
+def key_of(path: Path | str) -> str | None:
+    """The PATHS key whose documents `path` holds, None for a file with no model."""
+    text = Path(path).as_posix()
+    return next((key for pattern, key in _patterns() if pattern.search(text)), None)
+
+
+@cache
+def _adapter(model: type[Doc]) -> TypeAdapter:
+    return TypeAdapter(model)
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "the document"
+
+
+def check(path: Path | str, doc: Any, line: int | None = None) -> None:
+    """Raise CorruptFileError(path, "<field>: <why>") when `doc` does not fit its model.
+
+    `line`: the JSONL line number, named in the message."""
+    key = key_of(path)
+    if key is None:
+        return
+    model = MODELS[key]
+    at = f"line {line}: " if line is not None else ""
+    if not isinstance(model, type):
+        try:
+            model(doc)
+        except KnobError as exc:
+            raise KnobError(f"{path}: {exc}", knob=exc.knob) from None
+        return
+    if not isinstance(doc, dict):
+        raise CorruptFileError(path, f"{at}expected a JSON object, got {type(doc).__name__}")
+    try:
+        _adapter(model).validate_python(doc)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        got = first.get("input")
+        shown = "" if isinstance(got, dict | list) else f" (got {_short(got)})"
+        raise CorruptFileError(path, f"{at}field {_where(first['loc'])}: {first['msg']}{shown}"
+                               ) from None
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
