@@ -18,7 +18,7 @@ from pydantic import Field as PydField
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from aion_core.errors import ConfigurationError
+from aion_core.errors import ConfigurationError, CorruptFileError
 
 # --------------------------------------------------------------------------- the data root
 
@@ -107,7 +107,9 @@ def resolve(root: Path, key: str, **fields: Any) -> Path:
     """Absolute path of PATHS/DT_PATHS entry `key` under `root`, its fields checked.
 
     Fields are validated against strict patterns so that no caller-supplied value (a symbol
-    from a provider, a date from a page) can point outside the data root.
+    from a provider, a date from a page) can point outside the data root; and the path is
+    resolved, so that no symbolic link inside the root (`logs/nightly/x.log -> /etc/passwd`)
+    leads a reader or a writer out of it: every file of the root is addressed here.
     """
     template = PATHS.get(key) or DT_PATHS.get(key)
     if template is None:
@@ -117,7 +119,11 @@ def resolve(root: Path, key: str, **fields: Any) -> Path:
         if isinstance(value, date):
             value = value.strftime("%Y%m%d" if name == "yyyymmdd" else "%Y-%m-%d")
         clean[name] = _check_field(name, str(value))
-    return Path(root) / template.format(**clean)
+    path = Path(root) / template.format(**clean)
+    if not path.resolve().is_relative_to(Path(root).resolve()):
+        raise CorruptFileError(path, "it is a link that leads outside the data root; refused "
+                                     "(remove the link)")
+    return path
 
 
 # --------------------------------------------------------------------------- settings

@@ -9,7 +9,7 @@ import pytest
 
 from aion_core import config
 from aion_core.config import DT_PATHS, HORIZONS, PATHS, load_settings, resolve
-from aion_core.errors import ConfigurationError, KnobError
+from aion_core.errors import ConfigurationError, CorruptFileError, KnobError
 from aion_core.knobs import (
     DT_KNOBS,
     SWING_KNOBS,
@@ -66,6 +66,34 @@ def test_resolve_refuses_values_that_could_leave_the_root(field: str, value: str
            "horizon": "bot_state", "series": "raw_macro"}[field]
     with pytest.raises(ConfigurationError):
         resolve(Path("/r"), key, **{field: value})
+
+
+def test_a_link_out_of_the_root_is_refused_for_reading_and_writing(tmp_path: Path):
+    """Finding 1: `logs/nightly/nightly_20991231.log -> /etc/passwd` was shown to visitors."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("root:x:0:0")
+    logs = resolve(root, "nightly_logs", yyyymmdd="20991231").parent
+    logs.mkdir(parents=True)
+    (logs / "nightly_20991231.log").symlink_to(outside / "secret.txt")
+    with pytest.raises(CorruptFileError, match="outside the data root"):
+        resolve(root, "nightly_logs", yyyymmdd="20991231")
+    (root / "raw").mkdir()
+    (root / "raw" / "daily").symlink_to(outside, target_is_directory=True)  # a folder, too
+    with pytest.raises(CorruptFileError, match="outside the data root"):
+        resolve(root, "raw_daily", symbol="AAPL")
+    assert "root:x" not in str(pytest.raises(CorruptFileError, resolve, root, "raw_daily",
+                                             symbol="AAPL").value)
+
+
+def test_links_that_stay_inside_the_root_and_a_linked_root_are_fine(tmp_path: Path):
+    real = tmp_path / "disk" / "aion"
+    (real / "archive").mkdir(parents=True)
+    (real / "logs" / "nightly").mkdir(parents=True)
+    (real / "logs" / "nightly" / "nightly_20260105.log").symlink_to(real / "archive" / "n.log")
+    linked = tmp_path / "data"
+    linked.symlink_to(real, target_is_directory=True)
+    assert resolve(linked, "nightly_logs", yyyymmdd="20260105").name == "nightly_20260105.log"
 
 
 def test_settings_read_env_file_and_environment_wins(tmp_path: Path, monkeypatch):

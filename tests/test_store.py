@@ -116,6 +116,24 @@ def test_corrupt_files_raise_one_error_naming_the_path(tmp_path: Path, name: str
     assert err.value.path == path
 
 
+def test_huge_documents_and_gzip_bombs_are_refused_before_they_are_read(tmp_path: Path,
+                                                                         monkeypatch):
+    monkeypatch.setattr(st.files, "MAX_JSON_BYTES", 1 << 20)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"pad": "x" * (2 << 20)}))
+    with pytest.raises(CorruptFileError, match="big.json: 2 MB, more than any document"):
+        st.read_json(big)
+    bomb = tmp_path / "bomb.json.gz"  # 2 kB on disk, 8 MB unpacked
+    bomb.write_bytes(gzip.compress(b"[" + b"0," * (4 << 20) + b"0]"))
+    assert bomb.stat().st_size < 20_000
+    with pytest.raises(CorruptFileError, match="bomb.json.gz: larger than 1 MB once unpacked"):
+        st.read_json(bomb)
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(gzip.compress(json.dumps({"a": list(range(1000))}).encode())[:-30])
+    with pytest.raises(CorruptFileError, match="cut.json.gz: truncated"):
+        st.read_json(cut)
+
+
 def test_json_gz_is_byte_identical_for_equal_content(tmp_path: Path):
     a, b = tmp_path / "a.json.gz", tmp_path / "b.json.gz"
     st.write_json(a, {"x": [1.5, 2]})

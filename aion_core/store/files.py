@@ -9,6 +9,7 @@ import json
 import logging
 import os
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,9 @@ from aion_core.store import documents
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT_S = 60.0
+#: The largest JSON document read (unpacked): a brain of 5,000 symbols and three horizons is
+#: about 5 MB, so a file far past this is a fault or a gzip bomb, not data to load whole.
+MAX_JSON_BYTES = 64 << 20
 #: Threads reading many small files at once (Arrow decodes outside the GIL, so reads
 #: overlap each other's I/O and decoding even on two cores).
 READ_THREADS = 4
@@ -98,18 +102,34 @@ def write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(Path(path), data)
 
 
+def _gunzip(data: bytes, limit: int) -> bytes:
+    """gzip's content, refusing one that grows past `limit` (a gzip bomb) or is cut short."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    out = inflater.decompress(data, limit + 1)
+    if len(out) > limit:
+        raise ValueError(f"larger than {limit >> 20} MB once unpacked; refused")
+    if not inflater.eof:
+        raise EOFError("truncated gzip data")
+    return out
+
+
 def read_json(path: Path) -> Any | None:
-    """Parsed JSON (gzip when .gz), None when the file does not exist."""
+    """Parsed JSON (gzip when .gz), None when the file does not exist. A document larger
+    than MAX_JSON_BYTES is refused before it is read whole."""
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise CorruptFileError(path, f"{size >> 20} MB, more than any document of the "
+                                         f"root ({MAX_JSON_BYTES >> 20} MB); refused")
         data = path.read_bytes()
     except FileNotFoundError:
         return None
     try:
         if path.name.endswith(".gz"):
-            data = gzip.decompress(data)
+            data = _gunzip(data, MAX_JSON_BYTES)
         doc = json.loads(data)
-    except (OSError, EOFError, ValueError) as exc:
+    except (OSError, EOFError, ValueError, zlib.error) as exc:
         raise CorruptFileError(path, str(exc).splitlines()[0][:200]) from exc
     documents.check(path, doc)
     return doc
