@@ -272,6 +272,10 @@ def read_jsonl(path: Path) -> JsonlRead:
     path = Path(path)
     out = JsonlRead()
     try:
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise CorruptFileError(path, f"{size >> 20} MB, more than any log of the root "
+                                         f"({MAX_JSON_BYTES >> 20} MB); refused")
         raw = path.read_bytes()
     except FileNotFoundError:
         return out

@@ -1,0 +1,141 @@
+"""Fault injection: each document of a filled root damaged each way a careless user, an
+older version or a disk can damage it, then every page visited and the bot jobs run.
+
+A page never crashes: it shows an error box naming the file and renders the rest; a job
+either runs (the document was not its to read) or stops with one line, never a traceback
+(issue 12, finding 4 and part 7). Kills at random moments are in test_kills.py.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from faults import CASES, corrupt
+from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from app_data import END, build_filled_root  # noqa: E402
+
+from aion_core import store as st_store  # noqa: E402
+from aion_core.cli import app  # noqa: E402
+from aion_core.store import Store  # noqa: E402
+from aion_core.store.documents import MODELS, key_of  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGES = ["dashboard", "bots", "predictions", "config", "logs", "admin"]
+HUGE_LIMIT = 1 << 20
+JOBS = {"bots": ["bots", "run"],
+        "intraday": ["intraday", "cycle", "--at", f"{END:%Y-%m-%d}T15:00:00+00:00"]}
+# Each page's reads are cached per file version; the app's refresh fragments are not run.
+KEYS = sorted(set(MODELS) - {"evaluation_report"})  # no page or bot job reads those yet
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """A filled root holding one document of every kind the pages and the bots read."""
+    store = Store(tmp_path_factory.mktemp("faults") / "root")
+    build_filled_root(store, n_symbols=8, sessions=90, history_days=10)
+    store.write_json("bots_config", {"swing": {"1w": {"max_positions": 4}}})
+    store.write_json("admin_settings", {"kill_switch": False})
+    store.write_json("job_status", {"job": "nightly", "status": "ok", "pid": 1,
+                                    "started_at": 1.0e9, "finished_at": 1.0e9 + 60,
+                                    "returncode": 0}, job="nightly")
+    return store.root
+
+
+def _document(root: Path, key: str) -> Path:
+    """The one document of `key` to damage (a swing bot's last trade log for the logs)."""
+    found = sorted(p for p in root.rglob("*.json*") if p.suffix != ".lock" and key_of(p) == key)
+    assert found, f"the template has no {key} document"
+    return found[-1]
+
+
+@pytest.fixture
+def damaged_root(template, tmp_path, monkeypatch, request) -> tuple[Path, Path]:
+    key, case = request.param
+    monkeypatch.setattr(st_store.files, "MAX_JSON_BYTES", HUGE_LIMIT)
+    for name in ("ADMIN_PASSWORD_HASH", "ADMIN_COOKIE_KEY", "ADMIN_TOKEN_TTL_S"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "root"
+    shutil.copytree(template, root, symlinks=True)
+    (tmp_path / "outside").mkdir()
+    path = _document(root, key)
+    corrupt(path, case, tmp_path / "outside", 2 * HUGE_LIMIT)
+    return root, path
+
+
+def _visit(monkeypatch, root: Path) -> dict[str, list[str]]:
+    """Each page's error boxes; fails on any exception a page lets out."""
+    st.cache_data.clear()
+    monkeypatch.setenv("AION_DATA_DIR", str(root))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    errors = {}
+    for page in PAGES:
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, (page, [e.value for e in at.exception])
+        assert at.title, page
+        errors[page] = [e.value for e in at.error]
+    return errors
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damaged_root", [(k, c) for k in KEYS for c in CASES],
+                         indirect=True, ids=[f"{k}-{c}" for k in KEYS for c in CASES])
+def test_pages_and_jobs_hold_against_a_damaged_document(damaged_root, monkeypatch):
+    root, path = damaged_root
+    errors = _visit(monkeypatch, root)
+    shown = " ".join(e for page in errors.values() for e in page)
+    assert "Traceback" not in shown
+    for name, args in JOBS.items():
+        result = CliRunner().invoke(app, [*args, "--data-dir", str(root)])
+        out = result.output
+        assert result.exit_code in (0, 1), (name, result.exit_code, out)
+        assert "Traceback" not in out and "internal error" not in out, (name, out)
+        if result.exit_code:
+            assert len([line for line in out.splitlines() if line.strip()]) == 1, (name, out)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damaged_root", [("aion_brain", c) for c in CASES], indirect=True,
+                         ids=list(CASES))
+def test_a_damaged_brain_is_named_on_the_predictions_page(damaged_root, monkeypatch):
+    """The brain the pages read: its damage is named, not just survived."""
+    root, path = damaged_root
+    errors = _visit(monkeypatch, root)
+    assert any(path.name in e for e in errors["predictions"]), errors["predictions"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damaged_root", [("rolling_brain", c) for c in CASES], indirect=True,
+                         ids=list(CASES))
+def test_a_damaged_brain_is_named_by_the_bots(damaged_root):
+    root, path = damaged_root
+    result = CliRunner().invoke(app, ["bots", "run", "--data-dir", str(root)])
+    assert result.exit_code == 1 and path.name in result.output, result.output
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damaged_root", [("rolling_brain", "truncated")], indirect=True)
+def test_the_logs_page_never_shows_a_file_a_link_points_to(damaged_root, tmp_path,
+                                                           monkeypatch):
+    """Finding 1: `nightly_20991231.log -> /etc/passwd` and `?day=2099-12-31`."""
+    root, _ = damaged_root
+    secret = tmp_path / "passwd"
+    secret.write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (root / "logs" / "nightly" / "nightly_20991231.log").symlink_to(secret)
+    monkeypatch.setenv("AION_DATA_DIR", str(root))
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["day"] = "2099-12-31"
+    at.switch_page("pages/logs.py").run()
+    assert not at.exception
+    shown = [str(e.value) for e in [*at.markdown, *at.error, *at.code, *at.text]]
+    assert not any("root:x" in s for s in shown)
+    assert any("outside the data root" in e.value for e in at.error), [e.value for e in at.error]
