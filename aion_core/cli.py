@@ -1,16 +1,19 @@
 """The `aion` command (Typer). Thin: parse, load settings, call a job, report.
 
-Every command takes `--data-dir`; any AionError (bad input, missing key, corrupt file) ends the
-command with one line on stderr and exit code 1, never a traceback. Jobs are imported inside
-the commands so that `aion --help` stays fast.
+Every command takes `--data-dir`; any AionError (bad input, missing key, corrupt file) or OS
+error on the data root (disk full, permissions) ends the command with one line on stderr
+naming the file or setting and what to do, and exit code 1. A traceback reaches stderr only
+with AION_DEBUG=1 (then before that line, which stays the last); the jobs' log files keep
+theirs (jobs/progress.py). Jobs are imported inside the commands so that `aion --help` stays
+fast.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
 import sys
+import traceback
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -22,6 +25,7 @@ from aion_core.bots.registry import INTRADAY_JOB, NIGHTLY_JOB, SWING_JOB
 from aion_core.config import HORIZONS, Settings, load_settings
 from aion_core.errors import AionError
 from aion_core.store import Store
+from jobs.progress import OS_ADVICE, debug, describe, stderr_handler
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Aion Analytics: ML stock signals, bots and their workstation.")
@@ -43,8 +47,12 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def warn(message: str) -> None:
+    typer.echo(f"aion: warning: {message}", err=True)
+
+
 def command(fn):
-    """Turn AionErrors (and stray bugs) into one line on stderr and a non-zero exit."""
+    """Turn AionErrors, OS errors and stray bugs into one line on stderr and a non-zero exit."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -52,17 +60,21 @@ def command(fn):
             return fn(*args, **kwargs)
         except typer.Exit:
             raise
-        except AionError as exc:
-            raise fail(str(exc)) from None
         except KeyboardInterrupt:
             raise fail("interrupted", 130) from None
-        except Exception as exc:  # a bug: still one line, the traceback only on request
-            if os.environ.get("AION_DEBUG"):
-                raise
-            raise fail(f"internal error: {type(exc).__name__}: {exc} "
-                       "(set AION_DEBUG=1 for the traceback)") from None
+        except Exception as exc:
+            raise fail(_one_line(exc)) from None
 
     return wrapper
+
+
+def _one_line(exc: Exception) -> str:
+    """What the user is told of `exc`; with AION_DEBUG=1 its traceback is printed first."""
+    if debug():
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, AionError) or (isinstance(exc, OSError) and exc.errno in OS_ADVICE):
+        return describe(exc)
+    return f"internal error: {describe(exc)} (set AION_DEBUG=1 for the traceback)"
 
 
 def parse_day(value: str | None, name: str = "date") -> date | None:
@@ -89,8 +101,7 @@ def parse_ts(value: str | None, name: str = "--at") -> datetime | None:
 
 def context(data_dir: Path | None) -> tuple[Settings, Store]:
     settings = load_settings(data_dir)
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, handlers=[stderr_handler()])
     return settings, Store(settings.aion_data_dir)
 
 
@@ -140,14 +151,17 @@ def nightly(
         if provider not in ("synthetic", "yfinance"):
             raise fail(f"--provider must be synthetic or yfinance, got {provider!r}")
         settings = settings.model_copy(update={"aion_provider": provider})
-    from jobs.nightly import run_nightly
+    from jobs.nightly import failed_steps, run_nightly
 
     with store.job_lock(NIGHTLY_JOB):
         summary = run_nightly(store, settings, as_of=day, skip_fetch=skip_fetch)
     typer.echo(f"nightly {summary['status']}: as_of {summary.get('as_of')}")
-    if summary["status"] == "failed":
-        failed = next(s for s in summary["steps"] if s["status"] == "failed")
-        raise fail(f"nightly step {failed['name']} failed: {failed['detail']}")
+    failures = failed_steps(summary)  # one line each; the tracebacks are in the run's log
+    fatal = failures.pop() if summary["status"] == "failed" else None  # the required step's
+    for line in failures:
+        warn(line)
+    if fatal:
+        raise fail(fatal)
 
 
 @bots_app.command("run")

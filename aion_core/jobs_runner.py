@@ -11,6 +11,8 @@ going to PATHS["job_log"] and writes PATHS["job_status"] before and after:
 A second start while the status says running and its supervisor is alive is refused; the
 check and the launch happen under the status file's lock, so two quick presses cannot both
 pass. A supervisor killed mid-run leaves "running" with a dead pid, read as "interrupted".
+The command runs with AION_DEBUG=1: its stderr is the job's log file, which is where
+tracebacks belong (jobs/progress.py); its clear one-line error still comes last.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ def supervise(store: Store, name: str, python: str = sys.executable) -> int:
     log_path = store.path("job_log", job=name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     args = [*JOBS[name], "--data-dir", str(store.root)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "AION_DEBUG": "1"}
     with open(log_path, "wb") as log:
         rc = subprocess.call([python, "-m", "aion_core", *args], stdin=subprocess.DEVNULL,
                              stdout=log, stderr=subprocess.STDOUT, env=env)

@@ -10,14 +10,16 @@ fails skips the steps that need its output. Status of the run:
 
 `as_of` is the last session whose data may be read: bars, macro observations and headlines
 after it are filtered out as they are read, so a run `--as-of t` sees the data root as it was
-at t's close. Everything is logged to logs/nightly/nightly_<YYYYMMDD>.log and to stderr.
+at t's close. Everything is logged to logs/nightly/nightly_<YYYYMMDD>.log (the summary's
+`log`), and to stderr one line each (jobs/progress.py): a failed step's traceback goes to that
+file only, and the caller reports the step in one line (`failed_steps`), so that stderr says
+each failure once.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -27,13 +29,14 @@ import pandas as pd
 
 from aion_core import market_hours
 from aion_core.config import HORIZONS, Settings
-from aion_core.errors import AionError, DataError, causes
+from aion_core.errors import DataError, causes
 from aion_core.ml import model
 from aion_core.ml.brain import aion_brain, rolling_brain
 from aion_core.ml.dataset import Dataset, build_dataset
 from aion_core.ml.regime import daily_returns
 from aion_core.store import Store, locked, read_parquet, write_parquet, write_text
 from jobs.collect import EMPTY_ROOT, Providers, collect
+from jobs.progress import FILE_ONLY, LOG_FORMAT, describe
 
 log = logging.getLogger("aion.nightly")
 
@@ -73,16 +76,14 @@ class NightlyRun:
         try:
             detail = fn()
         except Exception as exc:  # one step's failure is recorded, the run goes on
-            # An AionError says all there is to say; anything else is a bug: its traceback.
-            trace = "" if isinstance(exc, AionError) else "\n" + traceback.format_exc()
-            log.error("step %s failed: %s%s", name, exc, trace)
-            first = (str(exc).splitlines() or [""])[0][:300]
-            return self._record(name, "failed", time.perf_counter() - t0,
-                                f"{type(exc).__name__}: {first}")
+            detail = describe(exc, self.store.root)[:300]
+            log.error("step %s failed: %s", name, detail, exc_info=True, extra=FILE_ONLY)
+            return self._record(name, "failed", time.perf_counter() - t0, detail)
         return self._record(name, "ok", time.perf_counter() - t0, detail)
 
     def _record(self, name: str, status: str, seconds: float, detail: str) -> bool:
-        log.info("step %s: %s in %.2f s: %s", name, status, seconds, detail)
+        said = FILE_ONLY if status == "failed" else None  # stderr gets it from the caller
+        log.info("step %s: %s in %.2f s: %s", name, status, seconds, detail, extra=said)
         self.steps.append({"name": name, "status": status, "seconds": round(seconds, 3),
                            "detail": detail})
         return status == "ok"
@@ -209,9 +210,9 @@ def _brain(run: NightlyRun) -> str:
 # --------------------------------------------------------------------------- the job
 
 
-def _summary(run: NightlyRun, run_id: str, started: datetime) -> dict[str, Any]:
+def _summary(run: NightlyRun, run_id: str, started: datetime, log_path: str) -> dict[str, Any]:
     return {
-        "run_id": run_id, "started_at": started.isoformat(timespec="seconds"),
+        "run_id": run_id, "started_at": started.isoformat(timespec="seconds"), "log": log_path,
         "finished_at": run.now().isoformat(timespec="seconds"),
         "as_of": run.as_of.strftime("%Y-%m-%d") if run.as_of is not None else None,
         "status": run.status(), "steps": run.steps, "dropped": run.dropped,
@@ -251,21 +252,31 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
         run.step("predict", lambda: _predict(run), needs=("features", "train"))
         run.step("brain", lambda: _brain(run), needs=("predict",))
         run._record("summary", "ok", 0.0, f"status {run.status()}")
-        summary = _summary(run, run_id, started)
+        summary = _summary(run, run_id, started, handler.baseFilename)
         store.write_json("nightly_summary", summary)
         log.info("%s finished: %s", run_id, summary["status"])
         return summary
+    except Exception as exc:  # the caller says it in one line; the traceback is kept here
+        log.error("%s failed: %s", run_id, describe(exc, store.root), exc_info=True,
+                  extra=FILE_ONLY)
+        raise
     finally:
         logging.getLogger().removeHandler(handler)
         handler.close()
 
 
-def _attach_log(store: Store, started: datetime) -> logging.Handler:
+def failed_steps(summary: dict[str, Any]) -> list[str]:
+    """One line per failed step of a run, pointing at the log that holds its traceback."""
+    return [f"nightly step {s['name']} failed: {s['detail']} (see {summary.get('log')})"
+            for s in summary["steps"] if s["status"] == "failed"]
+
+
+def _attach_log(store: Store, started: datetime) -> logging.FileHandler:
     """A file handler on the root logger for this run (the CLI already logs to stderr)."""
     path = store.path("nightly_logs", yyyymmdd=started.strftime("%Y%m%d"))
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
     handler.setLevel(logging.INFO)
     logging.getLogger().addHandler(handler)
     log.setLevel(logging.INFO)  # the run's own lines reach the file whatever the root level

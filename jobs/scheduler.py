@@ -25,10 +25,19 @@ recorded as "skipped"), and the `aion nightly` / `aion bots run` / `aion intrada
 commands, which is what the admin page's run-now buttons launch, so a run from the page and a
 scheduled run never overlap. The job functions themselves never take it.
 
-Errors: a listener on EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES logs and
-records them in the heartbeat (jobs/heartbeat.py); the scheduler keeps running. SIGTERM and
-SIGINT call `shutdown(wait=False)`; a job already running finishes its current work (systemd's
-TimeoutStopSec bounds that) and the heartbeat is left with status "stopped".
+Errors: while a job runs, what its thread logs also goes to its log file (PATHS["job_log"],
+`logs/jobs/<job>.log`), and an exception it raises is logged there with its traceback. A
+listener on EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES records them in the
+heartbeat (jobs/heartbeat.py), which logs one line on stderr pointing at that file; the
+scheduler keeps running.
+
+Stopping: SIGTERM and SIGINT call `shutdown(wait=False)`, the heartbeat says "stopped", and a
+job already running gets STOP_GRACE_S to finish; after that the process exits without it
+(`_exit_without_jobs`). Why not ask the job to stop instead: the longest work (a LightGBM fit, an
+HTTP call) is C code that no flag reaches, so a bound needs a hard stop anyway, and a hard stop
+is safe here: every file is written whole or not at all (atomic rename) and every lock is an
+flock the kernel drops with the process, so it leaves exactly what the SIGKILL systemd sends
+after TimeoutStopSec (60 s) would leave, earlier and with the heartbeat written.
 
 Test schedule (tests and demos only): `AION_SCHEDULER_TEST_SECONDS=N` replaces every trigger
 by "every N seconds, no market-hours gate" and writes the heartbeat every N seconds; point
@@ -37,13 +46,18 @@ by "every N seconds, no market-hours gate" and writes the heartbeat every N seco
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import os
 import signal
-from collections.abc import Callable
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from logging.handlers import RotatingFileHandler
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import (
@@ -66,12 +80,15 @@ from aion_core.config import Settings
 from aion_core.errors import AionError, BusyError, ConfigurationError
 from aion_core.store import Store
 from jobs.heartbeat import Heartbeat, Outcome, now_utc
+from jobs.progress import FILE_ONLY, LOG_FORMAT, describe
 
 log = logging.getLogger("aion.scheduler")
 
 TEST_SECONDS_ENV = "AION_SCHEDULER_TEST_SECONDS"
 HEARTBEAT_EVERY_S = 60
 MAX_SKIPPED_FIRES = 5_000  # a gate rejecting this many fires in a row means "never"
+STOP_GRACE_S = 20.0  # a running job's time to finish after SIGTERM (systemd allows 60 s)
+JOB_LOG_BYTES = 2_000_000  # a job's log file is rotated (one old copy kept) past this size
 _TICK = timedelta(microseconds=1)
 
 JobFn = Callable[[Store, Settings, datetime], Outcome]
@@ -141,14 +158,16 @@ def on_session(t: datetime) -> bool:
 
 
 def _nightly(store: Store, settings: Settings, at: datetime) -> Outcome:
-    from jobs.nightly import run_nightly
+    from jobs.nightly import failed_steps, run_nightly
 
     summary = run_nightly(store, settings)
+    failures = failed_steps(summary)  # one line each; the tracebacks are in the run's log
+    fatal = failures.pop() if summary.get("status") == "failed" else None  # the required step's
+    for line in failures:
+        log.warning(line)
+    if fatal:
+        raise JobFailed(fatal)
     detail = f"nightly {summary.get('status')}: as_of {summary.get('as_of')}"
-    if summary.get("status") == "failed":
-        failed = [f"{s.get('name')}: {s.get('detail')}" for s in summary.get("steps", [])
-                  if s.get("status") == "failed"]
-        raise JobFailed("; ".join([detail, *failed[:1]]))
     from jobs.intraday import train_intraday_model
 
     return Outcome("ok", f"{detail}; {train_intraday_model(store, settings)}")
@@ -210,15 +229,38 @@ def test_seconds_from_env() -> float | None:
 
 def run_job(store: Store, settings: Settings, spec: JobSpec,
             at: datetime | None = None) -> Outcome:
-    """Run `spec` under its lock; "skipped" when another run (scheduler or admin) holds it.
+    """Run `spec` under its lock, logging to its log file; "skipped" when another run
+    (scheduler or admin) holds the lock.
 
-    Exceptions propagate: the scheduler's listener records them.
+    Exceptions propagate, after their traceback went to the job's log: the scheduler's
+    listener records them.
     """
     try:
-        with store.job_lock(spec.name):
+        with store.job_lock(spec.name), _job_log(store, spec.name):
             return spec.run(store, settings, at or now_utc())
     except BusyError as exc:
         return Outcome("skipped", str(exc))
+
+
+@contextlib.contextmanager
+def _job_log(store: Store, name: str) -> Iterator[None]:
+    """This thread's log records, tracebacks included, also into the job's log file (other
+    jobs may be running in other threads meanwhile: theirs go to their own files)."""
+    path = store.path("job_log", job=name)
+    handler = RotatingFileHandler(path, maxBytes=JOB_LOG_BYTES, backupCount=1, encoding="utf-8")
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    thread = threading.get_ident()
+    handler.addFilter(lambda record: record.thread == thread)
+    logging.getLogger().addHandler(handler)
+    try:
+        yield
+    except Exception as exc:
+        log.error("job %s failed: %s", name, describe(exc, store.root), exc_info=True,
+                  extra=FILE_ONLY)
+        raise
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
 
 
 def _listener(heartbeat: Heartbeat) -> Callable[[JobEvent], None]:
@@ -227,9 +269,11 @@ def _listener(heartbeat: Heartbeat) -> Callable[[JobEvent], None]:
             return  # the heartbeat's own job
         if event.code == EVENT_JOB_EXECUTED:
             outcome = event.retval if isinstance(event.retval, Outcome) else Outcome("ok")
-        elif event.code == EVENT_JOB_ERROR:
-            outcome = Outcome("failed", f"{type(event.exception).__name__}: {event.exception}")
-            log.error("job %s raised:\n%s", event.job_id, event.traceback)
+        elif event.code == EVENT_JOB_ERROR:  # the traceback is in the job's log (_job_log)
+            exc = event.exception
+            where = "" if isinstance(exc, AionError) else \
+                f" (see {heartbeat.store.path('job_log', job=event.job_id)})"
+            outcome = Outcome("failed", describe(exc, heartbeat.store.root) + where)
         elif event.code == EVENT_JOB_MISSED:
             outcome = Outcome("missed", f"missed its {event.scheduled_run_time} fire "
                                         "(later than misfire_grace_time)")
@@ -270,7 +314,8 @@ def build_scheduler(store: Store, settings: Settings, specs: list[JobSpec],
 
 
 def run_scheduler(store: Store, settings: Settings) -> None:
-    """Block, firing the jobs, until SIGTERM or SIGINT; the heartbeat then says "stopped"."""
+    """Block, firing the jobs, until SIGTERM or SIGINT; the heartbeat then says "stopped",
+    and a job still running after STOP_GRACE_S is left behind (module docstring)."""
     test_seconds = test_seconds_from_env()
     specs = job_specs(settings, test_seconds)
     scheduler, heartbeat = build_scheduler(store, settings, specs, BlockingScheduler,
@@ -283,6 +328,7 @@ def run_scheduler(store: Store, settings: Settings) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    _quiet_apscheduler()
     if test_seconds:
         log.warning("%s=%s: TEST schedule, every job every %ss", TEST_SECONDS_ENV,
                     test_seconds, test_seconds)
@@ -293,7 +339,43 @@ def run_scheduler(store: Store, settings: Settings) -> None:
         scheduler.start()
     finally:
         heartbeat.stop()
-        log.info("scheduler stopped")
+    if not _jobs_end_within(STOP_GRACE_S):
+        _exit_without_jobs()
+    log.info("scheduler stopped")
+
+
+def _quiet_apscheduler() -> None:
+    """APScheduler's own lines repeat what the heartbeat logs once per job event (a raising
+    job's with a second traceback): they reach stderr only with AION_DEBUG=1."""
+    def file_only(record: logging.LogRecord) -> bool:
+        record.__dict__.update(FILE_ONLY)  # a filter may mark the records it passes
+        return True
+
+    for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
+        logging.getLogger(name).addFilter(file_only)
+
+
+def _jobs_end_within(seconds: float) -> bool:
+    """Wait up to `seconds` for the threads a normal exit would wait for: the executor's
+    (after shutdown, only those still running or about to run a job). True when all ended."""
+    deadline = time.monotonic() + seconds
+    others = [t for t in threading.enumerate()
+              if t is not threading.current_thread() and not t.daemon]
+    for thread in others:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return not any(t.is_alive() for t in others)
+
+
+def _exit_without_jobs() -> None:
+    """End the process now, leaving the running jobs unfinished. Their files keep their last
+    good version and the kernel releases their locks (module docstring), so nothing is
+    cleaned up; only what was printed is flushed."""
+    log.warning("a job is still running %.0f s after the stop: exiting without it (its files "
+                "keep their last good version; its next run starts over)", STOP_GRACE_S)
+    log.info("scheduler stopped")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 # --------------------------------------------------------------------------- dry run

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,8 @@ from typer.testing import CliRunner
 
 from aion_core.auth import check_password
 from aion_core.cli import app
+from aion_core.store import Store
+from jobs.progress import describe
 
 runner = CliRunner()
 
@@ -84,3 +88,58 @@ def test_a_job_already_running_refuses_a_second_start(tmp_path: Path):
         holder.communicate("", timeout=10)
     res = aion("nightly", "--skip-fetch", "--data-dir", str(tmp_path))
     assert "already running" not in res.stderr
+
+
+@pytest.mark.parametrize("args", [["scheduler"], ["nightly"]])
+def test_a_data_dir_that_is_a_file_is_named_in_one_line(tmp_path: Path, args):
+    data = tmp_path / "data"
+    data.write_text("")
+    res = aion(*args, "--data-dir", str(data))
+    assert res.returncode == 1
+    assert res.stderr == (f"aion: error: the data root {data} is a file, not a folder: point "
+                          "--data-dir or AION_DATA_DIR at a folder\n")
+
+
+#: `aion` with the data root's atomic writer failing as a full disk does for one file name.
+FULL_DISK = """
+import errno, os
+from aion_core.store import files
+
+write = files.atomic_write_bytes
+
+def full(path, data):
+    if path.name == os.environ["FULL_AT"]:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    write(path, data)
+
+files.atomic_write_bytes = full
+from aion_core.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize("key,prefix", [
+    ("ml_datasets", "nightly step features failed: "),  # inside a step
+    ("nightly_summary", ""),  # after the steps
+])
+def test_a_full_disk_is_one_line_naming_the_file_and_what_to_do(demo_root: Store, key, prefix):
+    target = demo_root.path(key)
+    env = {k: v for k, v in os.environ.items() if k != "AION_DEBUG"}
+    res = subprocess.run([sys.executable, "-c", FULL_DISK, "nightly", "--skip-fetch",
+                          "--data-dir", str(demo_root.root)], capture_output=True, text=True,
+                         timeout=300, env={**env, "FULL_AT": target.name})
+    assert res.returncode == 1
+    failures = [line for line in res.stderr.splitlines() if line.strip() and " INFO " not in line]
+    assert len(failures) == 1, res.stderr
+    assert failures[0].startswith(f"aion: error: {prefix}disk full writing {target}: free space "
+                                  "on that disk, then run again")
+    assert "Traceback" not in res.stderr
+    assert not target.exists()
+
+
+def test_a_full_disk_the_system_names_no_file_for_names_the_data_root():
+    """write() on a full disk says ENOSPC without a file name: the data root is named."""
+    full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert describe(full, "/srv/aion") == ("disk full writing a file under /srv/aion: free "
+                                           "space on that disk, then run again")
+    assert "AION_DATA_DIR" in describe(full)

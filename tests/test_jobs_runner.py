@@ -7,7 +7,7 @@ import time
 import pytest
 
 from aion_core import jobs_runner
-from aion_core.bots.registry import SWING_JOB
+from aion_core.bots.registry import NIGHTLY_JOB, SWING_JOB
 from aion_core.errors import RefusedError
 
 
@@ -51,3 +51,15 @@ def test_dead_supervisor_reads_as_interrupted(store):
 def test_unknown_job_refused(store):
     with pytest.raises(RefusedError):
         jobs_runner.start_job(store, "rm")
+
+
+def test_a_failed_run_keeps_its_traceback_in_the_job_log_and_ends_with_the_clear_line(store):
+    """The job log is the run's stderr: the page shows its tail, so the line that says what
+    to do comes last, and the traceback is there for whoever debugs."""
+    jobs_runner.start_job(store, NIGHTLY_JOB)
+    view = _wait(store, NIGHTLY_JOB)
+    assert view.status == "failed"
+    text = store.path("job_log", job=NIGHTLY_JOB).read_text()
+    assert "Traceback" in text
+    assert view.log_tail[-1].startswith("aion: error: nightly step features failed: the data "
+                                        f"root {store.root} holds no daily bars")

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -222,3 +226,37 @@ def test_read_news_names_a_day_file_that_is_not_headlines(demo_root):
     with pytest.raises(CorruptFileError) as err:
         demo_root.read_news_asof(pd.Timestamp(day))
     assert day in str(err.value)
+
+
+def _nightly_command(store: Store, **env: str) -> subprocess.CompletedProcess:
+    """`aion nightly --skip-fetch` as a user runs it, AION_DEBUG as given (default unset)."""
+    base = {k: v for k, v in os.environ.items() if k != "AION_DEBUG"}
+    return subprocess.run([sys.executable, "-m", "aion_core", "nightly", "--skip-fetch",
+                           "--data-dir", str(store.root)], capture_output=True, text=True,
+                          timeout=300, env={**base, **env})
+
+
+def test_a_truncated_parquet_is_one_line_on_stderr_and_its_traceback_is_in_the_log(demo_root):
+    """A bars file and a macro series cut in half (a copy cut short): the bars file leaves
+    its symbol out, the macro file fails the features step. Each failure is one line on
+    stderr naming the file; the traceback is in the run's log, on stderr only with
+    AION_DEBUG=1, and the clear line stays the last."""
+    bars = demo_root.path("raw_daily", symbol=demo_root.daily_symbols()[0])
+    macro = demo_root.path("raw_macro", series=demo_root.macro_series_ids()[0])
+    for path in (bars, macro):
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    res = _nightly_command(demo_root)
+    assert res.returncode == 1
+    failures = [line for line in res.stderr.splitlines() if line.strip() and " INFO " not in line]
+    assert len(failures) == 2, res.stderr
+    assert f"corrupt file {bars}" in failures[0]
+    log = Path(demo_root.read_json("nightly_summary")["log"])
+    assert failures[1] == (f"aion: error: nightly step features failed: corrupt file {macro}: "
+                           "Parquet magic bytes not found in footer. Either the file is "
+                           f"corrupted or this is not a parquet file. (see {log})")
+    assert "Traceback" not in res.stderr
+    assert "Traceback" in log.read_text() and str(macro) in log.read_text()
+
+    debug = _nightly_command(demo_root, AION_DEBUG="1")
+    assert "Traceback" in debug.stderr
+    assert debug.stderr.splitlines()[-1] == failures[1]

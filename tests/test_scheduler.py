@@ -19,7 +19,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aion_core.config import Settings
-from aion_core.store import Store
+from aion_core.errors import CorruptFileError
+from aion_core.store import Store, read_json
 from jobs import scheduler as sched
 from jobs.heartbeat import Outcome
 
@@ -137,7 +138,9 @@ def test_a_raising_job_is_recorded_and_the_others_keep_firing(settings: Settings
     doc = store.read_json("scheduler_heartbeat")
     assert doc["pid"] == os.getpid()
     assert doc["jobs"]["boom"]["last_result"]["status"] == "failed"
-    assert doc["jobs"]["boom"]["last_result"]["detail"] == "RuntimeError: boom"
+    log_file = store.path("job_log", job="boom")
+    assert doc["jobs"]["boom"]["last_result"]["detail"] == f"RuntimeError: boom (see {log_file})"
+    assert "Traceback" in log_file.read_text() and "tick" not in log_file.read_text()
     assert doc["jobs"]["tick"]["last_result"]["status"] == "ok"
     assert doc["jobs"]["tick"]["last_result"]["detail"].startswith("tick ")
 
@@ -227,3 +230,62 @@ def test_the_real_process_fires_jobs_and_stops_cleanly_on_sigterm(tmp_path: Path
     final = json.loads(beat.read_text())
     assert final["status"] == "stopped" and final["pid"] == proc.pid
     assert "SIGTERM" in err and "TEST schedule" in err
+    # Each failure is one line on stderr; its traceback is in the job's log file.
+    assert "Traceback" not in err
+    assert "Traceback" in (data / "logs" / "jobs" / "nightly.log").read_text()
+
+
+def _unreadable_documents(root: Path) -> list[str]:
+    """Every JSON document under `root` that a reader would refuse."""
+    bad = []
+    for path in sorted(root.rglob("*.json*")):
+        if path.name.endswith((".json", ".json.gz")):
+            try:
+                read_json(path)
+            except CorruptFileError as exc:
+                bad.append(str(exc))
+    return bad
+
+
+def test_sigterm_mid_nightly_stops_within_60_s_leaving_whole_files_and_free_locks(
+        tmp_path: Path, demo_root: Store) -> None:
+    """A real nightly kept busy by another process holding two files it must update (the
+    raw bars' provenance, the prediction history): it would wait 60 s for each. SIGTERM
+    while it waits must not wait for it, and must leave every file whole and the lock free."""
+    held = [str(demo_root.path(key)) for key in ("bars_provenance", "prediction_history")]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom aion_core.store import lock\n"
+         "locks = [lock(p, timeout=5) for p in sys.argv[1:]]\n"
+         "for held in locks:\n    held.acquire()\nprint('held', flush=True); sys.stdin.read()",
+         *held], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    env = {**os.environ, sched.TEST_SECONDS_ENV: "1", "AION_DATA_DIR": str(demo_root.root),
+           "PYTHONUNBUFFERED": "1"}
+    err_path = tmp_path / "stderr.txt"
+    with err_path.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "aion_core", "scheduler"], cwd=tmp_path,
+                                env=env, stdout=subprocess.DEVNULL, stderr=err)
+    logs = demo_root.root / "logs" / "nightly"
+    try:
+        deadline = time.monotonic() + 60
+        while not any("step collect: start" in p.read_text() for p in logs.glob("*.log")):
+            assert proc.poll() is None and time.monotonic() < deadline, err_path.read_text()
+            time.sleep(0.2)
+        time.sleep(1)  # into the wait for the first lock
+        proc.send_signal(signal.SIGTERM)
+        signalled = time.monotonic()
+        proc.wait(timeout=60)
+        assert time.monotonic() - signalled < 60
+    finally:
+        for p in (proc, holder):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    err = err_path.read_text()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "still running" in err
+    with demo_root.job_lock("nightly"):  # released: a new run can take it
+        pass
+    assert _unreadable_documents(demo_root.root) == []
+    assert demo_root.read_json("scheduler_heartbeat")["status"] == "stopped"
+    assert demo_root.read_json("nightly_summary") is None  # no half run passed off as a run

@@ -19,7 +19,7 @@ from filelock import FileLock, Timeout
 from aion_core.bots.ledger import Fill
 from aion_core.bots.registry import Bot
 from aion_core.config import resolve
-from aion_core.errors import BusyError, CorruptFileError
+from aion_core.errors import BusyError, ConfigurationError, CorruptFileError
 from aion_core.knobs import BotKnobs
 from aion_core.store import asof
 from aion_core.store.files import (
@@ -42,6 +42,9 @@ class Store:
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():  # else every use fails, unnamed
+            raise ConfigurationError(f"the data root {self.root} is a file, not a folder: "
+                                     "point --data-dir or AION_DATA_DIR at a folder")
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
