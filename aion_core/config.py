@@ -54,6 +54,12 @@ PATHS: Mapping[str, str] = {
     "evaluation_predictions": "research/evaluations/{eval_id}/predictions.parquet",
     "evaluation_report": "research/evaluations/{eval_id}/report.json",
     "evaluation_chunk": "research/evaluations/{eval_id}/chunks/{yyyymmdd}.parquet",
+    "backtest_run": "research/backtests/{backtest_id}/run.json",
+    "backtest_metrics": "research/backtests/{backtest_id}/metrics.json",
+    "backtest_equity": "research/backtests/{backtest_id}/equity.parquet",
+    "backtest_trades": "research/backtests/{backtest_id}/trades.jsonl",
+    "backtest_predictions": "research/backtests/{backtest_id}/predictions.parquet",
+    "model_runs": "ml_data/models/model_runs.jsonl",
 }
 
 #: CONTRACT.md's DT_PATHS (the intraday bot), relative to the data root.
@@ -85,6 +91,7 @@ _FIELD_PATTERNS = {
     "job": re.compile(r"^[a-z][a-z0-9_]{0,39}$"),
     "eval_id": re.compile(r"^eval_\d{8}_\d{8}_r\d{1,3}_[a-z0-9-]{2,12}$"),
     "import_id": re.compile(r"^[a-z]+_\d{8}T\d{6}(_\d+)?$"),
+    "backtest_id": re.compile(r"^bt_\d{8}T\d{6}(_\d+)?$"),
 }
 
 

@@ -24,6 +24,16 @@ def returns(equity: pd.Series) -> pd.Series:
     return equity.astype(float).pct_change().dropna()
 
 
+def session_returns(equity: pd.Series, initial: float | None = None) -> pd.Series:
+    """Session returns indexed by session date; with `initial` (the starting cash) the first
+    session's return is measured from it, so a bot's first day of trading counts."""
+    rets = returns(equity)
+    if initial is None or not len(equity):
+        return rets
+    first = pd.Series([float(equity.iloc[0]) / float(initial) - 1.0], index=equity.index[:1])
+    return pd.concat([first, rets])
+
+
 def pnl_by(equity: pd.Series, period: str, initial: float | None = None) -> pd.Series:
     """PnL (USD) per calendar `period` ("day", "week", "month"): change in closing equity.
 
@@ -60,13 +70,68 @@ def sortino(rets: pd.Series) -> float:
     return float(rets.mean() / downside * math.sqrt(PERIODS_PER_YEAR)) if downside > 0 else 0.0
 
 
+def volatility(rets: pd.Series) -> float:
+    """Annualised sample standard deviation of session returns (252 a year), a fraction."""
+    return float(rets.std(ddof=1) * math.sqrt(PERIODS_PER_YEAR)) if len(rets) > 1 else 0.0
+
+
+def drawdown(equity: pd.Series) -> pd.Series:
+    """The underwater curve: each session's equity against its running peak, as a fraction
+    (0 at a new high, negative below it); same index as `equity`."""
+    values = equity.astype(float)
+    return values / values.cummax() - 1.0
+
+
 def max_drawdown(equity: pd.Series) -> float:
     """Worst fall from a running peak, as a negative fraction (0.0 if it never fell)."""
-    values = equity.astype(float).to_numpy()
-    if len(values) == 0:
-        return 0.0
-    peak = np.maximum.accumulate(values)
-    return float(np.min(values / peak - 1.0))
+    return float(drawdown(equity).min()) if len(equity) else 0.0
+
+
+def calmar(growth: float, worst: float) -> float:
+    """CAGR over the depth of the worst drawdown (0.0 when the curve never fell)."""
+    return growth / -worst if worst < 0 else 0.0
+
+
+def alpha_beta(rets: pd.Series, bench: pd.Series) -> tuple[float, float]:
+    """CAPM against a benchmark, zero risk-free rate, on the sessions both have returns for:
+    beta = cov(r, b) / var(b); alpha = the daily intercept compounded over 252 sessions (a
+    fraction a year, empyrical's). (0.0, 0.0) with under two common sessions or a flat
+    benchmark."""
+    both = pd.concat([rets.rename("r"), bench.rename("b")], axis=1, join="inner").dropna()
+    var = both["b"].var(ddof=1) if len(both) > 1 else 0.0
+    if not var > 0:
+        return 0.0, 0.0
+    beta = float(both["r"].cov(both["b"]) / var)
+    daily = both["r"].mean() - beta * both["b"].mean()
+    return float((1.0 + daily) ** PERIODS_PER_YEAR - 1.0), beta
+
+
+def rolling_sharpe(rets: pd.Series, window: int = 63) -> pd.Series:
+    """Sharpe over the trailing `window` sessions (annualised like `sharpe`), from the first
+    full window on; the index is the window's last session."""
+    roll = rets.rolling(window)
+    out = roll.mean() / roll.std(ddof=1) * math.sqrt(PERIODS_PER_YEAR)
+    return out.replace([np.inf, -np.inf], np.nan).dropna()
+
+
+def monthly_returns(equity: pd.Series, initial: float | None = None) -> pd.DataFrame:
+    """Calendar-month returns (fractions): index year, columns month 1-12 (NaN where the
+    curve has no session). The first month is measured from `initial` when given."""
+    closing = equity.astype(float).resample("ME").last().dropna()
+    if closing.empty:
+        return pd.DataFrame(columns=range(1, 13), dtype=float)
+    start = float(equity.iloc[0] if initial is None else initial)
+    rets = closing / closing.shift(1).fillna(start) - 1.0
+    frame = pd.DataFrame({"year": rets.index.year, "month": rets.index.month, "r": rets.values})
+    return frame.pivot(index="year", columns="month", values="r").reindex(columns=range(1, 13))
+
+
+def profit_factor(realized: Iterable[float]) -> float | None:
+    """Gross profit over gross loss of closing trades (USD / USD); None without a losing
+    trade, where it is undefined (JSON has no infinity)."""
+    pnl = np.array(list(realized), dtype=float)
+    loss = -pnl[pnl < 0].sum()
+    return float(pnl[pnl > 0].sum() / loss) if loss > 0 else None
 
 
 def trade_stats(realized: Iterable[float]) -> dict[str, float]:
@@ -89,8 +154,7 @@ def performance(equity: pd.Series, trades: list[Mapping[str, Any]] | None = None
     turnover: traded notional over average equity, per year.
     """
     trades = trades or []
-    rets = returns(pd.concat([pd.Series([initial]), equity.reset_index(drop=True)])
-                   if initial is not None else equity)
+    rets = session_returns(equity, initial)
     notional = sum(float(t["qty"]) * float(t["price"]) for t in trades)
     years = max(len(equity), 1) / PERIODS_PER_YEAR
     closing = [t["realized_pnl"] for t in trades if t.get("realized_pnl")]
@@ -125,4 +189,56 @@ def benchmark(closes: pd.DataFrame, initial: float) -> dict[str, Any]:
     per_name = (held.iloc[-1] / held.iloc[0] - 1.0) * initial / max(held.shape[1], 1)
     out = performance(curve, gross=curve, initial=initial)
     out.update(trade_stats(per_name.dropna()))
+    return out
+
+
+ROUND_TRIP_COLUMNS = ["bot", "symbol", "entry", "exit", "days_held", "cost", "pnl", "return",
+                      "exit_reason"]
+
+
+def round_trips(trades: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """Closed round trips: each (bot, symbol) from flat to flat, fills in time order.
+
+    trades: trade log records (CONTRACT.md). Returns one row per trip, ROUND_TRIP_COLUMNS:
+    `entry`/`exit` the first and the closing fill's session (Timestamps), `days_held`
+    calendar days between them, `cost` what the buys cost with their fees (USD), `pnl` the
+    closing fills' realized PnL (USD, net of all fees, as the books count it), `return`
+    pnl / cost, `exit_reason` the closing fill's reason. A position still open is no trip.
+    """
+    rows, open_trips = [], {}
+    for t in sorted(trades, key=lambda t: str(t["ts"])):
+        key = (t["bot"], t["symbol"])
+        day = pd.Timestamp(str(t.get("session") or t["ts"])[:10])
+        trip = open_trips.setdefault(key, {"entry": day, "qty": 0.0, "cost": 0.0, "pnl": 0.0})
+        qty = float(t["qty"])
+        if t["side"] == "buy":
+            trip["qty"] += qty
+            trip["cost"] += qty * float(t["price"]) + float(t["fees"])
+        else:
+            trip["qty"] -= qty
+            trip["pnl"] += float(t.get("realized_pnl") or 0.0)
+        if abs(trip["qty"]) < 1e-9:
+            del open_trips[key]
+            rows.append({"bot": key[0], "symbol": key[1], "entry": trip["entry"], "exit": day,
+                         "days_held": (day - trip["entry"]).days, "cost": trip["cost"],
+                         "pnl": trip["pnl"], "return": trip["pnl"] / trip["cost"]
+                         if trip["cost"] else 0.0, "exit_reason": t.get("reason", "")})
+    return pd.DataFrame(rows, columns=ROUND_TRIP_COLUMNS)
+
+
+def tear_sheet(equity: pd.Series, trades: list[Mapping[str, Any]], gross: pd.Series | None,
+               initial: float, bench: pd.Series | None = None) -> dict[str, Any]:
+    """`performance` plus the tear sheet's other figures: volatility, Calmar, alpha and beta
+    against `bench` (the benchmark's equity curve, USD, same kind of index; zeros without
+    one), profit factor and the closed round trips' average holding days."""
+    out = performance(equity, trades, gross, initial)
+    rets = session_returns(equity, initial)
+    alpha, beta = alpha_beta(rets, session_returns(bench, initial)) if bench is not None \
+        and len(bench) else (0.0, 0.0)
+    trips = round_trips(trades)
+    out.update(volatility=volatility(rets), calmar=calmar(out["cagr"], out["max_drawdown"]),
+               alpha=alpha, beta=beta,
+               profit_factor=profit_factor(t["realized_pnl"] for t in trades
+                                           if t.get("realized_pnl")),
+               avg_holding_days=float(trips["days_held"].mean()) if len(trips) else 0.0)
     return out

@@ -57,3 +57,65 @@ def test_benchmark_is_equal_weight_buy_and_hold():
     bench = metrics.benchmark(closes, 1_000.0)
     assert bench["total_return"] == pytest.approx(0.1)
     assert bench["win_rate"] == 0.5 and bench["exposure"] == pytest.approx(1.0)
+
+
+def test_tear_sheet_ratios_match_empyrical(equity):
+    rets = metrics.returns(equity)
+    bench = equity.shift(3).bfill() * 0.5 + equity.iloc[0] * 0.5
+    b_rets = metrics.returns(bench)
+    assert metrics.volatility(rets) == pytest.approx(empyrical.annual_volatility(rets), rel=1e-9)
+    assert metrics.calmar(metrics.cagr(equity), metrics.max_drawdown(equity)) == pytest.approx(
+        empyrical.calmar_ratio(rets), rel=1e-9)
+    alpha, beta = metrics.alpha_beta(rets, b_rets)
+    want_alpha, want_beta = empyrical.alpha_beta(rets, b_rets)
+    assert (alpha, beta) == (pytest.approx(want_alpha, rel=1e-9), pytest.approx(want_beta))
+    assert metrics.alpha_beta(rets, rets) == (pytest.approx(0.0, abs=1e-12), pytest.approx(1.0))
+    assert metrics.alpha_beta(rets, rets * 0) == (0.0, 0.0)
+
+
+def test_curves_underwater_rolling_sharpe_and_monthly_returns(equity):
+    under = metrics.drawdown(equity)
+    assert under.max() == 0 and under.min() == pytest.approx(metrics.max_drawdown(equity))
+    rets = metrics.returns(equity)
+    roll = metrics.rolling_sharpe(rets, 63)
+    assert len(roll) == len(rets) - 62
+    assert roll.iloc[-1] == pytest.approx(metrics.sharpe(rets.iloc[-63:]))
+    months = metrics.monthly_returns(equity, initial=100_000)
+    assert list(months.columns) == list(range(1, 13))
+    growth = (1 + months.stack()).prod()
+    assert growth == pytest.approx(equity.iloc[-1] / 100_000)
+    assert metrics.session_returns(equity, 100_000).iloc[0] == pytest.approx(
+        equity.iloc[0] / 100_000 - 1)
+
+
+def _fill(day, symbol, side, qty, price, reason, pnl=0.0, fees=1.0):
+    return {"ts": f"{day}T13:30:00+00:00", "session": day, "bot": "swing_1w", "symbol": symbol,
+            "side": side, "qty": qty, "price": price, "fees": fees, "reason": reason,
+            "order_id": f"{day}-{symbol}-{side}", "realized_pnl": pnl}
+
+
+def test_round_trips_flat_to_flat_and_profit_factor():
+    trades = [_fill("2024-01-02", "AAA", "buy", 10, 100.0, "entry"),
+              _fill("2024-01-03", "AAA", "buy", 10, 110.0, "entry"),
+              _fill("2024-01-09", "AAA", "sell", 20, 120.0, "take_profit", pnl=297.0),
+              _fill("2024-01-04", "BBB", "buy", 5, 50.0, "entry"),
+              _fill("2024-01-05", "BBB", "sell", 5, 40.0, "stop_loss", pnl=-52.0),
+              _fill("2024-01-08", "CCC", "buy", 1, 10.0, "entry")]
+    trips = metrics.round_trips(trades)
+    assert list(trips["symbol"]) == ["BBB", "AAA"], "ordered by exit; CCC is still open"
+    aaa = trips.set_index("symbol").loc["AAA"]
+    assert aaa["days_held"] == 7 and aaa["exit_reason"] == "take_profit"
+    assert aaa["cost"] == pytest.approx(2102.0) and aaa["return"] == pytest.approx(297 / 2102)
+    assert metrics.profit_factor([297.0, -52.0]) == pytest.approx(297 / 52)
+    assert metrics.profit_factor([297.0]) is None
+    assert metrics.round_trips([]).empty
+
+
+def test_tear_sheet_adds_to_performance(equity):
+    trades = [_fill("2024-01-02", "AAA", "buy", 10, 100.0, "entry"),
+              _fill("2024-01-09", "AAA", "sell", 10, 120.0, "horizon", pnl=198.0)]
+    sheet = metrics.tear_sheet(equity, trades, equity * 0.5, 100_000, bench=equity)
+    assert set(metrics.performance(equity, trades, equity * 0.5, 100_000)) < set(sheet)
+    assert sheet["beta"] == pytest.approx(1.0) and sheet["alpha"] == pytest.approx(0, abs=1e-9)
+    assert sheet["avg_holding_days"] == 7 and sheet["profit_factor"] is None
+    assert sheet["exposure"] == pytest.approx(0.5)
