@@ -140,6 +140,30 @@ class BotCard:
     win_rate: float | None  # fraction of closing trades with a gain; None before any
     status: str
     as_of: str | None
+    sharpe: float | None = None  # annualised over the closing equity of each day
+    max_drawdown: float | None = None  # a negative fraction, from the starting cash on
+    exposure: float | None = None  # mean gross / equity; None where the bot keeps no gross
+
+
+def risk_figures(state: Mapping[str, Any]) -> dict[str, float | None]:
+    """Sharpe, max drawdown and exposure of a bot's history, by `metrics.performance`, so a
+    card shows the figures a backtest report of the same curve would.
+
+    The intraday bot records a point per cycle: its curve is cut to each day's close first,
+    since Sharpe is annualised over sessions. Exposure needs the `gross` the swing bots keep
+    beside equity; without it it is None, not a made-up 0.
+    """
+    equity = daily_equity(equity_series(state))
+    if not len(equity):
+        return {"sharpe": None, "max_drawdown": None, "exposure": None}
+    hist = pd.DataFrame(state.get("equity_history") or [])
+    gross = None
+    if "gross" in hist and hist["gross"].notna().all() and len(hist) == len(equity):
+        gross = pd.Series(hist["gross"].astype(float).to_numpy(), index=equity.index)
+    initial = float(state.get("initial_cash") or 0) or None
+    perf = metrics.performance(equity, gross=gross, initial=initial)
+    return {"sharpe": perf["sharpe"], "max_drawdown": perf["max_drawdown"],
+            "exposure": perf["exposure"] if gross is not None else None}
 
 
 def bot_card(bot: str, state: Mapping[str, Any], trades: pd.DataFrame) -> BotCard:
@@ -155,7 +179,8 @@ def bot_card(bot: str, state: Mapping[str, Any], trades: pd.DataFrame) -> BotCar
                    total_return=now / initial - 1.0 if initial else 0.0,
                    open_positions=len(state.get("positions") or {}),
                    win_rate=stats["win_rate"] if stats["trades"] else None,
-                   status=str(last.get("status") or "never run"), as_of=state.get("as_of"))
+                   status=str(last.get("status") or "never run"), as_of=state.get("as_of"),
+                   **risk_figures(state))
 
 
 def pnl_table(curves: Mapping[str, pd.Series], initials: Mapping[str, float],

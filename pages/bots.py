@@ -104,10 +104,16 @@ def draw_trades(trades: pd.DataFrame, symbol: str, sides: list[str]) -> None:
         subset=["realized_pnl"]).format(
         {"price": _ui.money, "fees": _ui.money, "qty": "{:,.0f}",
          "ts": lambda t: f"{t:%Y-%m-%d %H:%M}"})
+    st.caption("Realised PnL is net of fees: a closing fill's own and the entry fees of the "
+               "shares it closes. The Fees column is each fill's share, already taken out.")
     st.dataframe(styled, hide_index=True, height=320, column_config={
         "ts": "Time (UTC)", "symbol": "Symbol", "side": "Side", "qty": "Qty", "price": "Price",
-        "fees": "Fees", "reason": "Reason", "order_id": "Order id",
-        "realized_pnl": "Realised PnL"})
+        "fees": st.column_config.Column(
+            "Fees", help="This fill's fees; already deducted from Realised PnL."),
+        "reason": "Reason", "order_id": "Order id",
+        "realized_pnl": st.column_config.Column(
+            "Realised PnL (net)", help="Net of this fill's fees and the entry fees of the "
+            "shares it closes: the cash the round trip made.")})
 
 
 def draw_bot(store, bot: Bot, symbol: str, sides: list[str]) -> None:
@@ -128,7 +134,8 @@ def draw_bot(store, bot: Bot, symbol: str, sides: list[str]) -> None:
             if pending.empty:
                 st.caption("None waiting for the next session's open.")
             else:
-                st.dataframe(pending, hide_index=True)
+                st.dataframe(pending, hide_index=True,
+                             column_config={**_ui.prediction_columns(), "side": "Side"})
         draw_trades(trades, symbol, sides)
 
 

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from aion_core.bots.registry import BOTS, SWING_JOB
+from aion_core.config import HORIZONS
 from aion_core.views_calc import (
     BotCard,
     bot_card,
@@ -21,9 +22,18 @@ from pages import _ui
 TOP_N = 50
 
 
-def dashboard_ui() -> str:
-    return st.segmented_control("PnL by", ["day", "week", "month"], default="week",
-                                key="dash_period") or "week"
+def dashboard_ui() -> tuple[str, str]:
+    """The PnL period and the horizon whose predictions are ranked.
+
+    One horizon at a time: a 4-week score and a 1-week one are not on one scale, so a single
+    ranking across them would say which model is bolder, not which name is better.
+    """
+    left, right = st.columns(2)
+    period = left.segmented_control("PnL by", ["day", "week", "month"], default="week",
+                                    key="dash_period") or "week"
+    horizon = right.segmented_control("Predictions over", list(HORIZONS), default="1w",
+                                      key="dash_horizon") or "1w"
+    return period, horizon
 
 
 def draw_card(card: BotCard) -> None:
@@ -42,7 +52,11 @@ def draw_card(card: BotCard) -> None:
              ("Total PnL", _ui.money(card.total_pnl, signed=True, compact_from=1e3,
                                      cents=False), _ui.signed(card.total_pnl)),
              ("Open", str(card.open_positions), _ui.INK),
-             ("Win rate", _ui.pct(card.win_rate, signed=False, digits=0), _ui.INK)]
+             ("Win rate", _ui.pct(card.win_rate, signed=False, digits=0), _ui.INK),
+             ("Sharpe", "—" if card.sharpe is None else f"{card.sharpe:.2f}",
+              _ui.signed(card.sharpe)),
+             ("Max DD", _ui.pct(card.max_drawdown, digits=1), _ui.signed(card.max_drawdown)),
+             ("Exposure", _ui.pct(card.exposure, signed=False, digits=0), _ui.INK)]
     cells = "".join(f'<div>{label}<b style="color:{colour}">{value}</b></div>'
                     for label, value, colour in stats)
     st.html(f'<div class="aion-card aion-stats"><div class="row">{cells}</div></div>')
@@ -122,17 +136,18 @@ def draw_bots(store, period: str) -> None:
             draw_returns(cum)
 
 
-def draw_brain(store) -> None:
+def draw_brain(store, horizon: str) -> None:
     left, right = st.columns([2, 1])
     with _ui.guard("Predictions (brain)"):
         brain = _ui.load(store, "brain")
         with left:
-            st.subheader(f"Top {TOP_N} predictions")
+            st.subheader(f"Top {TOP_N} predictions, {horizon}")
             if brain is None:
                 _ui.empty("No predictions", "brain")
             else:
                 st.caption(f"As of {brain.get('as_of')} · generated {brain.get('generated_at')}")
-                draw_top(predictions_table(brain))
+                table = predictions_table(brain)
+                draw_top(table[table["horizon"] == horizon])
         with right:
             st.subheader("Regime")
             if brain is None:
@@ -141,9 +156,9 @@ def draw_brain(store) -> None:
                 draw_regime(*regime_view(brain))
 
 
-def live(store, period: str) -> None:
+def live(store, period: str, horizon: str) -> None:
     draw_bots(store, period)
-    draw_brain(store)
+    draw_brain(store, horizon)
 
 
 def main() -> None:
@@ -154,8 +169,8 @@ def main() -> None:
                 "(`aion demo-data`), or `make run` to do all of it, then run `aion nightly` "
                 "for predictions and `aion replay --start YYYY-MM-DD --end YYYY-MM-DD` for the "
                 "bots.", icon=":material/rocket_launch:")
-    period = dashboard_ui()
-    st.fragment(run_every=_ui.refresh_every(settings))(live)(store, period)
+    period, horizon = dashboard_ui()
+    st.fragment(run_every=_ui.refresh_every(settings))(live)(store, period, horizon)
 
 
 _ui.require_frame(__file__)

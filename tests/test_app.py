@@ -187,3 +187,42 @@ def test_kill_switch_written(monkeypatch, filled, admin_env):
     _login(at, PASSWORD)
     at.toggle(key="admin_kill").set_value(True).run()
     assert filled.read_json("admin_settings") == {"kill_switch": True}
+
+
+# --------------------------------------------------------------------------- newcomer fixes
+
+
+def _column_config(at: AppTest, columns: list[str]) -> dict:
+    """The column config of the one table showing exactly `columns`."""
+    (table,) = [d for d in at.dataframe if list(d.value.columns) == columns]
+    return json.loads(table.proto.columns or "{}")
+
+
+def test_pending_signals_are_formatted_as_percentages(monkeypatch, filled):
+    at = _app(monkeypatch, filled.root)
+    at.switch_page("pages/bots.py").run()
+    config = _column_config(at, ["symbol", "side", "expected_return", "confidence"])
+    assert config["expected_return"]["type_config"]["format"] == "percent"
+    assert config["confidence"]["type_config"]["format"] == "percent"
+
+
+def test_realised_pnl_says_it_is_net_of_the_fees_beside_it(monkeypatch, filled):
+    at = _app(monkeypatch, filled.root)
+    at.switch_page("pages/bots.py").run()
+    config = _column_config(at, ["ts", "symbol", "side", "qty", "price", "realized_pnl",
+                                 "fees", "reason", "order_id"])
+    assert "net" in config["realized_pnl"]["label"].lower()
+    assert "Realised PnL" in config["fees"]["help"]
+    assert any("net of fees" in c.value for c in at.caption)
+
+
+def test_dashboard_ranks_one_horizon_and_cards_show_risk(monkeypatch, filled):
+    at = _app(monkeypatch, filled.root)
+    (table,) = [d for d in at.dataframe if "horizon" in d.value.columns]
+    assert set(table.value["horizon"]) == {"1w"}
+    at.segmented_control(key="dash_horizon").set_value("4w").run()
+    (table,) = [d for d in at.dataframe if "horizon" in d.value.columns]
+    assert set(table.value["horizon"]) == {"4w"}
+    cards = " ".join(h.proto.body for h in at.get("html"))
+    for label in ("Sharpe", "Max DD", "Exposure"):
+        assert label in cards

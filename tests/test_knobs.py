@@ -51,3 +51,11 @@ def test_overrides_round_trip_through_the_document_shape():
     assert overrides(doc, "swing", "2w") == {"max_positions": 3}
     assert overrides(doc, "swing", "1w") == {} and overrides(doc, "dt") == {"stop_loss": 0.02}
     assert with_overrides(with_overrides(doc, "swing", "2w", None), "dt", None, {}) == {}
+
+
+@pytest.mark.parametrize("horizon", list(SWING_KNOBS))
+def test_the_default_entry_bar_clears_a_round_trip_of_default_costs(horizon):
+    """A forecast of 0.1 bp must not queue a buy that slippage and fees make a sure loss."""
+    knobs = effective_knobs({}, "swing", horizon)
+    round_trip = 2 * (knobs.slippage_bps + knobs.fee_bps) / 1e4
+    assert knobs.min_expected_return > round_trip

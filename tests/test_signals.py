@@ -28,7 +28,8 @@ def test_entries_are_the_best_confident_names_within_max_positions():
     frame, prices = preds()
     knobs = replace(KNOBS, max_positions=4)
     orders = generate_orders(frame, fresh_state("b", 100_000), knobs, prices, SESSION, 5)
-    ok = frame[(frame.confidence >= knobs["min_confidence"]) & (frame.expected_return > 0)]
+    ok = frame[(frame.confidence >= knobs["min_confidence"])
+               & (frame.expected_return > knobs["min_expected_return"])]
     best = ok.sort_values("expected_return", ascending=False).symbol.head(4).tolist()
     assert [o.symbol for o in orders] == best
     assert all(o.side == "buy" and o.reason == "entry" for o in orders)
