@@ -278,14 +278,19 @@ def chart_frame(bars: pd.DataFrame, sessions: int = 250) -> pd.DataFrame:
 
 
 def validation_row(meta: Mapping[str, Any]) -> dict[str, Any]:
-    """One model's validation figures: its summary numbers, else the mean over its folds."""
+    """One model's validation figures: its summary numbers, else the mean over its folds,
+    and `rounds`, the final model's boosting rounds (`num_rounds`): a fold's rounds are
+    its own, grown with early-stopping patience on a shorter history."""
     val = meta.get("validation") or {}
     row: dict[str, Any] = {"trained_through": meta.get("trained_through")}
     numbers = {k: v for k, v in val.items() if isinstance(v, int | float)}
     folds = pd.DataFrame(val.get("folds") or [])
     if not numbers and not folds.empty:
-        numbers = folds.select_dtypes("number").drop(columns=["rounds", "n_dates", "n_rows"],
-                                                     errors="ignore").mean().to_dict()
+        numbers = folds.select_dtypes("number").drop(
+            columns=["rounds", "trained_rounds", "n_dates", "n_rows"],
+            errors="ignore").mean().to_dict()
+    if isinstance(meta.get("num_rounds"), int):
+        row["rounds"] = meta["num_rounds"]
     row.update({k: round(float(v), 4) for k, v in numbers.items()})
     row["folds"] = len(folds)
     return row

@@ -34,7 +34,7 @@ from aion_core.ml import model
 from aion_core.ml.brain import aion_brain, rolling_brain
 from aion_core.ml.dataset import Dataset, build_dataset
 from aion_core.ml.regime import daily_returns
-from aion_core.store import Store, locked, read_parquet, write_parquet, write_text
+from aion_core.store import Store, append_jsonl, locked, read_parquet, write_parquet, write_text
 from jobs.collect import EMPTY_ROOT, Providers, collect
 from jobs.progress import FILE_ONLY, LOG_FORMAT, describe
 
@@ -155,6 +155,7 @@ def _train(run: NightlyRun) -> str:
         fitted = model.fit(data, h, walk.num_rounds, walk)
         write_text(run.store.path("ml_models", horizon=h), fitted.to_model_string())
         run.store.write_json("ml_models_meta", fitted.metadata(), horizon=h)
+        append_jsonl(run.store.path("model_runs"), [fitted.run_record()])
         run.models[h] = fitted
         parts.append(f"{h}: {fitted.num_rounds} rounds, rank IC {walk.mean()['rank_ic']:+.4f}")
     return "; ".join(parts)
@@ -171,7 +172,8 @@ def _predict(run: NightlyRun) -> str:
     run.brain = rolling_brain(run.as_of.strftime("%Y-%m-%d"), preds, metas, last.to_dict(),
                               run.now())
     run.store.write_json("rolling_brain", run.brain)
-    _append_history(run.store, run.as_of, preds)
+    append_history(run.store, pd.concat([p.assign(horizon=h) for h, p in preds.items()],
+                                        ignore_index=True).assign(as_of=run.as_of))
     left_out = f"; {len(run.dropped)} symbol(s) left out: {causes(run.dropped)}" \
         if run.dropped else ""
     return f"{len(rows)} symbols x {len(preds)} horizons{left_out}"
@@ -186,16 +188,17 @@ def _unpredicted(bars: pd.DataFrame, predicted: set[str], as_of: pd.Timestamp
             if sym not in predicted}
 
 
-def _append_history(store: Store, as_of: pd.Timestamp, preds: dict[str, pd.DataFrame]) -> None:
-    """Add this run's predictions to prediction_history; a rerun for the same as_of replaces
-    its own rows (one row per (as_of, symbol, horizon))."""
-    new = pd.concat([p.assign(horizon=h) for h, p in preds.items()], ignore_index=True)
-    new = new.assign(as_of=as_of)[HISTORY_KEYS + ["expected_return", "confidence", "score",
-                                                  "rank"]]
+def append_history(store: Store, new: pd.DataFrame, replace: bool = True) -> None:
+    """Add predictions (HISTORY_KEYS, expected_return, confidence, score, rank) to
+    prediction_history, one row per (as_of, symbol, horizon). `replace`: the new rows win
+    (a nightly rerun for the same as_of replaces its own); else the stored rows win (a
+    replay's quick refits never overwrite what a nightly published)."""
+    new = new[HISTORY_KEYS + ["expected_return", "confidence", "score", "rank"]]
     path = store.path("prediction_history")
     with locked(path):
         old = read_parquet(path)
-        both = new if old is None else pd.concat([old, new], ignore_index=True)
+        both = new if old is None else pd.concat([old, new] if replace else [new, old],
+                                                 ignore_index=True)
         both = both.drop_duplicates(HISTORY_KEYS, keep="last")
         write_parquet(path, both.sort_values(HISTORY_KEYS, kind="stable"))
 

@@ -8,12 +8,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from aion_core.config import HORIZONS
-from aion_core.views_calc import (
-    chart_frame,
-    importance_frame,
-    predictions_table,
-    validation_row,
-)
+from aion_core.views_calc import chart_frame, predictions_table
 from pages import _ui
 
 
@@ -70,28 +65,6 @@ def draw_history(symbol: str, hist: pd.DataFrame) -> None:
     _ui.plot(_ui.layout(fig, height=260, title=f"{symbol}: predicted return over time"))
 
 
-def draw_models(meta: dict[str, dict]) -> None:
-    if not meta:
-        _ui.empty("No trained model", "brain")
-        return
-    rows = pd.DataFrame([{"horizon": h, **validation_row(m)} for h, m in meta.items()])
-    st.dataframe(rows, hide_index=True, column_config={
-        "trained_through": "Trained through", "trained_rounds": st.column_config.NumberColumn(
-            "Rounds", format="%.0f"), "ic": st.column_config.NumberColumn("IC", format="%.3f"),
-        "rank_ic": st.column_config.NumberColumn("Rank IC", format="%.3f"),
-        "hit_rate": st.column_config.NumberColumn("Hit rate", format="percent"),
-        "decile_spread": st.column_config.NumberColumn("Decile spread", format="percent"),
-        "folds": "Folds"})
-    h = st.radio("Feature importance of", list(meta), horizontal=True, key="pred_imp_h")
-    imp = importance_frame(meta.get(h))
-    if imp.empty:
-        st.caption("This model's metadata has no feature importance.")
-        return
-    fig = go.Figure(go.Bar(x=imp["importance"][::-1], y=imp["feature"][::-1],
-                           orientation="h", marker_color="#1f6feb"))
-    _ui.plot(_ui.layout(fig, height=28 * len(imp) + 60, title=f"Top features ({h})"))
-
-
 def draw_symbol(store, symbol: str) -> None:
     with _ui.guard(f"Daily bars of {symbol}"):
         bars = _ui.load(store, "bars", symbol)
@@ -119,9 +92,8 @@ def main() -> None:
     if symbols:
         symbol = st.selectbox("Symbol", symbols, key="pred_symbol")
         st.fragment(run_every=_ui.refresh_every(settings))(draw_symbol)(store, symbol)
-    st.subheader("Models")
-    with _ui.guard("Model metadata"):
-        draw_models(_ui.load(store, "model_meta"))
+    st.page_link("pages/models.py", label="How the models were validated and how their "
+                 "forecasts turned out: Models", icon=":material/model_training:")
 
 
 _ui.require_frame(__file__)

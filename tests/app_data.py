@@ -144,3 +144,28 @@ def build_filled_root(store: Store, n_symbols: int = 12, sessions: int = 120,
         "jobs": {"nightly": {"next_run": "2026-11-22T02:00:00-05:00",
                              "last_result": {"status": "ok", "at": "2026-11-21T07:00:50+00:00",
                                              "detail": ""}}}})
+
+
+def add_models(store: Store, seed: int = 1, past_runs: int = 3) -> None:
+    """Real LightGBM models over a random-feature dataset of the filled root's bars (the
+    Models page's drift and explanations read both), and `past_runs` earlier nightly runs
+    in model_runs.jsonl. Needs build_filled_root's default 120 sessions."""
+    from aion_core.ml import model
+
+    rng = np.random.default_rng(seed)
+    panel = store.read_daily_panel()
+    frame = panel[["symbol", "date"]].copy()
+    for i, name in enumerate(FEATURES):
+        frame[name] = rng.normal(0.1 * i, 1.0, len(frame))
+    close = panel.groupby("symbol")["close"]
+    for h, n in HORIZONS.items():
+        frame[f"fwd_{h}"] = (close.shift(-n) / panel["close"] - 1.0).to_numpy()
+    write_parquet(store.path("ml_datasets"), frame)
+    as_of = frame["date"].max()
+    for h, fitted in model.train(frame, FEATURES, as_of, config=model.QUICK).items():
+        write_text(store.path("ml_models", horizon=h), fitted.to_model_string())
+        store.write_json("ml_models_meta", fitted.metadata(), horizon=h)
+        runs = [{**fitted.run_record(), "as_of": f"{as_of - pd.Timedelta(days=k):%Y-%m-%d}",
+                 "feature_importance": {f: float(rng.uniform(1, 100)) for f in FEATURES}}
+                for k in range(past_runs, 0, -1)]
+        append_jsonl(store.path("model_runs"), [*runs, fitted.run_record()])

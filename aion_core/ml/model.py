@@ -322,10 +322,17 @@ class Fitted:
             "schema": 1, "horizon": self.horizon, "features": self.features,
             "trained_through": self.trained_through, "as_of": self.as_of,
             "num_rounds": self.num_rounds, "drift": self.drift, "params": self.params,
-            "validation": self.validation,
+            "validation": self.validation, "importance_type": "gain",
             "feature_importance": {k: round(float(v), 6) for k, v in importance},
             "calibration": self.calibration.to_dict(),
         }
+
+    def run_record(self) -> dict[str, Any]:
+        """This model's line of model_runs.jsonl: the part of its metadata the Models page
+        follows across nightly runs (lgbm_<h>.json keeps only the latest run)."""
+        meta = self.metadata()
+        return {k: meta[k] for k in ("horizon", "as_of", "trained_through", "num_rounds",
+                                     "importance_type", "feature_importance")}
 
     @classmethod
     def from_model_string(cls, model: str, meta: Mapping[str, Any]) -> Fitted:

@@ -179,6 +179,40 @@ class EvaluationReport(Doc):
     horizons: dict[str, dict[str, Any]]
 
 
+class ModelRun(Doc):
+    """One nightly's final model of one horizon (a line of model_runs.jsonl): the track of
+    feature importance across runs, which lgbm_<h>.json (overwritten nightly) cannot keep."""
+
+    horizon: str
+    as_of: str
+    trained_through: str
+    num_rounds: int
+    importance_type: str = "gain"
+    feature_importance: dict[str, Finite]
+
+
+class BacktestMetrics(Doc):
+    """A backtest's metrics.json (CONTRACT.md "Backtest report"): figures by bot, and the
+    benchmark's; a figure is None where it is undefined (a profit factor without a loss)."""
+
+    start: str
+    end: str
+    bots: dict[str, dict[str, Finite | None]]
+    benchmark: dict[str, Finite | None]
+
+
+class BacktestRun(Doc):
+    """A backtest's run.json: what was run (jobs/replay.py run_document)."""
+
+    id: str
+    created_at: str
+    start: str
+    end: str
+    bots: list[str]
+    retrain_every: int
+    knobs: dict[str, dict[str, Any]]
+
+
 def _knobs(doc: Any) -> None:
     """bots_config.json is checked whole by the one knob schema the bots and the page use
     (a KnobError: a setting to fix, not a file to restore)."""
@@ -193,6 +227,8 @@ MODELS: dict[str, type[Doc] | Callable[[Any], None]] = {
     "nightly_summary": NightlySummary, "scheduler_heartbeat": Heartbeat,
     "job_status": JobStatus, "admin_settings": AdminSettings,
     "evaluation_report": EvaluationReport, "bots_config": _knobs,
+    "backtest_metrics": BacktestMetrics, "backtest_run": BacktestRun,
+    "model_runs": ModelRun,
 }
 
 
