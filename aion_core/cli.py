@@ -87,6 +87,19 @@ def parse_day(value: str | None, name: str = "date") -> date | None:
         raise fail(f"{name} must be YYYY-MM-DD, got {value!r}") from None
 
 
+def parse_knobs(text: str) -> dict:
+    """--knobs: a bots_config.json-shaped document, checked by the one knob schema."""
+    import json
+
+    from aion_core.knobs import validate_bots_config
+
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise fail(f"--knobs is not JSON: {exc}") from None
+    return validate_bots_config(doc)
+
+
 def parse_ts(value: str | None, name: str = "--at") -> datetime | None:
     if value is None:
         return None
@@ -206,17 +219,25 @@ def backtest(
     start: Annotated[str, typer.Option(help="first session, YYYY-MM-DD")],
     end: Annotated[str, typer.Option(help="last session, YYYY-MM-DD")],
     horizon: Annotated[str, typer.Option(help="1w|2w|4w|all")] = "all",
-    out: Annotated[Path | None, typer.Option(help="report folder")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="report folder (default: a new research/backtests/<id>/ in the data root)")] = None,
+    retrain_every: Annotated[int | None, typer.Option(
+        min=1, max=252, help="refit the models every N sessions (default AION_RETRAIN_EVERY)")]
+    = None,
+    knobs: Annotated[str | None, typer.Option(
+        help="knobs as JSON in bots_config.json's shape, instead of the stored ones")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """The replay engine into a report folder; live state untouched."""
     a, b = parse_day(start, "--start"), parse_day(end, "--end")
     horizons = horizons_of(horizon)
+    doc = parse_knobs(knobs) if knobs is not None else None
     settings, store = context(data_dir)
+    if retrain_every is not None:
+        settings = settings.model_copy(update={"aion_retrain_every": retrain_every})
     from jobs.replay import run_backtest
 
-    out = out or Path("reports") / f"backtest_{a:%Y%m%d}_{b:%Y%m%d}"
-    typer.echo(run_backtest(store, settings, a, b, horizons, out))
+    typer.echo(run_backtest(store, settings, a, b, horizons, out, knobs=doc))
 
 
 @app.command()

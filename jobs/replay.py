@@ -17,7 +17,8 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from datetime import date
+from dataclasses import asdict
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +34,20 @@ from aion_core.config import Settings
 from aion_core.errors import ConfigurationError, DataError
 from aion_core.store import Store, write_json, write_parquet, write_text
 from jobs.collect import EMPTY_ROOT
+from jobs.nightly import append_history
 from jobs.progress import progress
 
 #: (session D, horizons) -> {horizon: predictions indexed by symbol with expected_return and
 #: confidence}, made from data before D only.
 Predictor = Callable[[pd.Timestamp, list[str]], dict[str, pd.DataFrame]]
+
+#: The predictions a walk traded on: `date` the session traded, `as_of` the session before it
+#: (whose close the features used), fractions and [0, 1] as in the rolling brain.
+PREDICTION_COLUMNS = ["date", "as_of", "symbol", "horizon", "expected_return", "confidence",
+                      "score", "rank"]
+#: equity.parquet of a backtest: each bot's curve, and the benchmark's as bot BENCHMARK.
+EQUITY_COLUMNS = ["date", "bot", "equity", "cash", "gross"]
+BENCHMARK = "benchmark"
 
 
 class Market:
@@ -149,18 +159,34 @@ def engine_inputs(store: Store, settings: Settings, start: date, end: date,
 
 
 def walk(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex, predictor: Predictor,
-         desc: str) -> None:
-    """The clock: each session, every desk that has not traded it yet trades it once."""
+         desc: str) -> pd.DataFrame:
+    """The clock: each session, every desk that has not traded it yet trades it once.
+
+    Returns the predictions traded on (PREDICTION_COLUMNS; score and rank NaN when the
+    predictor gives none)."""
+    made = []
     for session in progress(sessions, total=len(sessions), desc=desc):
         todo = [d for d in desks if not d.done(session_key(session))]
         if not todo:
             continue
         preds = predictor(session, [d.bot.horizon for d in todo])
+        made += [p.rename_axis("symbol").reset_index().assign(
+            date=session, as_of=market.previous(session), horizon=h) for h, p in preds.items()]
         prices = market.prices(session)
         _, closed = market_hours.session_open_close(session)
         for desk in todo:
             run = SwingSession(session, preds[desk.bot.horizon], prices, closed.isoformat())
             desk.trade(run, SimBroker.for_run(run, desk.planner.knobs))
+    return pd.concat(made, ignore_index=True).reindex(columns=PREDICTION_COLUMNS) if made \
+        else pd.DataFrame(columns=PREDICTION_COLUMNS)
+
+
+def record_history(store: Store, predictor: Predictor, made: pd.DataFrame) -> None:
+    """The model's predictions of a replay or backtest into prediction_history, so the track
+    record starts with the history replayed; never over a nightly's own rows (its full
+    models beat the walk's quick refits). An injected predictor is no model: not recorded."""
+    if isinstance(predictor, ModelPredictor) and len(made):
+        append_history(store, made.drop(columns="date"), replace=False)
 
 
 def run_replay(store: Store, settings: Settings, start: date, end: date,
@@ -177,7 +203,8 @@ def run_replay(store: Store, settings: Settings, start: date, end: date,
         kill = store.kill_switch_on()
         desks = [Desk(bot, SwingPlanner(bot, knobs[bot.key], kill), store.journal(bot))
                  for bot in SWING_BOTS]
-        walk(desks, market, sessions, predictor, "replay")
+        made = walk(desks, market, sessions, predictor, "replay")
+    record_history(store, predictor, made)
     return "replay " + _summary(desks, sessions) + replay_intraday(store, settings, sessions)
 
 
@@ -204,42 +231,85 @@ def _summary(desks: list[Desk], sessions: pd.DatetimeIndex) -> str:
 
 def report(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex,
            journals: list[MemoryJournal]) -> tuple[dict[str, Any], pd.DataFrame, list[dict]]:
-    """metrics.json (CONTRACT.md), the equity frame (date, bot, equity) and the trades."""
+    """metrics.json (CONTRACT.md, with the tear sheet's figures), the equity frame
+    (EQUITY_COLUMNS, the benchmark's curve included) and the trades."""
+    closes = market.close.loc[market.close.index.isin(sessions)]
+    initial = desks[0].state["initial_cash"]
+    bench_curve = metrics.buy_and_hold(closes, initial)
     bots, curves = {}, []
     for desk, journal in zip(desks, journals, strict=True):
         hist = pd.DataFrame(desk.state["equity_history"])
         hist["date"] = pd.to_datetime(hist["date"])
-        equity = hist.set_index("date")["equity"]
-        gross = hist.set_index("date")["gross"]
+        book = hist.set_index("date")
         trades = [f.to_record() for f in journal.logged]
-        bots[desk.bot.name] = metrics.performance(equity, trades, gross,
-                                             initial=desk.state["initial_cash"])
-        curves.append(hist.assign(bot=desk.bot.name)[["date", "bot", "equity"]])
-    closes = market.close.loc[market.close.index.isin(sessions)]
-    bench = metrics.benchmark(closes, desks[0].state["initial_cash"])
+        bots[desk.bot.name] = metrics.tear_sheet(book["equity"], trades, book["gross"],
+                                                 desk.state["initial_cash"], bench_curve)
+        curves.append(hist.assign(bot=desk.bot.name)[EQUITY_COLUMNS])
+    curves.append(pd.DataFrame({"date": bench_curve.index, "bot": BENCHMARK,
+                                "equity": bench_curve.to_numpy(), "cash": 0.0,
+                                "gross": bench_curve.to_numpy()}))
+    bench = metrics.benchmark(closes, initial)
     doc = {"start": f"{sessions[0]:%Y-%m-%d}", "end": f"{sessions[-1]:%Y-%m-%d}", "bots": bots,
            "benchmark": bench}
     trades = [f.to_record() for j in journals for f in j.logged]
     return doc, pd.concat(curves, ignore_index=True), trades
 
 
+def new_backtest_id(store: Store, now: datetime) -> str:
+    """A fresh id `bt_<UTC YYYYMMDDTHHMMSS>[_n]`, its folder created (claimed) here."""
+    base = f"bt_{now:%Y%m%dT%H%M%S}"
+    for n in range(1, 1000):
+        run_id = base if n == 1 else f"{base}_{n}"
+        folder = store.path("backtest_run", backtest_id=run_id).parent
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            folder.mkdir()
+            return run_id
+    raise ConfigurationError(f"too many backtests started at {base}")
+
+
+def run_document(run_id: str, doc: dict[str, Any], knobs: dict[str, Any], settings: Settings,
+                 created: datetime, predictor: Predictor) -> dict[str, Any]:
+    """run.json: what was run, so that a run can be read, compared and repeated later."""
+    return {"id": run_id, "created_at": created.isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "start": doc["start"], "end": doc["end"], "bots": list(doc["bots"]),
+            "retrain_every": settings.aion_retrain_every,
+            "predictor": "model" if isinstance(predictor, ModelPredictor) else "given",
+            "knobs": {swing_bot(h).name: asdict(k) for h, k in knobs.items()},
+            "settings": {"provider": settings.aion_provider, "universe": settings.aion_universe,
+                         "retrain_every": settings.aion_retrain_every}}
+
+
 def run_backtest(store: Store, settings: Settings, start: date, end: date,
-                 horizons: list[str], out: Path, predictor: Predictor | None = None,
-                 market: Market | None = None) -> str:
-    """The replay engine into `out` (metrics.json, equity.parquet, trades.jsonl); the live
-    books are not read or written. Knobs come from bots_config.json as in a live run."""
+                 horizons: list[str], out: Path | None = None,
+                 predictor: Predictor | None = None, market: Market | None = None,
+                 knobs: dict[str, Any] | None = None) -> str:
+    """The replay engine into a report folder; the live books are not read or written.
+
+    The folder is `out`, else a new research/backtests/<id>/. It holds metrics.json,
+    equity.parquet (EQUITY_COLUMNS), trades.jsonl, predictions.parquet (PREDICTION_COLUMNS)
+    and, written last so that its presence means complete, run.json (period, bots, knobs,
+    retrain cadence, settings). `knobs`: a bots_config.json-shaped document used in place of
+    the stored one (the Research page's choice), checked by the same schema.
+    """
+    created = datetime.now(UTC)
     bots = [swing_bot(h) for h in horizons]
-    knobs = store.read_knobs(bots)
+    used = store.read_knobs(bots) if knobs is None else {b.key: b.knobs(knobs) for b in bots}
     market, sessions, predictor = engine_inputs(store, settings, start, end, predictor, market)
     journals = [MemoryJournal() for _ in bots]
-    desks = [Desk(bot, SwingPlanner(bot, knobs[bot.key]), journal)
+    desks = [Desk(bot, SwingPlanner(bot, used[bot.key]), journal)
              for bot, journal in zip(bots, journals, strict=True)]
-    walk(desks, market, sessions, predictor, "backtest")
+    made = walk(desks, market, sessions, predictor, "backtest")
+    record_history(store, predictor, made)
     doc, equity, trades = report(desks, market, sessions, journals)
-    out = Path(out)
+    run_id = out.name if out else new_backtest_id(store, created)
+    out = Path(out) if out else store.path("backtest_run", backtest_id=run_id).parent
     write_json(out / "metrics.json", doc)
     write_parquet(out / "equity.parquet", equity)
     write_text(out / "trades.jsonl", "".join(json.dumps(t) + "\n" for t in trades))
+    write_parquet(out / "predictions.parquet", made)
+    write_json(out / "run.json", run_document(run_id, doc, used, settings, created, predictor))
     lines = [f"{bot} {m['total_return']:+.2%} (sharpe {m['sharpe']:.2f})"
              for bot, m in doc["bots"].items()]
     return f"backtest {doc['start']}..{doc['end']}: " + ", ".join(lines) \
