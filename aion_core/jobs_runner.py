@@ -8,6 +8,9 @@ going to PATHS["job_log"] and writes PATHS["job_status"] before and after:
 {"job": "nightly", "status": "running" | "ok" | "failed", "pid": 1234, "args": [...],
  "started_at": epoch s, "finished_at": epoch s | null, "returncode": int | null}
 ```
+The admin page also shows a job's last run when it ran elsewhere (the scheduler, a shell):
+`last_run` reads the scheduler's heartbeat and the job's own record (the nightly summary, the
+bots' states), so a nightly run from a shell is not "never run" beside it.
 A second start while the status says running and its supervisor is alive is refused; the
 check and the launch happen under the status file's lock, so two quick presses cannot both
 pass. A supervisor killed mid-run leaves "running" with a dead pid, read as "interrupted".
@@ -18,23 +21,53 @@ tracebacks belong (jobs/progress.py); its clear one-line error still comes last.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aion_core.bots.registry import NIGHTLY_JOB, SWING_JOB
-from aion_core.errors import CorruptFileError, RefusedError
+from aion_core.bots.registry import (
+    INTRADAY_BOT,
+    INTRADAY_JOB,
+    NIGHTLY_JOB,
+    SWING_BOTS,
+    SWING_JOB,
+    Bot,
+)
+from aion_core.errors import AionError, CorruptFileError, RefusedError
 from aion_core.store import Store, locked, read_json, tail_lines, write_json
 
-#: The jobs an admin can start, and their `aion` arguments.
+REPLAY_JOB = "replay"
+#: Sessions a run-now replay covers, ending at the last stored bar: `make run`'s window. A
+#: replay is resumable (a session already traded is skipped), so pressing it again only
+#: catches the bots up on sessions imported since.
+REPLAY_SESSIONS = 63
+
+#: The jobs an admin can start, and their `aion` arguments (a replay's dates are added when
+#: it starts: `replay_args`).
 JOBS: dict[str, list[str]] = {
     NIGHTLY_JOB: ["nightly"],
     SWING_JOB: ["bots", "run", "--horizon", "all"],
+    INTRADAY_JOB: ["intraday", "cycle"],
+    REPLAY_JOB: ["replay"],
 }
+#: Bots whose state records a job's runs (`last_run.at`), wherever it ran from.
+JOB_BOTS: dict[str, tuple[Bot, ...]] = {SWING_JOB: SWING_BOTS, INTRADAY_JOB: (INTRADAY_BOT,)}
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """A job's latest run known from any record: when (epoch s), how, and which record."""
+
+    at: float
+    status: str
+    source: str  # "run now" | "scheduler" | "nightly summary" | "bot state"
 
 
 @dataclass(frozen=True)
@@ -45,6 +78,7 @@ class JobView:
     status: str  # idle | running | ok | failed | interrupted
     doc: dict[str, Any]
     log_tail: list[str]
+    last: LastRun | None = None
 
     @property
     def running(self) -> bool:
@@ -78,7 +112,62 @@ def job_view(store: Store, name: str, lines: int = 20) -> JobView:
     if status == "running" and not _alive(doc.get("pid")):
         status = "interrupted"
     tail = tail_lines(store.path("job_log", job=name), lines) or []
-    return JobView(name, status, doc, tail)
+    return JobView(name, status, doc, tail, last_run(store, name, doc))
+
+
+def _epoch(stamp: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(stamp)).timestamp() if stamp else None
+    except ValueError:
+        return None
+
+
+def _record(read: Callable[[], Any], *keys: str) -> dict[str, Any]:
+    """The dict at `keys` inside the document `read` returns; {} when it is missing or
+    unreadable (a corrupt record must not hide the others: its own page reports it)."""
+    try:
+        doc = read()
+    except (AionError, OSError):
+        return {}
+    for key in keys:
+        doc = doc.get(key) if isinstance(doc, dict) else None
+    return doc if isinstance(doc, dict) else {}
+
+
+def last_run(store: Store, name: str, doc: dict[str, Any] | None = None) -> LastRun | None:
+    """The newest run of `name` any record knows of (a run-now's status `doc`, the scheduler's
+    heartbeat, the nightly summary, the bots' states); None when none does."""
+    doc = doc or {}
+    found = []
+    if doc.get("started_at") and doc.get("status") not in (None, "running"):
+        found.append(LastRun(float(doc.get("finished_at") or doc["started_at"]),
+                             str(doc["status"]), "run now"))
+    result = _record(lambda: store.read_json("scheduler_heartbeat"), "jobs", name,
+                     "last_result")
+    if _epoch(result.get("at")):
+        found.append(LastRun(_epoch(result["at"]), str(result.get("status")), "scheduler"))
+    summary = _record(lambda: store.read_json("nightly_summary")) if name == NIGHTLY_JOB \
+        else {}
+    if _epoch(summary.get("finished_at")):
+        found.append(LastRun(_epoch(summary["finished_at"]), str(summary.get("status")),
+                             "nightly summary"))
+    for bot in JOB_BOTS.get(name, ()):
+        run = _record(functools.partial(store.read_bot_state, bot), "last_run")
+        if _epoch(run.get("at")):
+            status = str(run.get("status") or "ok").split(":")[0].split(";")[0]
+            found.append(LastRun(_epoch(run["at"]), status, "bot state"))
+    return max(found, key=lambda r: r.at, default=None)
+
+
+def replay_args(store: Store, sessions: int = REPLAY_SESSIONS) -> list[str]:
+    """`replay --start --end` over the last `sessions` sessions of the stored bars."""
+    symbols = store.daily_symbols()[:5]
+    days = sorted({d for s in symbols for d in store.read_daily(s)["date"]})
+    if not days:
+        raise RefusedError("no daily bars to replay yet: run `aion demo-data` or "
+                           "`aion import bars` first")
+    start = days[-min(sessions, len(days))]
+    return ["replay", "--start", f"{start:%Y-%m-%d}", "--end", f"{days[-1]:%Y-%m-%d}"]
 
 
 def start_job(store: Store, name: str, python: str = sys.executable) -> int:
@@ -92,21 +181,25 @@ def start_job(store: Store, name: str, python: str = sys.executable) -> int:
     with locked(status_path, timeout=5):
         if job_view(store, name, lines=0).running:
             raise RefusedError(f"{name} is already running; wait for it to finish")
-        cmd = [python, "-m", "aion_core.jobs_runner", "--data-dir", str(store.root), name]
+        args = replay_args(store) if name == REPLAY_JOB else JOBS[name]
+        cmd = [python, "-m", "aion_core.jobs_runner", "--data-dir", str(store.root), name,
+               *args]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
         write_json(status_path, {"job": name, "status": "running", "pid": proc.pid,
-                                 "args": JOBS[name], "started_at": time.time(),
+                                 "args": args, "started_at": time.time(),
                                  "finished_at": None, "returncode": None})
     return proc.pid
 
 
-def supervise(store: Store, name: str, python: str = sys.executable) -> int:
-    """Run the job to its end with output in its log, then record how it ended."""
+def supervise(store: Store, name: str, args: list[str] | None = None,
+              python: str = sys.executable) -> int:
+    """Run the job (its `aion` arguments: `args`, else JOBS[name]) to its end with output in
+    its log, then record how it ended."""
     status_path = store.path("job_status", job=name)
     log_path = store.path("job_log", job=name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    args = [*JOBS[name], "--data-dir", str(store.root)]
+    args = [*(args or JOBS[name]), "--data-dir", str(store.root)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "AION_DEBUG": "1"}
     with open(log_path, "wb") as log:
         rc = subprocess.call([python, "-m", "aion_core", *args], stdin=subprocess.DEVNULL,
@@ -123,8 +216,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="supervise one admin job")
     parser.add_argument("--data-dir", required=True, type=Path)
     parser.add_argument("job", choices=sorted(JOBS))
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="the `aion` arguments")
     ns = parser.parse_args(argv)
-    return supervise(Store(ns.data_dir), ns.job)
+    return supervise(Store(ns.data_dir), ns.job, ns.args or None)
 
 
 if __name__ == "__main__":

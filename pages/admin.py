@@ -70,9 +70,12 @@ def login_form(authenticator) -> bool | None:
     Whatever it raises closes the gate for this run instead of showing a traceback.
     """
     refuse_unverified_cookie(authenticator)
+    st.caption(f"The user name is **{auth.ADMIN_USER}**; the password is the one whose hash "
+               "is ADMIN_PASSWORD_HASH (`aion admin hash-password` makes it).")
     try:
         authenticator.login(location="main", key="admin_login",
-                            fields={"Form name": "Admin login", "Username": "Username",
+                            fields={"Form name": "Admin login",
+                                    "Username": f"Username ({auth.ADMIN_USER})",
                                     "Password": "Password", "Login": "Log in"})
     except Exception:  # the boundary: fail closed, never a traceback
         st.session_state.update({"authentication_status": None, "logout": True})
@@ -150,6 +153,31 @@ def run_buttons(store) -> None:
                 st.warning(f"Refused: {exc}", icon=":material/block:")
 
 
+def job_line(job: jobs_runner.JobView, now: float) -> tuple[str, str]:
+    """The status pill and the note beside it. A run-now in progress (or killed) speaks for
+    itself; otherwise the newest run any record knows of, wherever it ran from, so a nightly
+    run by the scheduler or a shell is not "never run" here."""
+    doc = job.doc
+    if job.status in ("running", "interrupted"):
+        return job.status, f"started {ago(now - float(doc['started_at']))} ago (run now)"
+    last = job.last
+    if last is None:
+        return job.status, "never run"
+    took = ""
+    if last.source == "run now" and doc.get("finished_at"):
+        took = f", took {float(doc['finished_at']) - float(doc['started_at']):.0f} s"
+    return last.status, f"last run {ago(now - last.at)} ago ({last.source}{took})"
+
+
+def ago(seconds: float) -> str:
+    """`53 s`, `12 min`, `5 h`, `3 d`: a job's age at a glance."""
+    seconds = max(seconds, 0.0)
+    for unit, size in (("d", 86_400), ("h", 3_600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
 def draw_jobs(store) -> None:
     """The auto-refreshing jobs list. A fragment's rerun skips the gate at the top of the page,
     so it checks the session itself: after the TTL it draws nothing and reruns the whole page,
@@ -158,12 +186,9 @@ def draw_jobs(store) -> None:
         st.rerun(scope="app")
     for name in jobs_runner.JOBS:
         job = jobs_runner.job_view(store, name)
-        doc = job.doc
-        took = (doc.get("finished_at") or time.time()) - doc["started_at"] \
-            if doc.get("started_at") else None
-        ok = True if job.status == "ok" else None if job.status in ("running", "idle") else False
-        st.html(f"<b>{name}</b> {_ui.pill(job.status, ok)} <small>"
-                + (f"{took:.0f} s" if took is not None else "never run") + "</small>")
+        status, note = job_line(job, time.time())
+        ok = True if status == "ok" else None if status in ("running", "idle") else False
+        st.html(f"<b>{name}</b> {_ui.pill(status, ok)} <small>{note}</small>")
         if job.log_tail:
             st.code("\n".join(job.log_tail[-12:]), language=None)
 

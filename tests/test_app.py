@@ -226,3 +226,18 @@ def test_dashboard_ranks_one_horizon_and_cards_show_risk(monkeypatch, filled):
     cards = " ".join(h.proto.body for h in at.get("html"))
     for label in ("Sharpe", "Max DD", "Exposure"):
         assert label in cards
+
+
+def test_admin_names_the_user_shows_runs_made_elsewhere_and_runs_every_job(
+        monkeypatch, filled, admin_env):
+    filled.path("scheduler_heartbeat").unlink()  # no scheduler: the nightly ran from a shell
+    at = _admin(monkeypatch, filled.root)
+    assert "admin" in at.text_input[0].label
+    assert any("user name is **admin**" in c.value for c in at.caption)
+    _login(at, PASSWORD)
+    jobs = " ".join(h.proto.body for h in at.get("html"))
+    # The filled root's nightly ran outside the admin page: its summary says when.
+    assert "nightly" in jobs and "nightly summary" in jobs
+    assert "never run" not in jobs.split("<b>swing_bots</b>")[0]
+    for name in ("nightly", "swing_bots", "intraday", "replay"):
+        assert at.button(key=f"run_{name}")

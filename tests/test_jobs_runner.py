@@ -63,3 +63,28 @@ def test_a_failed_run_keeps_its_traceback_in_the_job_log_and_ends_with_the_clear
     assert "Traceback" in text
     assert view.log_tail[-1].startswith("aion: error: nightly step features failed: the data "
                                         f"root {store.root} holds no daily bars")
+
+
+def test_a_run_made_elsewhere_is_the_last_run_and_the_newest_record_wins(store):
+    """A nightly from a shell writes no run-now status: its summary still dates it."""
+    assert jobs_runner.last_run(store, NIGHTLY_JOB) is None
+    store.write_json("nightly_summary", {"run_id": "r", "status": "partial", "steps": [],
+                                         "started_at": "2026-11-20T02:00:00+00:00",
+                                         "finished_at": "2026-11-20T02:05:00+00:00"})
+    last = jobs_runner.job_view(store, NIGHTLY_JOB).last
+    assert (last.status, last.source) == ("partial", "nightly summary")
+    store.write_json("job_status", {"job": "nightly", "status": "ok", "pid": 1,
+                                    "started_at": 0.0, "finished_at": 1.0}, job="nightly")
+    assert jobs_runner.last_run(store, NIGHTLY_JOB).source == "nightly summary"
+
+
+def test_intraday_and_replay_can_be_run_now(demo_root):
+    assert {"intraday", "replay"} <= set(jobs_runner.JOBS)
+    args = jobs_runner.replay_args(demo_root, sessions=10)
+    assert args[0] == "replay" and args[1] == "--start" and args[3] == "--end"
+    assert args[2] < args[4]
+
+
+def test_replay_refused_on_an_empty_root(store):
+    with pytest.raises(RefusedError, match="no daily bars"):
+        jobs_runner.replay_args(store)
