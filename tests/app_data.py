@@ -8,6 +8,7 @@ log and summary, and a scheduler heartbeat. Random but seeded: same arguments, s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -162,7 +163,8 @@ def add_models(store: Store, seed: int = 1, past_runs: int = 3) -> None:
         frame[f"fwd_{h}"] = (close.shift(-n) / panel["close"] - 1.0).to_numpy()
     write_parquet(store.path("ml_datasets"), frame)
     as_of = frame["date"].max()
-    for h, fitted in model.train(frame, FEATURES, as_of, config=model.QUICK).items():
+    quick = replace(model.QUICK, max_rounds=10, min_rounds=5)  # a test's budget, not a fit's
+    for h, fitted in model.train(frame, FEATURES, as_of, config=quick).items():
         write_text(store.path("ml_models", horizon=h), fitted.to_model_string())
         store.write_json("ml_models_meta", fitted.metadata(), horizon=h)
         runs = [{**fitted.run_record(), "as_of": f"{as_of - pd.Timedelta(days=k):%Y-%m-%d}",
