@@ -17,6 +17,11 @@ TOP_FEATURES = 10
 NIGHTLY = "aion nightly"
 
 
+def plot_closest(fig: go.Figure, height: int, title: str) -> None:
+    """A chart whose hover shows the point under the pointer: its x is no time axis."""
+    _ui.plot(_ui.layout(fig, height=height, title=title).update_layout(hovermode="closest"))
+
+
 def horizon_ui() -> str:
     picked = st.segmented_control("Horizon", list(HORIZONS), default="1w", key="models_h",
                                   help="The model the per-horizon charts below are about.")
@@ -72,8 +77,7 @@ def draw_decay(decay: pd.DataFrame) -> None:
         customdata=shown[["days", "t"]], hovertemplate="mean rank IC %{y:.3f}<br>"
         "%{customdata[0]} dates, t %{customdata[1]:.2f}<extra></extra>"))
     fig.update_yaxes(tickformat=".3f")
-    _ui.plot(_ui.layout(_ui.break_even(fig), height=300, title="Mean rank IC by horizon",
-                        hovermode="closest"))
+    plot_closest(_ui.break_even(fig), 300, "Mean rank IC by horizon")
 
 
 def draw_deciles(deciles: pd.DataFrame) -> None:
@@ -98,8 +102,7 @@ def draw_reliability(rel: pd.DataFrame) -> None:
                         line={"color": HORIZON_COLOURS.get(str(h))})
     fig.update_xaxes(title="confidence", tickformat=".0%")
     fig.update_yaxes(title="share on the predicted side of the median", tickformat=".0%")
-    _ui.plot(_ui.layout(fig, height=300, title="Reliability of confidence",
-                        hovermode="closest"))
+    plot_closest(fig, 300, "Reliability of confidence")
 
 
 def draw_track_record(record, h: str) -> None:
@@ -165,8 +168,7 @@ def draw_drift(drift, h: str) -> None:
     flag = views_models.PSI_FLAG
     fig.add_hline(y=flag, line={"dash": "dot", "color": _ui.LOSS},
                   annotation_text=f"drift flag {flag}", annotation_position="top right")
-    _ui.plot(_ui.layout(fig, height=320, title=f"Feature drift of the {h} model (PSI)",
-                        hovermode="closest"))
+    plot_closest(fig, 320, f"Feature drift of the {h} model (PSI)")
     ref = "no training rows before it" if drift.reference is None else \
         f"training rows {drift.reference[0]:%Y-%m-%d} to {drift.reference[1]:%Y-%m-%d}"
     st.caption(f"Last sessions {drift.recent[0]:%Y-%m-%d} to {drift.recent[1]:%Y-%m-%d} "
@@ -209,9 +211,8 @@ def draw_explanation(exp, symbol: str, h: str) -> None:
         totals={"marker": {"color": HORIZON_COLOURS[h]}}))
     fig.update_yaxes(autorange="reversed")
     fig.update_xaxes(tickformat=".2%")
-    _ui.plot(_ui.layout(fig, height=34 * len(labels) + 90, hovermode="closest",
-                        title=f"Why {symbol}'s {h} forecast of {exp.date:%Y-%m-%d} is "
-                              f"{_ui.pct(exp.model_return)}"))
+    title = f"Why {symbol}'s {h} forecast of {exp.date:%Y-%m-%d} is {_ui.pct(exp.model_return)}"
+    plot_closest(fig, 34 * len(labels) + 90, title)
     st.caption("Each bar is a feature's contribution (LightGBM's pred_contrib, a SHAP value) to "
                f"the {h} model's own forecast. The published forecast blends it with the "
                "shorter horizons' models, so it can differ.")
