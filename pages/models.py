@@ -97,11 +97,14 @@ def draw_reliability(rel: pd.DataFrame) -> None:
                     line={"dash": "dot", "color": _ui.MUTED})
     for h, part in rel.groupby("horizon", sort=False):
         fig.add_scatter(x=part["mean_confidence"], y=part["hit_rate"], name=str(h),
-                        mode="lines+markers", marker={"size": 6 + 14 * part["rows"]
-                                                      / max(part["rows"].max(), 1)},
-                        line={"color": HORIZON_COLOURS.get(str(h))})
-    fig.update_xaxes(title="confidence", tickformat=".0%")
-    fig.update_yaxes(title="share on the predicted side of the median", tickformat=".0%")
+                        mode="markers", customdata=part["rows"],
+                        hovertemplate="confidence %{x:.1%}: %{y:.1%} right of %{customdata}",
+                        marker={"size": 6 + 14 * part["rows"] / max(part["rows"].max(), 1),
+                                "color": HORIZON_COLOURS.get(str(h)), "opacity": 0.8})
+    fig.update_xaxes(title="confidence (dot size: forecasts)",
+                     tickformat=".0%")
+    fig.update_yaxes(title="on the predicted side of the median", tickformat=".0%",
+                     range=[-0.02, 1.02])
     plot_closest(fig, 300, "Reliability of confidence")
 
 
@@ -150,8 +153,10 @@ def draw_importance(runs: pd.DataFrame, h: str) -> None:
     fig = go.Figure()
     for feature in latest["feature"]:
         f = part[part["feature"] == feature]
-        fig.add_scatter(x=f["as_of"], y=f["share"], name=feature, mode="lines+markers",
-                        customdata=f["gain"], hovertemplate="%{y:.1%} (gain %{customdata:.4g})")
+        fig.add_scatter(x=f["as_of"].dt.strftime("%Y-%m-%d"), y=f["share"], name=feature,
+                        mode="lines+markers", customdata=f["gain"],
+                        hovertemplate="%{y:.1%} (gain %{customdata:.4g})")
+    fig.update_xaxes(type="category", title="nightly run (as of)")  # one step per run
     fig.update_yaxes(tickformat=".0%", title="share of the run's total gain")
     _ui.plot(_ui.layout(fig, height=360, title=f"Feature importance across nightly runs ({h}, "
                         f"top {len(latest)} of the latest)"))
