@@ -26,6 +26,7 @@ PAGES = [
     st.Page("pages/bots.py", title="Bots", icon=":material/smart_toy:"),
     st.Page("pages/predictions.py", title="Predictions", icon=":material/insights:"),
     st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
+    st.Page("pages/research.py", title="Research", icon=":material/science:"),
     st.Page("pages/config.py", title="Config", icon=":material/tune:"),
     st.Page("pages/logs.py", title="Logs", icon=":material/receipt_long:"),
     st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),

@@ -119,11 +119,14 @@ def context(data_dir: Path | None) -> tuple[Settings, Store]:
 
 
 def horizons_of(value: str) -> list[str]:
+    """`all`, one horizon, or a comma-separated list of them (in HORIZONS' order)."""
     if value == "all":
         return list(HORIZONS)
-    if value not in HORIZONS:
-        raise fail(f"--horizon must be one of {', '.join(HORIZONS)} or all, got {value!r}")
-    return [value]
+    picked = {v.strip() for v in value.split(",")}
+    if not picked <= set(HORIZONS):
+        raise fail(f"--horizon must be {', '.join(HORIZONS)}, a comma list of them or all, "
+                   f"got {value!r}")
+    return [h for h in HORIZONS if h in picked]
 
 
 # --------------------------------------------------------------------------- commands
@@ -218,7 +221,7 @@ def replay(
 def backtest(
     start: Annotated[str, typer.Option(help="first session, YYYY-MM-DD")],
     end: Annotated[str, typer.Option(help="last session, YYYY-MM-DD")],
-    horizon: Annotated[str, typer.Option(help="1w|2w|4w|all")] = "all",
+    horizon: Annotated[str, typer.Option(help="1w|2w|4w|all, or a comma list: 1w,4w")] = "all",
     out: Annotated[Path | None, typer.Option(
         help="report folder (default: a new research/backtests/<id>/ in the data root)")] = None,
     retrain_every: Annotated[int | None, typer.Option(

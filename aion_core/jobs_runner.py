@@ -57,6 +57,10 @@ JOBS: dict[str, list[str]] = {
     INTRADAY_JOB: ["intraday", "cycle"],
     REPLAY_JOB: ["replay"],
 }
+#: Jobs a page starts with arguments of its own (not run-now buttons): the Research page's
+#: backtest, `aion backtest` + the period, bots, knobs and cadence the analyst chose.
+BACKTEST_JOB = "backtest"
+PAGE_JOBS: dict[str, list[str]] = {BACKTEST_JOB: ["backtest"]}
 #: Bots whose state records a job's runs (`last_run.at`), wherever it ran from.
 JOB_BOTS: dict[str, tuple[Bot, ...]] = {SWING_JOB: SWING_BOTS, INTRADAY_JOB: (INTRADAY_BOT,)}
 
@@ -170,18 +174,21 @@ def replay_args(store: Store, sessions: int = REPLAY_SESSIONS) -> list[str]:
     return ["replay", "--start", f"{start:%Y-%m-%d}", "--end", f"{days[-1]:%Y-%m-%d}"]
 
 
-def start_job(store: Store, name: str, python: str = sys.executable) -> int:
+def start_job(store: Store, name: str, python: str = sys.executable,
+              extra: list[str] | None = None) -> int:
     """Launch job `name` in the background; returns the supervisor's pid.
 
-    Raises RefusedError when it is already running.
+    `extra`: arguments after the job's own (a page job's options). Raises RefusedError when
+    it is already running.
     """
-    if name not in JOBS:
+    if name not in JOBS and name not in PAGE_JOBS:
         raise RefusedError(f"unknown job {name!r}")
     status_path = store.path("job_status", job=name)
     with locked(status_path, timeout=5):
         if job_view(store, name, lines=0).running:
             raise RefusedError(f"{name} is already running; wait for it to finish")
-        args = replay_args(store) if name == REPLAY_JOB else JOBS[name]
+        args = replay_args(store) if name == REPLAY_JOB \
+            else [*{**JOBS, **PAGE_JOBS}[name], *(extra or [])]
         cmd = [python, "-m", "aion_core.jobs_runner", "--data-dir", str(store.root), name,
                *args]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -205,7 +212,7 @@ def supervise(store: Store, name: str, args: list[str] | None = None,
         rc = subprocess.call([python, "-m", "aion_core", *args], stdin=subprocess.DEVNULL,
                              stdout=log, stderr=subprocess.STDOUT, env=env)
     with locked(status_path, timeout=30):
-        doc = read_json(status_path) or {"job": name, "args": JOBS[name]}
+        doc = read_json(status_path) or {"job": name, "args": args}
         doc.update(status="ok" if rc == 0 else "failed", returncode=rc,
                    finished_at=time.time(), pid=os.getpid())
         write_json(status_path, doc)
@@ -215,7 +222,7 @@ def supervise(store: Store, name: str, args: list[str] | None = None,
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="supervise one admin job")
     parser.add_argument("--data-dir", required=True, type=Path)
-    parser.add_argument("job", choices=sorted(JOBS))
+    parser.add_argument("job", choices=sorted({**JOBS, **PAGE_JOBS}))
     parser.add_argument("args", nargs=argparse.REMAINDER, help="the `aion` arguments")
     ns = parser.parse_args(argv)
     return supervise(Store(ns.data_dir), ns.job, ns.args or None)

@@ -21,6 +21,7 @@ from aion_core import views, views_calc
 from aion_core.bots.registry import BOTS, Bot
 from aion_core.config import Settings, load_settings
 from aion_core.errors import AionError, ConfigurationError, CorruptFileError
+from aion_core.knobs import Knob
 from aion_core.store import Store
 
 GAIN, LOSS, INK, MUTED = "#0f9d58", "#d93025", "#1b1f24", "#6b7280"
@@ -133,6 +134,42 @@ def pick_bot(key: str) -> Bot:
     picked = st.segmented_control("Bot", list(BOTS), default="1w", key=key,
                                   format_func=lambda k: BOTS[k].label)
     return BOTS[picked or "1w"]
+
+
+def knob_key(bot: Bot, knob: str, prefix: str = "knob") -> str:
+    """The session-state key of one knob's widget (`prefix` keeps two pages' widgets apart)."""
+    return f"{prefix}_{bot.key}_{knob}"
+
+
+def knob_widget(knob: Knob, value: Any, key: str) -> Any:
+    """One knob's widget, its bounds, step and help from the schema."""
+    label = knob.name.replace("_", " ").capitalize()
+    if knob.type is bool:
+        return st.toggle(label, value=bool(value), help=knob.help, key=key)
+    lo, hi = knob.min, knob.max
+    if knob.type is int:
+        shown = min(max(int(value), int(lo)), int(hi))
+        return st.slider(label, int(lo), int(hi), shown, int(knob.step or 1), help=knob.help,
+                         key=key)
+    shown = min(max(float(value), float(lo)), float(hi))
+    step = float(knob.step or 0.01)
+    fmt = "%.0f" if step >= 1 else "%.3f" if step < 0.01 else "%.2f"
+    return st.slider(label, float(lo), float(hi), shown, step, format=fmt, help=knob.help,
+                     key=key)
+
+
+def knobs_ui(bot: Bot, config: dict | None, prefix: str = "knob") -> dict[str, Any]:
+    """The knob widgets of one bot in two columns, set to the knobs in force under `config`
+    (bots_config.json); returns their current values. The Config page and the Research
+    page's backtest form both draw them."""
+    table = views_calc.knob_table(config, bot).set_index("knob")
+    values = {}
+    cols = st.columns(2)
+    for i, knob in enumerate(bot.schema()):
+        with cols[i % 2]:
+            values[knob.name] = knob_widget(knob, table.loc[knob.name, "value"],
+                                            knob_key(bot, knob.name, prefix))
+    return values
 
 
 def refresh_every(settings: Settings) -> str:

@@ -15,42 +15,8 @@ import streamlit as st
 from aion_core import views
 from aion_core.bots.registry import Bot
 from aion_core.errors import KnobError
-from aion_core.knobs import Knob, validate_bots_config
-from aion_core.views_calc import knob_table
+from aion_core.knobs import validate_bots_config
 from pages import _ui
-
-
-def widget_key(bot: Bot, knob: str) -> str:
-    return f"knob_{bot.key}_{knob}"
-
-
-def knob_widget(bot: Bot, knob: Knob, value: Any) -> Any:
-    """One knob's widget, its bounds, step and help from the schema."""
-    key = widget_key(bot, knob.name)
-    label = knob.name.replace("_", " ").capitalize()
-    if knob.type is bool:
-        return st.toggle(label, value=bool(value), help=knob.help, key=key)
-    lo, hi = knob.min, knob.max
-    if knob.type is int:
-        shown = min(max(int(value), int(lo)), int(hi))
-        return st.slider(label, int(lo), int(hi), shown, int(knob.step or 1), help=knob.help,
-                         key=key)
-    shown = min(max(float(value), float(lo)), float(hi))
-    step = float(knob.step or 0.01)
-    fmt = "%.0f" if step >= 1 else "%.3f" if step < 0.01 else "%.2f"
-    return st.slider(label, float(lo), float(hi), shown, step, format=fmt, help=knob.help,
-                     key=key)
-
-
-def knobs_ui(bot: Bot, config: dict | None) -> dict[str, Any]:
-    """The knob widgets of one bot in two columns; returns their current values."""
-    table = knob_table(config, bot).set_index("knob")
-    values = {}
-    cols = st.columns(2)
-    for i, knob in enumerate(bot.schema()):
-        with cols[i % 2]:
-            values[knob.name] = knob_widget(bot, knob, table.loc[knob.name, "value"])
-    return values
 
 
 def draw_diff(bot: Bot, values: dict[str, Any]) -> None:
@@ -76,7 +42,7 @@ def save(store, bot: Bot, values: dict[str, Any]) -> None:
 def reset(store, bot: Bot) -> None:
     views.reset_knobs(store, bot)
     for knob in bot.schema():
-        st.session_state.pop(widget_key(bot, knob.name), None)
+        st.session_state.pop(_ui.knob_key(bot, knob.name), None)
     st.session_state["config_flash"] = f"{bot.label} reset to the defaults."
     st.rerun()
 
@@ -101,7 +67,7 @@ def json_ui(bot: Bot) -> dict[str, Any] | None:
 
 def draw_bot(store, bot: Bot, config: dict | None) -> None:
     with st.form(f"knobs_{bot.key}", border=False):
-        values = knobs_ui(bot, config)
+        values = _ui.knobs_ui(bot, config)
         a, b, _ = st.columns([1, 1, 4])
         do_save = a.form_submit_button("Save", type="primary", key=f"save_{bot.key}")
         do_reset = b.form_submit_button("Reset to defaults", key=f"reset_{bot.key}")

@@ -1,0 +1,257 @@
+"""Read models of the Research page: backtest runs and `aion evaluate` reports.
+
+Loaders are registered with `aion_core.views.loader`, so the app caches them on the mtimes of
+exactly the files they read, like every other page. The figures and frames below them are pure
+functions of a loaded run, computed with `aion_core.metrics` (the functions that wrote the
+run's metrics.json), so a tear sheet can be recomputed from the files and checked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aion_core import metrics
+from aion_core.config import PATHS
+from aion_core.errors import CorruptFileError
+from aion_core.store import Store, read_json, read_jsonl, read_parquet
+from aion_core.views import loader
+from aion_core.views_calc import MINUS, fmt_pct
+
+BENCHMARK = "benchmark"  # the benchmark's bot name in equity.parquet (jobs/replay.py)
+RUNS_SHOWN = 50
+COMPARE_MAX = 4
+_BACKTEST_ID = re.compile(r"^bt_\d{8}T\d{6}(_\d+)?$")
+_EVAL_ID = re.compile(r"^eval_\d{8}_\d{8}_r\d{1,3}_[a-z0-9-]{2,12}$")
+
+#: The tear sheet's figures in the order shown: key, label, format (pct: signed percentage,
+#: share: unsigned, ratio, days, x: times a year).
+FIGURES: list[tuple[str, str, str]] = [
+    ("total_return", "Total return", "pct"), ("cagr", "CAGR", "pct"),
+    ("volatility", "Volatility", "share"), ("sharpe", "Sharpe", "ratio"),
+    ("sortino", "Sortino", "ratio"), ("max_drawdown", "Max drawdown", "pct"),
+    ("calmar", "Calmar", "ratio"), ("alpha", "Alpha (a year)", "pct"), ("beta", "Beta", "ratio"),
+    ("win_rate", "Win rate", "share"), ("profit_factor", "Profit factor", "ratio"),
+    ("avg_holding_days", "Avg holding days", "days"), ("turnover", "Turnover (a year)", "x"),
+    ("exposure", "Exposure", "share"),
+]
+
+
+def fmt_figure(kind: str, value: float | None) -> str:
+    """A tear-sheet figure as the page shows it (FIGURES' formats); None or NaN as "—"."""
+    if value is None or value != value:
+        return "—"
+    if kind in ("pct", "share"):
+        return fmt_pct(value, signed=kind == "pct")
+    text = f"{value:.1f} d" if kind == "days" else f"{value:.1f}×" if kind == "x" \
+        else f"{value:.2f}"
+    return text.replace("-", MINUS)
+
+
+def _folder(store: Store, key: str) -> Path:
+    """research/backtests/ or research/evaluations/: the parent of the runs' folders."""
+    return store.root / PATHS[key].split("/{")[0]
+
+
+def _ids(folder: Path, pattern: re.Pattern[str]) -> list[str]:
+    """Run ids in `folder`, newest first (ids start with their creation stamp)."""
+    if not folder.is_dir():
+        return []
+    return sorted((p.name for p in folder.iterdir() if pattern.match(p.name)), reverse=True)
+
+
+# --------------------------------------------------------------------------- backtests
+
+
+def _runs_files(store: Store) -> list[Path]:
+    folder = _folder(store, "backtest_run")
+    ids = _ids(folder, _BACKTEST_ID)[:RUNS_SHOWN]
+    return [folder, *[store.path(k, backtest_id=i) for i in ids
+                      for k in ("backtest_run", "backtest_metrics")]]
+
+
+@loader("backtests", _runs_files)
+def load_backtests(store: Store, paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The finished runs, newest first: run.json with its metrics.json as `metrics`; and the
+    runs that cannot be read, each named with why (one bad run hides no other)."""
+    runs, broken = [], []
+    for run_path, metrics_path in zip(paths[1::2], paths[2::2], strict=True):
+        try:
+            doc = read_json(run_path)
+            if doc is not None:
+                runs.append({**doc, "metrics": read_json(metrics_path) or {}})
+        except CorruptFileError as exc:
+            broken.append(f"{exc.path}: {exc.reason}")
+    return runs, broken
+
+
+@dataclass(frozen=True)
+class BacktestRun:
+    """One run as stored: run.json, metrics.json, the equity frame (date, bot, equity, cash,
+    gross; USD, the benchmark as bot BENCHMARK) and the trade log records."""
+
+    doc: dict[str, Any]
+    metrics: dict[str, Any]
+    equity: pd.DataFrame
+    trades: list[dict[str, Any]]
+
+    @property
+    def id(self) -> str:
+        return str(self.doc["id"])
+
+    @property
+    def bots(self) -> list[str]:
+        return [b for b in self.doc.get("bots", []) if b in set(self.equity["bot"])]
+
+    def initial(self, bot: str) -> float:
+        return float(((self.doc.get("knobs") or {}).get(bot) or {}).get("initial_cash")
+                     or self.curve(bot).iloc[0])
+
+    def curve(self, bot: str, column: str = "equity") -> pd.Series:
+        """`column` of one bot (or BENCHMARK) indexed by session date."""
+        rows = self.equity[self.equity["bot"] == bot]
+        return rows.set_index("date")[column].astype(float)
+
+    def bot_trades(self, bot: str) -> list[dict[str, Any]]:
+        return [t for t in self.trades if t.get("bot") == bot]
+
+
+def _run_files(store: Store, run_id: str) -> list[Path]:
+    return [store.path(k, backtest_id=run_id) for k in
+            ("backtest_run", "backtest_metrics", "backtest_equity", "backtest_trades")]
+
+
+@loader("backtest", _run_files)
+def load_backtest(store: Store, paths: list[Path], run_id: str) -> BacktestRun | None:
+    """One run, None while it is not finished (run.json is written last)."""
+    run_path, metrics_path, equity_path, trades_path = paths
+    doc = read_json(run_path)
+    if doc is None:
+        return None
+    equity = read_parquet(equity_path)
+    if equity is None:
+        raise CorruptFileError(equity_path, "missing beside run.json; run the backtest again")
+    equity["date"] = pd.to_datetime(equity["date"])
+    return BacktestRun(doc, read_json(metrics_path) or {}, equity,
+                       read_jsonl(trades_path).records)
+
+
+# --------------------------------------------------------------------------- evaluations
+
+
+def _evals_files(store: Store) -> list[Path]:
+    folder = _folder(store, "evaluation_report")
+    ids = _ids(folder, _EVAL_ID)[:RUNS_SHOWN]
+    return [folder, *[store.path("evaluation_report", eval_id=i) for i in ids]]
+
+
+@loader("evaluations", _evals_files)
+def load_evaluations(store: Store, paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """`aion evaluate` reports (report.json), and the unreadable ones named."""
+    docs, broken = [], []
+    for path in paths[1:]:
+        try:
+            doc = read_json(path)
+            if doc is not None:
+                docs.append(doc)
+        except CorruptFileError as exc:
+            broken.append(f"{exc.path}: {exc.reason}")
+    return sorted(docs, key=lambda d: str(d.get("created_at", "")), reverse=True), broken
+
+
+# --------------------------------------------------------------------------- pure: tear sheet
+
+
+def tear_sheet(run: BacktestRun, bot: str) -> dict[str, Any]:
+    """The tear sheet's figures of one bot (metrics.tear_sheet against the run's benchmark)."""
+    bench = run.curve(BENCHMARK) if BENCHMARK in set(run.equity["bot"]) else None
+    return metrics.tear_sheet(run.curve(bot), run.bot_trades(bot), run.curve(bot, "gross"),
+                              run.initial(bot), bench)
+
+
+def curves_frame(run: BacktestRun, bot: str) -> pd.DataFrame:
+    """Per session: `equity`, `benchmark` (USD), `drawdown` (fraction, <= 0), `exposure` and
+    `cash` (fractions of equity); index session dates."""
+    equity = run.curve(bot)
+    frame = pd.DataFrame({"equity": equity, "drawdown": metrics.drawdown(
+        pd.concat([pd.Series([run.initial(bot)]), equity]))[1:].to_numpy(),
+        "exposure": run.curve(bot, "gross") / equity, "cash": run.curve(bot, "cash") / equity})
+    if BENCHMARK in set(run.equity["bot"]):
+        frame["benchmark"] = run.curve(BENCHMARK)
+    return frame
+
+
+def rolling_sharpe(run: BacktestRun, bot: str, window: int = 63) -> pd.Series:
+    """Rolling Sharpe over `window` sessions, shortened to a third of the run when the run
+    is short (so a three-month run still shows a curve)."""
+    rets = metrics.session_returns(run.curve(bot), run.initial(bot))
+    return metrics.rolling_sharpe(rets, max(5, min(window, len(rets) // 3)))
+
+
+def pnl_by(trips: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Closed round trips' PnL grouped by `column` (symbol or exit_reason): `pnl` (USD),
+    `trips`, `win_rate`; largest PnL first."""
+    if trips.empty:
+        return pd.DataFrame(columns=[column, "pnl", "trips", "win_rate"])
+    out = trips.groupby(column).agg(pnl=("pnl", "sum"), trips=("pnl", "size"),
+                                    win_rate=("pnl", lambda p: float((p > 0).mean())))
+    return out.reset_index().sort_values("pnl", ascending=False, ignore_index=True)
+
+
+def runs_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """The list of runs: one row per (run, bot) with its headline figures from metrics.json."""
+    rows = []
+    for run in runs:
+        for bot, figs in ((run.get("metrics") or {}).get("bots") or {}).items():
+            rows.append({"id": run["id"], "created": str(run.get("created_at", ""))[:16],
+                         "period": f"{run.get('start')} → {run.get('end')}", "bot": bot,
+                         "retrain_every": run.get("retrain_every"),
+                         "total_return": figs.get("total_return"), "sharpe": figs.get("sharpe"),
+                         "max_drawdown": figs.get("max_drawdown"),
+                         "benchmark": ((run.get("metrics") or {}).get("benchmark") or {}).get(
+                             "total_return")})
+    return pd.DataFrame(rows, columns=["id", "created", "period", "bot", "retrain_every",
+                                       "total_return", "sharpe", "max_drawdown", "benchmark"])
+
+
+def compare_frame(runs: list[BacktestRun]) -> pd.DataFrame:
+    """Up to COMPARE_MAX runs side by side: one column per (run, bot), one row per figure."""
+    cols = {f"{r.id} · {bot}": tear_sheet(r, bot) for r in runs[:COMPARE_MAX] for bot in r.bots}
+    return pd.DataFrame({name: [figs.get(k) for k, _, _ in FIGURES] for name, figs in
+                         cols.items()}, index=[label for _, label, _ in FIGURES])
+
+
+def growth_frame(runs: list[BacktestRun]) -> pd.DataFrame:
+    """Growth of 1 (equity over initial cash) per (run, bot): long `date, curve, growth`."""
+    parts = [pd.DataFrame({"date": c.index, "curve": f"{r.id} · {bot}",
+                           "growth": (c / r.initial(bot)).to_numpy()})
+             for r in runs[:COMPARE_MAX] for bot in r.bots for c in [r.curve(bot)]]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["date", "curve", "growth"])
+
+
+# --------------------------------------------------------------------------- pure: evaluation
+
+EVAL_FIGURES = ["mean_rank_ic", "rank_ic_t", "rank_icir", "days_positive", "top_minus_bottom"]
+
+
+def evaluation_table(doc: dict[str, Any], block: str = "all") -> pd.DataFrame:
+    """One row per (horizon, signal: model and baselines) of report.json's `block` ("all" or
+    a year): the headline figures (EVAL_FIGURES), missing ones NaN."""
+    rows = []
+    for h, rep in (doc.get("horizons") or {}).items():
+        part = rep.get("all") if block == "all" else (rep.get("by_year") or {}).get(block)
+        for signal, figs in (part or {}).items():
+            rows.append({"horizon": h, "signal": signal,
+                         **{k: (figs or {}).get(k) for k in EVAL_FIGURES}})
+    return pd.DataFrame(rows, columns=["horizon", "signal", *EVAL_FIGURES])
+
+
+def evaluation_years(doc: dict[str, Any]) -> list[str]:
+    """The calendar years the report has blocks for, oldest first."""
+    return sorted({y for rep in (doc.get("horizons") or {}).values()
+                   for y in (rep.get("by_year") or {})})

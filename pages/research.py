@@ -1,0 +1,309 @@
+"""Research: backtests started here (or with `aion backtest`), their tear sheets, up to four
+runs side by side, and the `aion evaluate` reports.
+
+A backtest started here runs as a background job through the same runner and lock as the
+admin's run-now buttons (aion_core.jobs_runner), so one runs at a time and its progress is its
+log; it never touches the live bots. Every figure is recomputed from the run's files with
+aion_core.metrics (views_research), the functions that wrote its metrics.json.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from aion_core import jobs_runner, metrics
+from aion_core import views_research as vr
+from aion_core.bots.registry import SWING_BOTS, swing_bot
+from aion_core.errors import AionError
+from aion_core.knobs import validate_bots_config
+from aion_core.store import Store
+from pages import _ui
+
+FILL_BACKTEST = "aion backtest --start YYYY-MM-DD --end YYYY-MM-DD"
+FILL_EVALUATE = "aion evaluate --start YYYY-MM-DD --end YYYY-MM-DD"
+_PROGRESS = re.compile(r"backtest: (\d+)/(\d+)")
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+# --------------------------------------------------------------------------- new backtest
+
+
+def period_ui(last: date) -> tuple[date, date, int]:
+    a, b, c = st.columns(3)
+    start = a.date_input("From", last - timedelta(days=182), max_value=last, key="bt_start")
+    end = b.date_input("To", last, max_value=last, key="bt_end")
+    every = c.number_input("Retrain the models every (sessions)", 1, 252, 21, key="bt_every",
+                           help="The replay refits the models on data before each anchor.")
+    return start, end, int(every)
+
+
+def knobs_form_ui(config: dict | None) -> tuple[list[str], dict[str, Any]]:
+    """The bots to run and their knobs (set to the ones in force), as a bots_config doc."""
+    keys = st.multiselect("Bots", [b.key for b in SWING_BOTS], default=[b.key for b in SWING_BOTS],
+                          format_func=lambda k: swing_bot(k).label, key="bt_bots")
+    swing = {}
+    for key in keys:
+        with st.expander(f"Knobs of {swing_bot(key).label}"):
+            swing[key] = _ui.knobs_ui(swing_bot(key), config, prefix="bt")
+    return keys, {"swing": swing}
+
+
+def start_backtest(store: Store, start: date, end: date, every: int, keys: list[str],
+                   knobs: dict[str, Any]) -> None:
+    if not keys:
+        st.error("Pick at least one bot.", icon=":material/block:")
+        return
+    if start > end:
+        st.error(f"From ({start}) is after To ({end}).", icon=":material/block:")
+        return
+    try:
+        validate_bots_config(knobs)
+        jobs_runner.start_job(store, jobs_runner.BACKTEST_JOB, extra=[
+            "--start", f"{start:%Y-%m-%d}", "--end", f"{end:%Y-%m-%d}", "--horizon",
+            ",".join(keys), "--retrain-every", str(every), "--knobs", json.dumps(knobs)])
+    except AionError as exc:
+        st.error(f"Not started: {exc}", icon=":material/block:")
+        return
+    st.toast("Backtest started; its progress is below.", icon=":material/play_arrow:")
+
+
+def draw_progress(store: Store) -> None:
+    """The backtest job's state: a progress bar from its log while it runs, its last line
+    when it has ended."""
+    job = jobs_runner.job_view(store, jobs_runner.BACKTEST_JOB, lines=40)
+    if job.status == "idle":
+        return
+    last = next((line for line in reversed(job.log_tail) if line.strip()), "")
+    if job.running:
+        done = [m.groups() for line in job.log_tail if (m := _PROGRESS.search(line))]
+        i, n = (int(done[-1][0]), int(done[-1][1])) if done else (0, 1)
+        st.progress(i / n, text=f"Backtest running: {i}/{n} sessions" if done
+                    else "Backtest running: building the dataset and training the models…")
+    elif job.status == "ok":
+        st.success(f"Last backtest finished: {last}", icon=":material/check_circle:")
+    else:
+        st.error(f"Last backtest {job.status}: {last}", icon=":material/error:")
+        with st.expander("Its log"):
+            st.code("\n".join(job.log_tail), language=None)
+
+
+def draw_new(store: Store, settings: Any) -> None:
+    st.caption("Replays the past with the models refit on schedule and the knobs below; the "
+               "live bots are not touched. The run is kept under `research/backtests/`.")
+    with _ui.guard("Daily bars"):
+        symbols = store.daily_symbols()
+        bars = _ui.load(store, "bars", symbols[0]) if symbols else None
+        if bars is None or bars.empty:
+            _ui.empty("No daily bars", "market")
+            return
+        config = _ui.load(store, "doc", "bots_config")
+        with st.form("bt_form"):
+            start, end, every = period_ui(pd.Timestamp(bars["date"].max()).date())
+            keys, knobs = knobs_form_ui(config if isinstance(config, dict) else None)
+            go_ = st.form_submit_button("Start backtest", type="primary",
+                                        icon=":material/play_arrow:")
+        if go_:
+            start_backtest(store, start, end, every, keys, knobs)
+    st.fragment(run_every=_ui.refresh_every(settings))(draw_progress)(store)
+
+
+# --------------------------------------------------------------------------- tear sheet
+
+
+def draw_figures(sheet: dict[str, Any]) -> None:
+    for row in (vr.FIGURES[:7], vr.FIGURES[7:]):
+        for col, (key, label, kind) in zip(st.columns(7), row, strict=True):
+            col.metric(label, vr.fmt_figure(kind, sheet.get(key)))
+
+
+def draw_curves(curves: pd.DataFrame, bot: str) -> None:
+    fig = go.Figure()
+    fig.add_scatter(x=curves.index, y=curves["equity"], name=bot,
+                    line={"color": _ui.BOT_COLOURS.get(bot, _ui.INK), "width": 2})
+    if "benchmark" in curves:
+        fig.add_scatter(x=curves.index, y=curves["benchmark"], name="benchmark (equal weight)",
+                        line={"color": _ui.BOT_COLOURS["benchmark"], "dash": "dot"})
+    fig.update_yaxes(tickformat=_ui.MONEY_AXIS)
+    _ui.plot(_ui.layout(fig, title="Equity against the benchmark"))
+    left, right = st.columns(2)
+    under = go.Figure(go.Scatter(x=curves.index, y=curves["drawdown"], fill="tozeroy",
+                                 name="drawdown", line={"color": _ui.LOSS}))
+    under.update_yaxes(tickformat=".1%")
+    with left:
+        _ui.plot(_ui.layout(under, height=260, title="Underwater (fall from the peak)"))
+    expo = go.Figure()
+    expo.add_scatter(x=curves.index, y=curves["exposure"], name="exposure (gross / equity)")
+    expo.add_scatter(x=curves.index, y=curves["cash"], name="cash / equity",
+                     line={"color": _ui.MUTED})
+    expo.update_yaxes(tickformat=".0%")
+    with right:
+        _ui.plot(_ui.layout(expo, height=260, title="Exposure and cash"))
+
+
+def draw_monthly_and_rolling(run: vr.BacktestRun, bot: str) -> None:
+    left, right = st.columns(2)
+    months = metrics.monthly_returns(run.curve(bot), run.initial(bot))
+    heat = go.Figure(go.Heatmap(
+        z=months.to_numpy(), x=MONTHS, y=[str(y) for y in months.index], zmid=0,
+        colorscale=[[0, _ui.LOSS], [0.5, "#f7f9fb"], [1, _ui.GAIN]], showscale=False,
+        text=[[_ui.pct(v, digits=1) if v == v else "" for v in row] for row in months.to_numpy()],
+        texttemplate="%{text}", hovertemplate="%{y} %{x}: %{text}<extra></extra>"))
+    with left:
+        _ui.plot(_ui.layout(heat, height=120 + 40 * len(months), title="Monthly returns"))
+    roll = vr.rolling_sharpe(run, bot)
+    fig = go.Figure(go.Scatter(x=roll.index, y=roll, name="rolling Sharpe"))
+    with right:
+        if roll.empty:
+            st.caption("Too few sessions for a rolling Sharpe.")
+        else:
+            _ui.plot(_ui.break_even(_ui.layout(fig, height=260, title="Rolling Sharpe")))
+
+
+def draw_trips(run: vr.BacktestRun, bot: str) -> None:
+    trips = metrics.round_trips(run.bot_trades(bot))
+    st.markdown(f"**Round trips** ({len(trips)} closed; PnL net of all fees)")
+    st.dataframe(trips.drop(columns="bot"), hide_index=True, height=260, column_config={
+        "entry": st.column_config.DateColumn("Entry"), "exit": st.column_config.DateColumn("Exit"),
+        "days_held": "Days held", "cost": st.column_config.NumberColumn("Cost", format="dollar"),
+        "pnl": st.column_config.NumberColumn("PnL", format="dollar"),
+        "return": st.column_config.NumberColumn("Return", format="percent"),
+        "exit_reason": "Exit reason"})
+    for col, by, title in zip(st.columns(2), ("symbol", "exit_reason"),
+                              ("PnL by symbol", "PnL by exit reason"), strict=True):
+        table = vr.pnl_by(trips, by)
+        fig = go.Figure(go.Bar(x=table[by], y=table["pnl"],
+                               marker_color=_ui.signed_colours(table["pnl"])))
+        fig.update_yaxes(tickformat=_ui.MONEY_AXIS)
+        with col:
+            _ui.plot(_ui.layout(fig, height=260, title=title))
+
+
+def draw_downloads(run: vr.BacktestRun) -> None:
+    a, b, _ = st.columns([1, 1, 3])
+    a.download_button("Trades (CSV)", pd.DataFrame(run.trades).to_csv(index=False),
+                      f"{run.id}_trades.csv", "text/csv", icon=":material/download:")
+    b.download_button("Equity (CSV)", run.equity.to_csv(index=False), f"{run.id}_equity.csv",
+                      "text/csv", icon=":material/download:")
+
+
+def draw_tear_sheet(run: vr.BacktestRun) -> None:
+    doc = run.doc
+    st.caption(f"{doc.get('start')} → {doc.get('end')} · models refit every "
+               f"{doc.get('retrain_every')} sessions · created {doc.get('created_at')}")
+    if not run.bots:
+        st.info("This run traded no bot.", icon=":material/hourglass_empty:")
+        return
+    bot = st.segmented_control("Bot", run.bots, default=run.bots[0], key="bt_sheet_bot") \
+        or run.bots[0]
+    draw_figures(vr.tear_sheet(run, bot))
+    draw_curves(vr.curves_frame(run, bot), bot)
+    draw_monthly_and_rolling(run, bot)
+    draw_trips(run, bot)
+    with st.expander("Knobs and settings used"):
+        st.json({"knobs": (doc.get("knobs") or {}).get(bot), "settings": doc.get("settings")})
+    draw_downloads(run)
+
+
+def draw_runs(store: Store, runs: list[dict[str, Any]]) -> None:
+    st.dataframe(vr.runs_table(runs), hide_index=True, height=min(36 * (len(runs) + 1), 260),
+                 column_config={
+                     "id": "Run", "created": "Created", "period": "Period", "bot": "Bot",
+                     "retrain_every": "Refit every",
+                     "total_return": st.column_config.NumberColumn("Return", format="percent"),
+                     "sharpe": st.column_config.NumberColumn("Sharpe", format="%.2f"),
+                     "max_drawdown": st.column_config.NumberColumn("Max DD", format="percent"),
+                     "benchmark": st.column_config.NumberColumn("Benchmark",
+                                                                format="percent")})
+    run_id = st.selectbox("Tear sheet of", [r["id"] for r in runs], key="bt_run")
+    with _ui.guard(f"Backtest {run_id}"):
+        run = _ui.load(store, "backtest", run_id)
+        if run is not None:
+            draw_tear_sheet(run)
+
+
+def draw_compare(store: Store, runs: list[dict[str, Any]]) -> None:
+    ids = st.multiselect("Runs (up to four)", [r["id"] for r in runs],
+                         default=[r["id"] for r in runs[:2]], max_selections=vr.COMPARE_MAX,
+                         key="bt_compare")
+    with _ui.guard("Runs compared"):
+        loaded = [r for i in ids if (r := _ui.load(store, "backtest", i)) is not None]
+        if not loaded:
+            return
+        table = vr.compare_frame(loaded)
+        kinds = [kind for _, _, kind in vr.FIGURES]
+        shown = table.apply(lambda col: [vr.fmt_figure(k, v) for k, v in zip(kinds, col,
+                                                                           strict=True)])
+        st.dataframe(shown, height=36 * (len(table) + 1))
+        growth = vr.growth_frame(loaded)
+        fig = go.Figure([go.Scatter(x=part["date"], y=part["growth"], name=name)
+                         for name, part in growth.groupby("curve")])
+        _ui.plot(_ui.layout(fig, title="Growth of $1"))
+
+
+# --------------------------------------------------------------------------- evaluations
+
+
+def draw_evaluations(store: Store) -> None:
+    with _ui.guard("Evaluation reports"):
+        docs, broken = _ui.load(store, "evaluations")
+        for line in broken:
+            st.error(f"Cannot read `{line}`", icon=":material/error:")
+        if not docs:
+            _ui.empty("No `aion evaluate` report", FILL_EVALUATE)
+            return
+        doc = next(d for d in docs if d["id"] == st.selectbox(
+            "Report", [d["id"] for d in docs], key="eval_pick"))
+        data = doc.get("data") or {}
+        st.caption(f"{doc.get('start')} → {doc.get('end')} · refit every "
+                   f"{doc.get('retrain_every')} sessions · {data.get('symbols', '?')} symbols · "
+                   "rank IC of the forecast against the realised return, Newey-West t")
+        years = ["all", *vr.evaluation_years(doc)]
+        block = st.segmented_control("Period", years, default="all", key="eval_year") or "all"
+        st.dataframe(vr.evaluation_table(doc, block), hide_index=True, column_config={
+            "horizon": "Horizon", "signal": "Signal",
+            "mean_rank_ic": st.column_config.NumberColumn("Mean rank IC", format="%.4f"),
+            "rank_ic_t": st.column_config.NumberColumn("NW t", format="%.2f"),
+            "rank_icir": st.column_config.NumberColumn("ICIR", format="%.2f"),
+            "days_positive": st.column_config.NumberColumn("Days IC > 0", format="percent"),
+            "top_minus_bottom": st.column_config.NumberColumn("Top − bottom decile",
+                                                              format="percent")})
+
+
+# --------------------------------------------------------------------------- the page
+
+
+def main() -> None:
+    settings, store = _ui.context()
+    st.title("Research")
+    runs: list[dict[str, Any]] = []
+    tab_runs, tab_new, tab_compare, tab_eval = st.tabs(
+        ["Backtests", "New backtest", "Compare", "Evaluations"])
+    with tab_runs, _ui.guard("Backtest runs"):
+        runs, broken = _ui.load(store, "backtests")
+        for line in broken:
+            st.error(f"Cannot read `{line}`", icon=":material/error:")
+        if runs:
+            draw_runs(store, runs)
+        else:
+            _ui.empty("No backtest run", FILL_BACKTEST)
+            st.caption("Or start one in the **New backtest** tab.")
+    with tab_new:
+        draw_new(store, settings)
+    with tab_compare:
+        if runs:
+            draw_compare(store, runs)
+        else:
+            st.caption("Runs appear here once a backtest has finished.")
+    with tab_eval:
+        draw_evaluations(store)
+
+
+_ui.require_frame(__file__)
+main()
