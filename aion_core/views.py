@@ -198,6 +198,43 @@ def load_log(store: Store, paths: list[Path], day: date, n: int = LOG_LINES) -> 
     return tail_lines(paths[0], n)
 
 
+#: Every job with a log at PATHS["job_log"] (`logs/jobs/<job>.log`), in the Logs page's order:
+#: written by the scheduler's job threads, the admin's run-now, and `make run` (scheduler).
+LOG_JOBS = (NIGHTLY_JOB, SWING_JOB, INTRADAY_JOB, "replay", "evaluate", "backtest",
+            "scheduler")
+_AS_OF = re.compile(r"\bas_of (\d{4}-\d{2}-\d{2})\b")
+AS_OF_BYTES = 1 << 16  # the features step, which names the as-of, runs in the first lines
+
+
+@loader("nightly_runs", lambda s: [s.path("nightly_logs", yyyymmdd="20000101").parent])
+def nightly_runs(store: Store, paths: list[Path]) -> list[dict[str, Any]]:
+    """Each nightly log, newest first: `day` (the run's UTC date, which names the file) and
+    `as_of` (the session its data ended on, from the log's own lines; None before the
+    features step logged it). A run after midnight covers the day before: the page says so
+    rather than filing a night under a date whose data it does not hold."""
+    runs = []
+    for day in log_days(store, paths):
+        path = store.path("nightly_logs", yyyymmdd=day)
+        with path.open("rb") as fh:
+            head = fh.read(AS_OF_BYTES).decode(errors="replace")
+        found = _AS_OF.findall(head)
+        runs.append({"day": day, "as_of": found[-1] if found else None})
+    return runs
+
+
+@loader("job_logs", lambda s: [s.path("job_log", job="nightly").parent])
+def job_logs(store: Store, paths: list[Path]) -> list[str]:
+    """The jobs of LOG_JOBS that have a log file, in that order."""
+    return [job for job in LOG_JOBS if store.path("job_log", job=job).is_file()]
+
+
+@loader("job_log", lambda s, job, n=LOG_LINES: [s.path("job_log", job=job)])
+def load_job_log(store: Store, paths: list[Path], job: str,
+                 n: int = LOG_LINES) -> list[str] | None:
+    """The last `n` lines of a job's log (None when it has none)."""
+    return tail_lines(paths[0], n)
+
+
 # --------------------------------------------------------------------------- the UI's writes
 
 

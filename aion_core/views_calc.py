@@ -238,6 +238,34 @@ def log_frame(lines: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"line": range(1, len(lines) + 1), "level": levels, "text": lines})
 
 
+_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}")
+_NIGHTLY_LOG = re.compile(r"nightly_(\d{4})(\d{2})(\d{2})\.log$")
+
+
+def traceback_of(lines: list[str], step: str) -> list[str]:
+    """The last "step <step> failed" line of a log and the traceback under it: the lines
+    up to the next time-stamped record (a traceback's lines carry no stamp). [] if absent."""
+    starts = [i for i, line in enumerate(lines) if f" step {step} failed:" in line]
+    if not starts:
+        return []
+    block = [lines[starts[-1]]]
+    for line in lines[starts[-1] + 1:]:
+        if _STAMP.match(line):
+            break
+        block.append(line)
+    return block
+
+
+def summary_log_day(summary: Mapping[str, Any] | None) -> str | None:
+    """The YYYY-MM-DD naming the run's log file (`nightly_<yyyymmdd>.log`, its `log`
+    field), else the UTC date it started on; None without a summary."""
+    match = _NIGHTLY_LOG.search(str((summary or {}).get("log") or ""))
+    if match:
+        return "-".join(match.groups())
+    started = str((summary or {}).get("started_at") or "")
+    return started[:10] or None
+
+
 def summary_steps(summary: Mapping[str, Any] | None) -> pd.DataFrame:
     """The last nightly run's steps: name, status, seconds, detail."""
     steps = (summary or {}).get("steps") or []

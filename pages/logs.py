@@ -1,20 +1,32 @@
-"""Logs: one night's log (last 1,000 lines, errors and warnings highlighted), the last
-summary's steps, and the reports of `aion import` (what each refused, repaired or flagged).
+"""Logs: every job's log (a nightly run's, and the logs/jobs/ file of the bots, intraday,
+replay, evaluate and the scheduler; last 1,000 lines, errors and warnings highlighted), the
+last nightly summary's steps with a link from a failed one to its traceback, and the reports of
+`aion import` (what each refused, repaired or flagged).
 
-The day comes from the date picker or a strictly parsed `?day=YYYY-MM-DD`; either way it is a
-`date` before it reaches `store.path`, which formats and re-checks it: no path can be smuggled.
+`?log=`, `?day=YYYY-MM-DD` and `?step=` only choose among what the data root lists: a day is
+parsed strictly and must have a log, a log must be one the page found, and `store.path`
+formats and re-checks both, so no path can be smuggled through the address.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from datetime import date
+from urllib.parse import urlencode
 
 import streamlit as st
 
 from aion_core import views
 from aion_core.bots.registry import NIGHTLY_JOB
-from aion_core.views_calc import import_findings, import_runs, log_frame, summary_steps
+from aion_core.views_calc import (
+    import_findings,
+    import_runs,
+    log_frame,
+    summary_log_day,
+    summary_steps,
+    traceback_of,
+)
 from pages import _ui
 
 LEVEL_COLOURS = {"ERROR": ("#fde8e7", "#b42318"), "CRITICAL": ("#fde8e7", "#b42318"),
@@ -25,26 +37,50 @@ _VIEWER = ("<div style='max-height:520px; overflow:auto; border:1px solid #e5e9e
            "{rows}</div>")
 
 
-def day_from_query(default: date) -> date:
-    """`?day=YYYY-MM-DD` when present and valid; a bad value is shown and ignored."""
+STEP_NAME = re.compile(r"^[a-z_]{1,40}$")
+NIGHTLY = "nightly runs"  # the dated logs/nightly files; every other choice is a job's log
+
+
+def query_choice(raw: str | None, allowed: list[str]) -> str | None:
+    """A query parameter's value when it is one of `allowed` (never a path: it only picks)."""
+    return raw if raw in allowed else None
+
+
+def day_from_query(days: list[date]) -> date | None:
+    """`?day=YYYY-MM-DD` when present, valid and a day with a log; a bad value is shown."""
     raw = st.query_params.get("day")
     if not raw:
-        return default
+        return None
     try:
-        return views.parse_log_day(raw)
+        day = views.parse_log_day(raw)
     except ValueError:
         st.warning(f"Ignoring the `day` in the address: {raw[:20]!r} is not YYYY-MM-DD.")
-        return default
+        return None
+    return day if day in days else None
 
 
-def logs_ui(days: list[date]) -> tuple[date, list[str], str]:
-    default = day_from_query(days[0] if days else date.today())
+def logs_ui(sources: list[str], runs: list[dict]) -> tuple[str, date | None, list[str], str]:
+    """Which log (a nightly run by its day, or a job's log), the levels and the text filter.
+
+    Only days that have a nightly log are offered, each with the as-of session its data ended
+    on: a run is filed by the UTC date it ran, which after midnight is the day after its data.
+    """
+    default = query_choice(st.query_params.get("log"), sources) or sources[0]
+    source = st.segmented_control("Log", sources, default=default, key="logs_source") \
+        or default
     a, b, c = st.columns([1, 2, 2])
-    day = a.date_input("Night of", value=default, key="logs_day")
+    day = None
+    if source == NIGHTLY:
+        days = [r["day"] for r in runs]
+        as_of = {r["day"]: r["as_of"] for r in runs}
+        picked = day_from_query(days) or days[0]
+        day = a.selectbox("Run of", days, index=days.index(picked), key="logs_day",
+                          format_func=lambda d: f"{d:%Y-%m-%d}" + (
+                              f" · as of {as_of[d]}" if as_of.get(d) else ""))
     levels = b.pills("Levels", LEVELS, selection_mode="multi", default=LEVELS,
                      key="logs_levels") or []
     text = c.text_input("Contains", key="logs_text")
-    return views.parse_log_day(day), levels, text
+    return source, day, levels, text
 
 
 def draw_log(lines: list[str], levels: list[str], text: str) -> None:
@@ -77,6 +113,7 @@ def log_row(n: int, level: str, text: str) -> str:
 
 
 def draw_steps(summary: dict | None) -> None:
+    """The last run's steps; a failed one links to its traceback in the run's log."""
     st.subheader("Last nightly run")
     if summary is None:
         _ui.empty("No nightly summary", NIGHTLY_JOB)
@@ -86,19 +123,38 @@ def draw_steps(summary: dict | None) -> None:
             f"as of {summary.get('as_of')} · {summary.get('started_at')} → "
             f"{summary.get('finished_at')}</small>")
     steps = summary_steps(summary)
+    day = summary_log_day(summary)
+    steps["traceback"] = [
+        f"logs?{urlencode({'log': NIGHTLY, 'day': day, 'step': n})}" if s == "failed" and day
+        else None for n, s in zip(steps["name"], steps["status"], strict=True)]
     styled = steps.style.map(
         lambda s: f"color: {_ui.signed({'ok': 1, 'failed': -1}.get(s, 0))}; font-weight: 600",
         subset=["status"]).format({"seconds": "{:.1f} s"}, na_rep="—")
-    st.dataframe(styled, hide_index=True)
+    st.dataframe(styled, hide_index=True, column_config={"traceback": st.column_config.LinkColumn(
+        "Traceback", display_text="open", help="The failed step's traceback in the run's log")})
 
 
-def live(store, day: date, levels: list[str], text: str) -> None:
-    with _ui.guard(f"Nightly log of {day}"):
-        lines = _ui.load(store, "log", day)
+def draw_traceback(lines: list[str], step: str) -> None:
+    block = traceback_of(lines, step)
+    st.subheader(f"Step {step}: traceback")
+    if block:
+        st.code("\n".join(block), language=None)
+    else:
+        st.caption(f"The shown lines of this log hold no failure of step {step}.")
+
+
+def live(store, source: str, day: date | None, levels: list[str], text: str,
+         step: str | None) -> None:
+    what = f"Nightly log of {day}" if source == NIGHTLY else f"Log of {source}"
+    with _ui.guard(what):
+        lines = _ui.load(store, "log", day) if source == NIGHTLY else \
+            _ui.load(store, "job_log", source)
         if lines is None:
-            st.info(f"No nightly log for {day:%Y-%m-%d}. Logs are written by `aion nightly`.",
+            st.info(f"{what} is gone: it was there when the page listed it.",
                     icon=":material/hourglass_empty:")
         else:
+            if step and source == NIGHTLY:
+                draw_traceback(lines, step)
             draw_log(lines, levels, text)
     with _ui.guard("Nightly summary"):
         draw_steps(_ui.load(store, "doc", "nightly_summary"))
@@ -126,15 +182,22 @@ def draw_imports(reports: list[dict]) -> None:
 
 def main() -> None:
     settings, store = _ui.context()
-    st.title("Nightly logs")
-    days: list[date] = []
-    with _ui.guard("Log folder"):
-        days = _ui.load(store, "log_days")
-    if days:
-        st.caption("Nights with a log: " + ", ".join(f"{d:%Y-%m-%d}" for d in days[:7])
-                   + (" …" if len(days) > 7 else ""))
-    day, levels, text = logs_ui(days)
-    st.fragment(run_every=_ui.refresh_every(settings))(live)(store, day, levels, text)
+    st.title("Logs")
+    runs: list[dict] = []
+    jobs: list[str] = []
+    with _ui.guard("Log folders"):
+        runs = _ui.load(store, "nightly_runs")
+        jobs = _ui.load(store, "job_logs")
+    sources = ([NIGHTLY] if runs else []) + jobs
+    if not sources:
+        st.info("No log yet. `aion nightly` writes one per run, the scheduler and the admin's "
+                "run-now one per job (logs/jobs/).", icon=":material/hourglass_empty:")
+    else:
+        source, day, levels, text = logs_ui(sources, runs)
+        step = st.query_params.get("step")
+        step = step if step and STEP_NAME.match(step) else None  # shown: no markup smuggled
+        st.fragment(run_every=_ui.refresh_every(settings))(live)(
+            store, source, day, levels, text, step)
     with _ui.guard("Import reports"):
         draw_imports(_ui.load(store, "imports"))
 

@@ -241,3 +241,50 @@ def test_admin_names_the_user_shows_runs_made_elsewhere_and_runs_every_job(
     assert "never run" not in jobs.split("<b>swing_bots</b>")[0]
     for name in ("nightly", "swing_bots", "intraday", "replay"):
         assert at.button(key=f"run_{name}")
+
+
+def _failed_night(store: Store) -> None:
+    """A second nightly log, whose train step failed with a traceback, and its summary."""
+    lines = ["2026-11-18 06:00:00 INFO jobs.nightly: nightly-x: as_of latest, skip_fetch True",
+             "2026-11-18 06:00:09 INFO jobs.nightly: step features: ok in 9.00 s: as_of "
+             "2026-11-17: 900 rows x 40 features",
+             "2026-11-18 06:00:10 ERROR jobs.nightly: step train failed: boom",
+             "Traceback (most recent call last):", '  File "model.py", line 1, in fit',
+             "ValueError: boom", "2026-11-18 06:00:11 INFO jobs.nightly: step predict: skipped"]
+    store.path("nightly_logs", yyyymmdd="20261118").write_text("\n".join(lines) + "\n")
+    summary = store.read_json("nightly_summary")
+    summary["steps"][2] |= {"status": "failed", "detail": "boom"}
+    summary["log"] = str(store.path("nightly_logs", yyyymmdd="20261118"))
+    store.write_json("nightly_summary", summary)
+
+
+def test_logs_offer_only_days_with_a_log_every_job_and_a_failed_steps_traceback(
+        monkeypatch, filled):
+    _failed_night(filled)
+    for job in ("swing_bots", "scheduler"):
+        filled.path("job_log", job=job).parent.mkdir(parents=True, exist_ok=True)
+        filled.path("job_log", job=job).write_text(f"2026-11-21 10:00:00 INFO {job}: hello\n")
+    at = _app(monkeypatch, filled.root)
+    at.switch_page("pages/logs.py").run()
+    assert not at.exception
+    assert at.segmented_control(key="logs_source").options == [
+        "nightly runs", "swing_bots", "scheduler"]
+    picker = at.selectbox(key="logs_day")
+    assert picker.options == ["2026-11-21", "2026-11-18 · as of 2026-11-17"]
+    (steps,) = [d for d in at.dataframe if "traceback" in d.value.columns]
+    link = steps.value.set_index("name")["traceback"]
+    assert link["train"] == "logs?log=nightly+runs&day=2026-11-18&step=train"
+    assert link.drop("train").isna().all()
+    at.segmented_control(key="logs_source").set_value("scheduler").run()
+    assert "scheduler: hello" in " ".join(h.proto.body for h in at.get("html"))
+
+
+def test_the_traceback_link_opens_the_failed_steps_traceback(monkeypatch, filled):
+    _failed_night(filled)
+    at = _app(monkeypatch, filled.root)
+    at.query_params.update({"log": "nightly runs", "day": "2026-11-18", "step": "train"})
+    at.switch_page("pages/logs.py").run()
+    assert not at.exception
+    assert at.selectbox(key="logs_day").value.isoformat() == "2026-11-18"
+    (code,) = [c.value for c in at.code]
+    assert code.startswith("2026-11-18 06:00:10 ERROR") and code.endswith("ValueError: boom")
