@@ -220,11 +220,19 @@ def replay_intraday(store: Store, settings: Settings, sessions: pd.DatetimeIndex
     if not with_minutes:
         return ""
     state = store.read_json("dt_state_file") or {}
-    return f"; intraday: {len(with_minutes)} sessions, cash {state.get('cash', 0):,.2f}"
+    return f"; intraday: {len(with_minutes)} sessions, equity {stored_equity(state):,.2f}"
+
+
+def stored_equity(state: dict[str, Any]) -> float:
+    """A bot's equity as its state stores it: the last point of its equity history, marked at
+    that session's closes (its cash before any). Not the desk's book: rebuilt from the fills
+    of a replay that had nothing left to trade, that is marked at entry prices."""
+    history = state.get("equity_history") or []
+    return float(history[-1]["equity"] if history else state.get("cash", 0.0))
 
 
 def _summary(desks: list[Desk], sessions: pd.DatetimeIndex) -> str:
-    parts = [f"{d.bot.name} equity {d.book.equity:,.2f}" for d in desks]
+    parts = [f"{d.bot.name} equity {stored_equity(d.state):,.2f}" for d in desks]
     return f"{sessions[0]:%Y-%m-%d}..{sessions[-1]:%Y-%m-%d} ({len(sessions)} sessions): " \
         + ", ".join(parts)
 

@@ -288,8 +288,9 @@ def test_replay_runs_the_intraday_bot_on_sessions_with_minute_bars(demo_root, sy
     assert state["positions"] == {}
     assert Book.from_fills(state["initial_cash"], fills).same_as(Book.from_state(state))
     before = trades.read_bytes()
-    run_replay(demo_root, settings, start.date(), end.date())
+    again = run_replay(demo_root, settings, start.date(), end.date())
     assert trades.read_bytes() == before
+    assert f"equity {state['equity_history'][-1]['equity']:,.2f}" in again.split("intraday")[1]
 
 
 def test_six_months_replayed_on_imported_real_bars_trade_every_swing_bot(shared_data, tmp_path):
@@ -309,3 +310,15 @@ def test_six_months_replayed_on_imported_real_bars_trade_every_swing_bot(shared_
     for h in HORIZONS:
         fills = store.journal(swing_bot(h)).fills()
         assert {f.side for f in fills} == {"buy", "sell"}, (h, len(fills))
+
+
+def test_a_second_replay_prints_the_stored_equities(demo_root, synthetic_market, market):
+    """Nothing is left to trade the second time: the line must still say what the states
+    hold (marked at the last closes), not the books rebuilt from fills at entry prices."""
+    settings = load_settings(demo_root.root, env_file=None)
+    predict = truth_predictor(synthetic_market, market)
+    run_replay(demo_root, settings, START, END, predict, market)
+    line = run_replay(demo_root, settings, START, END, predict, market)
+    for h in HORIZONS:
+        stored = demo_root.read_json("bot_state", horizon=h)["equity_history"][-1]["equity"]
+        assert f"swing_{h} equity {stored:,.2f}" in line
