@@ -1,0 +1,111 @@
+"""The Research page's read models: runs listed, one run's tear sheet recomputed from its files
+agrees with the metrics.json the backtest wrote, frames, comparison, evaluations, caching."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from research_data import EVAL_ID, truth_run, write_evaluation  # noqa: E402
+
+from aion_core import metrics, views  # noqa: E402
+from aion_core import views_research as vr  # noqa: E402
+
+
+def test_an_empty_root_has_no_runs_and_no_reports(store):
+    assert views.load(store, "backtests") == ([], [])
+    assert views.load(store, "evaluations") == ([], [])
+    assert views.load(store, "backtest", "bt_20260101T000000") is None
+
+
+def test_a_tear_sheet_from_the_files_agrees_with_the_written_metrics(demo_root,
+                                                                     synthetic_market):
+    run_id = truth_run(demo_root, synthetic_market, ["1w", "4w"])
+    runs, broken = views.load(demo_root, "backtests")
+    assert [r["id"] for r in runs] == [run_id] and not broken
+    run = views.load(demo_root, "backtest", run_id)
+    assert run.bots == ["swing_1w", "swing_4w"]
+    for bot in run.bots:
+        sheet = vr.tear_sheet(run, bot)
+        assert set(k for k, _, _ in vr.FIGURES) <= set(sheet)
+        for key, value in run.metrics["bots"][bot].items():
+            assert sheet[key] == pytest.approx(value, nan_ok=True), (bot, key)
+    curves = vr.curves_frame(run, "swing_1w")
+    sheet = vr.tear_sheet(run, "swing_1w")
+    assert curves["drawdown"].min() == pytest.approx(sheet["max_drawdown"])
+    assert curves["exposure"].mean() == pytest.approx(sheet["exposure"])
+    assert (curves["exposure"] + curves["cash"]).round(6).eq(1.0).all(), "long only"
+    assert curves["benchmark"].iloc[0] == pytest.approx(run.initial("swing_1w"))
+
+
+def test_round_trip_tables_and_the_runs_table(demo_root, synthetic_market):
+    run = views.load(demo_root, "backtest", truth_run(demo_root, synthetic_market, ["1w"]))
+    trips = metrics.round_trips(run.bot_trades("swing_1w"))
+    assert len(trips) > 0
+    for column in ("symbol", "exit_reason"):
+        table = vr.pnl_by(trips, column)
+        assert table["pnl"].sum() == pytest.approx(trips["pnl"].sum())
+        assert table["trips"].sum() == len(trips) and table["pnl"].is_monotonic_decreasing
+    assert vr.pnl_by(trips.iloc[:0], "symbol").empty
+    runs, _ = views.load(demo_root, "backtests")
+    table = vr.runs_table(runs)
+    assert list(table["bot"]) == ["swing_1w"]
+    assert table["total_return"].iloc[0] == pytest.approx(
+        run.metrics["bots"]["swing_1w"]["total_return"])
+    assert not vr.rolling_sharpe(run, "swing_1w").empty
+
+
+def test_four_runs_side_by_side_at_most(demo_root, synthetic_market):
+    ids = [truth_run(demo_root, synthetic_market, ["1w"]) for _ in range(5)]
+    assert len(set(ids)) == 5, "each run its own folder"
+    runs = [views.load(demo_root, "backtest", i) for i in ids]
+    table = vr.compare_frame(runs)
+    assert table.shape == (len(vr.FIGURES), vr.COMPARE_MAX)
+    assert list(table.index) == [label for _, label, _ in vr.FIGURES]
+    growth = vr.growth_frame(runs)
+    assert growth["curve"].nunique() == vr.COMPARE_MAX
+    first = growth.groupby("curve")["growth"].last()
+    assert first.iloc[0] == pytest.approx(1 + runs[0].metrics["bots"]["swing_1w"]["total_return"])
+
+
+def test_a_corrupt_run_is_named_and_the_others_listed(demo_root, synthetic_market):
+    good = truth_run(demo_root, synthetic_market, ["1w"])
+    bad = truth_run(demo_root, synthetic_market, ["1w"])
+    demo_root.path("backtest_run", backtest_id=bad).write_text(json.dumps({"id": bad}))
+    runs, broken = views.load(demo_root, "backtests")
+    assert [r["id"] for r in runs] == [good]
+    assert len(broken) == 1 and bad in broken[0]
+
+
+def test_the_cache_key_follows_the_runs_files(demo_root, synthetic_market):
+    before = views.source_key(demo_root, "backtests")
+    run_id = truth_run(demo_root, synthetic_market, ["1w"])
+    after = views.source_key(demo_root, "backtests")
+    assert after != before
+    assert any(run_id in path for path, _ in after)
+    assert views.source_key(demo_root, "backtest", run_id) == views.source_key(
+        demo_root, "backtest", run_id)
+
+
+def test_evaluation_reports_are_listed_and_tabled(store):
+    doc = write_evaluation(store)
+    docs, broken = views.load(store, "evaluations")
+    assert [d["id"] for d in docs] == [EVAL_ID] and not broken
+    table = vr.evaluation_table(doc)
+    assert list(table["signal"]) == ["model", "reversal", "momentum"]
+    assert table.loc[0, "mean_rank_ic"] == 0.031
+    assert vr.evaluation_years(doc) == ["2026"]
+    assert len(vr.evaluation_table(doc, "2026")) == 3
+    assert vr.evaluation_table(doc, "1999").empty
+
+
+def test_figures_are_formatted_with_their_unit():
+    assert vr.fmt_figure("pct", -0.0123) == "\u22121.23%"
+    assert vr.fmt_figure("share", 0.5) == "50.00%"
+    assert vr.fmt_figure("ratio", -1.234) == "\u22121.23"
+    assert vr.fmt_figure("days", 7) == "7.0 d" and vr.fmt_figure("x", 3.25) == "3.2×"
+    assert vr.fmt_figure("ratio", None) == "—" and vr.fmt_figure("pct", float("nan")) == "—"
