@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aion_core.config import load_settings
+from aion_core.config import HORIZONS, load_settings
 from aion_core.errors import CorruptFileError
 from aion_core.providers.base import FetchResult
 from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
-from aion_core.store import Store, read_json, read_parquet
+from aion_core.store import Store, read_json, read_jsonl, read_parquet
 from jobs.nightly import run_nightly
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -60,6 +60,8 @@ def test_a_run_writes_every_contract_file(demo_root, settings):
     history = read_parquet(demo_root.path("prediction_history"))
     assert len(history) == 36 and set(history["horizon"]) == {"1w", "2w", "4w"}
     assert read_parquet(demo_root.path("ml_datasets")) is not None
+    runs = read_jsonl(demo_root.path("model_runs")).records  # the Models page's importance
+    assert [(r["horizon"], r["as_of"]) for r in runs] == [(h, "2026-11-20") for h in HORIZONS]
     log = demo_root.path("nightly_logs", yyyymmdd="20261123").read_text()
     assert "step train: ok" in log
 
