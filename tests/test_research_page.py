@@ -1,0 +1,138 @@
+"""The Research page under AppTest on empty, filled and corrupt roots; its tear sheet's figures
+against aion_core.metrics on the same run (a real backtest of the nightly's recipe); a
+backtest started from the form goes through the job runner, and its progress shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from research_data import EVAL_ID, model_run, truth_run, write_evaluation  # noqa: E402
+
+from aion_core import jobs_runner, metrics  # noqa: E402
+from aion_core import views_research as vr  # noqa: E402
+from aion_core.store import read_jsonl, read_parquet, write_json  # noqa: E402
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGE = "pages/research.py"
+
+
+@pytest.fixture(autouse=True)
+def _clean(monkeypatch, tmp_path):
+    st.cache_data.clear()
+    monkeypatch.delenv("ADMIN_PASSWORD_HASH", raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def research(monkeypatch, root: Path) -> AppTest:
+    monkeypatch.setenv("AION_DATA_DIR", str(root))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "Research"
+    return at
+
+
+def shown(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_an_empty_root_says_which_commands_fill_it(monkeypatch, tmp_path):
+    at = research(monkeypatch, tmp_path / "empty")
+    infos = " ".join(i.value for i in at.info)
+    assert "aion backtest --start" in infos and "aion evaluate --start" in infos
+    assert "aion demo-data" in infos, "no bars: the form says how to get some"
+    assert not at.error and not at.metric
+
+
+def expected_sheet(store, run_id: str, bot: str) -> dict[str, float | None]:
+    """The tear sheet computed here from the run's files, figure by figure."""
+    equity = read_parquet(store.path("backtest_equity", backtest_id=run_id))
+    trades = [t for t in read_jsonl(store.path("backtest_trades", backtest_id=run_id)).records
+              if t["bot"] == bot]
+    assert trades, "a run that traded"
+    initial = store.read_json("backtest_run", backtest_id=run_id)["knobs"][bot]["initial_cash"]
+    mine = equity[equity["bot"] == bot].set_index("date")
+    bench = equity[equity["bot"] == "benchmark"].set_index("date")["equity"]
+    eq = mine["equity"]
+    rets = metrics.session_returns(eq, initial)
+    worst = metrics.max_drawdown(pd.concat([pd.Series([initial]), eq]))
+    growth = metrics.cagr(eq, initial)
+    alpha, beta = metrics.alpha_beta(rets, metrics.session_returns(bench, initial))
+    closing = [t["realized_pnl"] for t in trades if t["realized_pnl"]]
+    notional = sum(t["qty"] * t["price"] for t in trades)
+    return {"total_return": metrics.total_return(eq, initial), "cagr": growth,
+            "volatility": metrics.volatility(rets), "sharpe": metrics.sharpe(rets),
+            "sortino": metrics.sortino(rets), "max_drawdown": worst,
+            "calmar": metrics.calmar(growth, worst), "alpha": alpha, "beta": beta,
+            "win_rate": metrics.trade_stats(closing)["win_rate"],
+            "profit_factor": metrics.profit_factor(closing),
+            "avg_holding_days": metrics.round_trips(trades)["days_held"].mean(),
+            "turnover": notional / eq.mean() / (len(eq) / 252),
+            "exposure": (mine["gross"] / eq).mean()}
+
+
+def test_a_filled_root_shows_a_tear_sheet_that_agrees_with_the_metrics(monkeypatch,
+                                                                      demo_root):
+    run_id = model_run(demo_root)
+    write_evaluation(demo_root)
+    at = research(monkeypatch, demo_root.root)
+    assert not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="bt_run").value == run_id
+    want = expected_sheet(demo_root, run_id, "swing_1w")
+    assert shown(at) == {label: vr.fmt_figure(kind, want[key]) for key, label, kind in vr.FIGURES}
+    assert at.selectbox(key="eval_pick").value == EVAL_ID
+    assert len(at.get("download_button")) == 2
+
+
+def test_a_corrupt_run_and_report_are_named_and_the_rest_renders(monkeypatch, demo_root,
+                                                               synthetic_market):
+    good = truth_run(demo_root, synthetic_market, ["1w"])
+    bad = truth_run(demo_root, synthetic_market, ["1w"])
+    demo_root.path("backtest_run", backtest_id=bad).write_bytes(b"{not json")
+    write_evaluation(demo_root)
+    demo_root.path("evaluation_report", eval_id=EVAL_ID).write_text(json.dumps({"id": 1}))
+    at = research(monkeypatch, demo_root.root)
+    errors = " ".join(e.value for e in at.error)
+    assert f"{bad}/run.json" in errors and "report.json" in errors
+    assert at.selectbox(key="bt_run").value == good
+    assert len(at.metric) == len(vr.FIGURES), "the good run's tear sheet still shows"
+    demo_root.path("backtest_equity", backtest_id=good).write_bytes(b"PAR1 garbage")
+    at = research(monkeypatch, demo_root.root)
+    assert "equity.parquet" in " ".join(e.value for e in at.error)
+
+
+def test_the_form_starts_a_backtest_through_the_runner_and_shows_its_progress(
+        monkeypatch, demo_root):
+    started = []
+    monkeypatch.setattr(jobs_runner, "start_job",
+                        lambda store, name, extra=None: started.append((name, extra)) or 1)
+    at = research(monkeypatch, demo_root.root)
+    at.multiselect(key="bt_bots").set_value(["1w", "4w"])
+    at.slider(key="bt_1w_max_positions").set_value(3)
+    at.button(key="FormSubmitter:bt_form-Start backtest").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    (name, extra), = started
+    assert name == jobs_runner.BACKTEST_JOB
+    args = dict(zip(extra[::2], extra[1::2], strict=True))
+    assert args["--horizon"] == "1w,4w" and args["--retrain-every"] == "21"
+    knobs = json.loads(args["--knobs"])
+    assert set(knobs["swing"]) == {"1w", "4w"} and knobs["swing"]["1w"]["max_positions"] == 3
+    status = demo_root.path("job_status", job=jobs_runner.BACKTEST_JOB)
+    write_json(status, {"job": "backtest", "status": "running", "pid": os.getpid(),
+                        "started_at": time.time()})
+    demo_root.path("job_log", job="backtest").write_text(
+        "2026-12-04 10:00:00 INFO aion.progress: backtest: 6/20\n")
+    at = research(monkeypatch, demo_root.root)
+    (bar,) = at.get("progress")
+    assert "6/20" in bar.proto.text
