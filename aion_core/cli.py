@@ -27,13 +27,19 @@ from aion_core.errors import AionError
 from aion_core.store import Store
 from jobs.progress import OS_ADVICE, debug, describe, stderr_handler
 
+# Plain (click's) help, `rich_markup_mode=None`, not Typer's rich panels: those print a value
+# type beside every option, `<bool>` even on a flag, which takes no value, and on --help
+# itself (typer 0.29's rich_utils never asks whether an option is a flag). Plain help shows
+# `<str>` only where a value follows.
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  rich_markup_mode=None,
                   help="Aion Analytics: ML stock signals, bots and their workstation.")
-bots_app = typer.Typer(no_args_is_help=True, help="Swing bots.")
-intraday_app = typer.Typer(no_args_is_help=True, help="The intraday bot.")
-admin_app = typer.Typer(no_args_is_help=True, help="Administration.")
-import_app = typer.Typer(no_args_is_help=True, help="Bring your own files into the data root, "
-                         "checked (docs/DATA.md).")
+bots_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Swing bots.")
+intraday_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                           help="The intraday bot.")
+admin_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None, help="Administration.")
+import_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                         help="Bring your own files into the data root, checked (docs/DATA.md).")
 app.add_typer(bots_app, name="bots")
 app.add_typer(intraday_app, name="intraday")
 app.add_typer(admin_app, name="admin")

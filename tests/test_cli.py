@@ -143,3 +143,11 @@ def test_a_full_disk_the_system_names_no_file_for_names_the_data_root():
     assert describe(full, "/srv/aion") == ("disk full writing a file under /srv/aion: free "
                                            "space on that disk, then run again")
     assert "AION_DATA_DIR" in describe(full)
+
+
+@pytest.mark.parametrize("args", [["nightly"], ["evaluate"], ["import", "bars"]])
+def test_help_shows_a_value_type_only_where_a_value_follows(args):
+    """A flag takes no value: `--skip-fetch <bool>` read as if it wanted one."""
+    out = runner.invoke(app, [*args, "--help"], terminal_width=100).output
+    assert "--help" in out and "<bool>" not in out
+    assert "<str>" in out or "<path>" in out
