@@ -3,13 +3,17 @@ into prediction_history (issue 13, parts 1 and 3), on the real pipeline over a s
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from datetime import date
 
 import pandas as pd
 import pytest
 
+from aion_core import jobs_runner
 from aion_core.config import load_settings
-from aion_core.errors import KnobError
+from aion_core.errors import KnobError, RefusedError
 from aion_core.store import read_jsonl, read_parquet
 from jobs.nightly import append_history
 from jobs.replay import BENCHMARK, EQUITY_COLUMNS, PREDICTION_COLUMNS, run_backtest, run_replay
@@ -66,3 +70,32 @@ def test_a_replay_records_its_predictions_without_overwriting_a_nightlys(demo_ro
     kept = history[(days == as_of) & (history["symbol"] == "ZZZ")]
     assert kept["expected_return"].tolist() == [0.5]
     assert not history.duplicated(["as_of", "symbol", "horizon"]).any()
+
+
+def test_the_runner_starts_a_backtest_with_the_pages_arguments(store):
+    """Through the admin buttons' runner and lock: the page's options reach `aion backtest`,
+    whose one-line error (an empty root here) ends the job's log."""
+    extra = ["--start", "2026-11-02", "--end", "2026-11-13", "--horizon", "1w,4w",
+             "--retrain-every", "30", "--knobs", '{"swing": {"1w": {"max_positions": 3}}}']
+    jobs_runner.start_job(store, jobs_runner.BACKTEST_JOB, extra=extra)
+    with pytest.raises(RefusedError, match="already running"):
+        jobs_runner.start_job(store, jobs_runner.BACKTEST_JOB, extra=extra)
+    deadline = time.time() + 60
+    while (view := jobs_runner.job_view(store, jobs_runner.BACKTEST_JOB)).running:
+        assert time.time() < deadline
+        time.sleep(0.2)
+    assert view.status == "failed" and view.doc["args"] == ["backtest", *extra]
+    assert "aion demo-data" in view.log_tail[-1]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--knobs", "{not json"], "--knobs is not JSON"),
+    (["--knobs", '{"swing": {"1w": {"max_positions": -1}}}'], "max_positions"),
+    (["--horizon", "1w,3w"], "--horizon must be"),
+])
+def test_bad_backtest_options_are_one_clear_line(store, args, needle):
+    result = subprocess.run([sys.executable, "-m", "aion_core", "backtest", "--start",
+                             "2026-11-02", "--end", "2026-11-13", "--data-dir", str(store.root),
+                             *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and needle in result.stderr
+    assert "Traceback" not in result.stderr
