@@ -21,6 +21,7 @@ import streamlit as st
 from aion_core import jobs_runner, metrics
 from aion_core import views_research as vr
 from aion_core.bots.registry import SWING_BOTS, swing_bot
+from aion_core.config import Settings
 from aion_core.errors import AionError
 from aion_core.knobs import validate_bots_config
 from aion_core.store import Store
@@ -35,11 +36,11 @@ MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 # --------------------------------------------------------------------------- new backtest
 
 
-def period_ui(last: date) -> tuple[date, date, int]:
+def period_ui(last: date, every: int) -> tuple[date, date, int]:
     a, b, c = st.columns(3)
     start = a.date_input("From", last - timedelta(days=182), max_value=last, key="bt_start")
     end = b.date_input("To", last, max_value=last, key="bt_end")
-    every = c.number_input("Retrain the models every (sessions)", 1, 252, 21, key="bt_every",
+    every = c.number_input("Retrain the models every (sessions)", 1, 252, every, key="bt_every",
                            help="The replay refits the models on data before each anchor.")
     return start, end, int(every)
 
@@ -94,7 +95,7 @@ def draw_progress(store: Store) -> None:
             st.code("\n".join(job.log_tail), language=None)
 
 
-def draw_new(store: Store, settings: Any) -> None:
+def draw_new(store: Store, settings: Settings) -> None:
     st.caption("Replays the past with the models refit on schedule and the knobs below; the "
                "live bots are not touched. The run is kept under `research/backtests/`.")
     with _ui.guard("Daily bars"):
@@ -105,7 +106,8 @@ def draw_new(store: Store, settings: Any) -> None:
             return
         config = _ui.load(store, "doc", "bots_config")
         with st.form("bt_form"):
-            start, end, every = period_ui(pd.Timestamp(bars["date"].max()).date())
+            start, end, every = period_ui(pd.Timestamp(bars["date"].max()).date(),
+                                          settings.aion_retrain_every)
             keys, knobs = knobs_form_ui(config if isinstance(config, dict) else None)
             go_ = st.form_submit_button("Start backtest", type="primary",
                                         icon=":material/play_arrow:")
