@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime
@@ -214,9 +215,18 @@ def replay_intraday(store: Store, settings: Settings, sessions: pd.DatetimeIndex
     from jobs.intraday import replay_intraday_session
 
     with_minutes = [s for s in sessions if store.path("bars_intraday", day=s.date()).exists()]
-    with store.job_lock(INTRADAY_BOT.job):
-        for session in progress(with_minutes, total=len(with_minutes), desc="intraday replay"):
-            replay_intraday_session(store, settings, session)
+    # A live cycle logs its line; replayed, 26 a session buried the console of `make run`.
+    # The trade log and the state keep every fill; the progress bar says how far it got.
+    cycles = logging.getLogger("aion.intraday")
+    level = cycles.level
+    cycles.setLevel(logging.WARNING)
+    try:
+        with store.job_lock(INTRADAY_BOT.job):
+            for session in progress(with_minutes, total=len(with_minutes),
+                                    desc="intraday replay"):
+                replay_intraday_session(store, settings, session)
+    finally:
+        cycles.setLevel(level)
     if not with_minutes:
         return ""
     state = store.read_json("dt_state_file") or {}

@@ -4,6 +4,7 @@ and the 1w bot's trading on a real signal beats picking names at random."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import shutil
@@ -273,13 +274,18 @@ def test_the_models_1w_bot_beats_random_picks_with_the_same_knobs(tmp_path):
     assert ours > max(nulls), (ours, sorted(nulls))
 
 
-def test_replay_runs_the_intraday_bot_on_sessions_with_minute_bars(demo_root, synthetic_market):
+def test_replay_runs_the_intraday_bot_on_sessions_with_minute_bars(demo_root, synthetic_market,
+                                                                   caplog):
     """The intraday bot's fills and state agree, it ends each session flat, and a second
-    replay of the same sessions changes nothing."""
+    replay of the same sessions changes nothing. Its cycles log no line each (they buried the
+    console of `make run`)."""
     settings = load_settings(demo_root.root, env_file=None)
     days = synthetic_market.intraday_days()
     start, end = days[0] - pd.Timedelta(days=30), days[-1]
-    line = run_replay(demo_root, settings, start.date(), end.date())
+    with caplog.at_level(logging.INFO):
+        line = run_replay(demo_root, settings, start.date(), end.date())
+    assert not [r for r in caplog.records if r.name == "aion.intraday"
+                and r.levelno == logging.INFO]
     assert f"intraday: {len(days)} sessions" in line
     trades = demo_root.path("dt_trades_file")
     fills = [Fill.from_record(r) for r in read_jsonl(trades).records]
