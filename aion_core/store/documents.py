@@ -122,6 +122,27 @@ class AionBrain(RollingBrain):
     portfolio: dict[str, Any] | None = None
 
 
+class ModelMeta(Doc):
+    """lgbm_<h>.json: what the nightly needs to load the model beside it and trust it."""
+
+    horizon: str
+    features: list[str] = Field(min_length=1)
+    trained_through: str
+    num_rounds: int = Field(ge=1)
+    validation: dict[str, Any] = {}
+    calibration: dict[str, Any] | None = None
+
+
+class IntradayModelDoc(Doc):
+    """dt_brain.json.gz: the intraday model as JSON (no pickle)."""
+
+    trained_through: str
+    model: dict[str, Any]
+    sessions: list[str] = []
+    validation: dict[str, Any] = {}
+    profile: dict[str, Any] | None = None
+
+
 class Step(Doc):
     name: str
     status: str
@@ -227,6 +248,7 @@ MODELS: dict[str, type[Doc] | Callable[[Any], None]] = {
     "nightly_summary": NightlySummary, "scheduler_heartbeat": Heartbeat,
     "job_status": JobStatus, "admin_settings": AdminSettings,
     "evaluation_report": EvaluationReport, "bots_config": _knobs,
+    "ml_models_meta": ModelMeta, "dt_brain_file": IntradayModelDoc,
     "backtest_metrics": BacktestMetrics, "backtest_run": BacktestRun,
     "model_runs": ModelRun,
 }
