@@ -128,7 +128,8 @@ def build_filled_root(store: Store, n_symbols: int = 12, sessions: int = 120,
         "history": hist}, "portfolio": {"weights": {s: 0.1 for s in symbols[:5]}}})
     for h in HORIZONS:
         imp = {f: float(rng.uniform(1, 100)) for f in FEATURES}
-        store.write_json("ml_models_meta", {"features": FEATURES, "trained_through": as_of,
+        store.write_json("ml_models_meta", {"horizon": h, "num_rounds": 60,
+                                            "features": FEATURES, "trained_through": as_of,
                                             "params": {"num_leaves": 31},
                                             "validation": {"ic": 0.04, "rank_ic": 0.05},
                                             "feature_importance": imp}, horizon=h)

@@ -175,7 +175,7 @@ def test_damaged_model_files_are_named(tmp_path, filled):
                      horizon="1w")
     with pytest.raises(CorruptFileError, match="lgbm_1w.txt"):
         views.load(store, "explanation", "SYM000", "1w")
-    store.write_json("ml_models_meta", {"features": "ret_5"}, horizon="1w")
+    store.path("ml_models_meta", horizon="1w").write_text('{"features": "ret_5"}')
     with pytest.raises(CorruptFileError, match="lgbm_1w.json"):
         views.load(store, "drift", "1w")
     with pytest.raises(CorruptFileError, match="model_runs.jsonl"):
