@@ -2,7 +2,7 @@
 
 Registered in aion_core.views' loader registry, so the app caches each on the modification
 times of exactly the files it reads. Missing files load as None or an empty frame; a file
-that cannot serve (a model text LightGBM refuses, metadata without its features) raises
+that cannot serve (a model text LightGBM refuses, metadata it cannot be rebuilt from) raises
 CorruptFileError naming it. The figures themselves are aion_core.ml.monitoring's.
 """
 
@@ -85,22 +85,11 @@ def load_model_runs(store: Store, paths: list[Path]) -> pd.DataFrame:
     return importance_runs(read_jsonl(paths[0]).records + current)
 
 
-def _meta(path: Path) -> dict[str, Any] | None:
-    """A model's metadata, refused by name when it lacks what the page needs."""
-    meta = read_json(path)
-    if meta is None:
-        return None
-    features = meta.get("features") if isinstance(meta, dict) else None
-    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
-        raise CorruptFileError(path, "no `features` list of names")
-    return meta
-
-
 @loader("drift", lambda s, h: [s.path("ml_datasets"), s.path("ml_models_meta", horizon=h)])
 def load_drift(store: Store, paths: list[Path], horizon: str) -> Drift | None:
     """PSI of each of `horizon`'s model features, training window against the last
     sessions; None while the dataset or the model is missing."""
-    meta = _meta(paths[1])
+    meta = read_json(paths[1])  # documents.ModelMeta: a list of feature names
     if meta is None or not paths[0].exists():
         return None
     data = read_parquet(paths[0], columns=["date", *meta["features"]])
@@ -115,7 +104,7 @@ def load_explanation(store: Store, paths: list[Path], symbol: str,
     """`symbol`'s latest forecast by `horizon`'s model, feature by feature; None while the
     model or the dataset is missing or the symbol has no row."""
     model_path, meta_path, data_path = paths
-    text, meta = read_text(model_path), _meta(meta_path)
+    text, meta = read_text(model_path), read_json(meta_path)
     if text is None or meta is None or not data_path.exists():
         return None
     try:
