@@ -223,7 +223,9 @@ def draw_runs(store: Store, runs: list[dict[str, Any]]) -> None:
                      "max_drawdown": st.column_config.NumberColumn("Max DD", format="percent"),
                      "benchmark": st.column_config.NumberColumn("Benchmark",
                                                                 format="percent")})
-    run_id = st.selectbox("Tear sheet of", [r["id"] for r in runs], key="bt_run")
+    names = {r["id"]: f"{r['id']} · {r.get('start')} → {r.get('end')} · "
+             f"{', '.join(r.get('bots', []))}" for r in runs}
+    run_id = st.selectbox("Tear sheet of", list(names), format_func=names.get, key="bt_run")
     with _ui.guard(f"Backtest {run_id}"):
         run = _ui.load(store, "backtest", run_id)
         if run is not None:
