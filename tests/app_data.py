@@ -133,6 +133,9 @@ def build_filled_root(store: Store, n_symbols: int = 12, sessions: int = 120,
                                             "params": {"num_leaves": 31},
                                             "validation": {"ic": 0.04, "rank_ic": 0.05},
                                             "feature_importance": imp}, horizon=h)
+        append_jsonl(store.path("model_runs"), [{"horizon": h, "as_of": as_of,
+                                                 "trained_through": as_of, "num_rounds": 60,
+                                                 "feature_importance": imp}])
         state = _bot(store, rng, f"swing_{h}", dates, closes,
                      lambda d, h=h: store.path("bot_trades", horizon=h, yyyymmdd=d))
         store.write_json("bot_state", state, horizon=h)

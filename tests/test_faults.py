@@ -27,7 +27,7 @@ from aion_core.store import Store  # noqa: E402
 from aion_core.store.documents import MODELS, key_of  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["dashboard", "bots", "predictions", "config", "logs", "admin"]
+PAGES = ["dashboard", "bots", "predictions", "models", "config", "logs", "admin"]
 HUGE_LIMIT = 1 << 20
 JOBS = {"bots": ["bots", "run"],
         "intraday": ["intraday", "cycle", "--at", f"{END:%Y-%m-%d}T15:00:00+00:00"]}
@@ -112,6 +112,15 @@ def test_a_damaged_brain_is_named_on_the_predictions_page(damaged_root, monkeypa
     root, path = damaged_root
     errors = _visit(monkeypatch, root)
     assert any(path.name in e for e in errors["predictions"]), errors["predictions"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("damaged_root", [("ml_models_meta", c) for c in CASES],
+                         indirect=True, ids=list(CASES))
+def test_a_damaged_model_metadata_is_named_on_the_models_page(damaged_root, monkeypatch):
+    root, path = damaged_root
+    errors = _visit(monkeypatch, root)
+    assert any(path.name in e for e in errors["models"]), errors["models"]
 
 
 @pytest.mark.slow
