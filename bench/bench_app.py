@@ -19,12 +19,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 N_SYMBOLS, SESSIONS = 500, 252
-PAGES = ["dashboard", "bots", "predictions", "config", "logs", "admin"]
+PAGES = ["dashboard", "bots", "predictions", "models", "config", "logs", "admin"]
 
 
 def main() -> None:
     import streamlit as st
-    from app_data import build_filled_root
+    from app_data import add_models, build_filled_root
     from streamlit.testing.v1 import AppTest
 
     from aion_core.store import Store
@@ -33,6 +33,7 @@ def main() -> None:
         t0 = time.perf_counter()
         build_filled_root(Store(Path(tmp) / "data"), n_symbols=N_SYMBOLS, sessions=SESSIONS,
                           history_days=60)
+        add_models(Store(Path(tmp) / "data"))  # the Models page's dataset and model files
         build_s = time.perf_counter() - t0
         os.environ["AION_DATA_DIR"] = str(Path(tmp) / "data")
         result: dict[str, object] = {"bench": "app", "symbols": N_SYMBOLS,

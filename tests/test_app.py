@@ -18,7 +18,7 @@ from app_data import build_filled_root  # noqa: E402
 from aion_core.store import Store  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["bots", "predictions", "config", "logs", "admin", "research"]
+PAGES = ["bots", "predictions", "models", "config", "logs", "admin", "research"]
 PASSWORD = "s3cret-password"
 
 
