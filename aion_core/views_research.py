@@ -28,16 +28,25 @@ COMPARE_MAX = 4
 _BACKTEST_ID = re.compile(r"^bt_\d{8}T\d{6}(_\d+)?$")
 _EVAL_ID = re.compile(r"^eval_\d{8}_\d{8}_r\d{1,3}_[a-z0-9-]{2,12}$")
 
-#: The tear sheet's figures in the order shown: key, label, format (pct: signed percentage,
-#: share: unsigned, ratio, days, x: times a year).
-FIGURES: list[tuple[str, str, str]] = [
-    ("total_return", "Total return", "pct"), ("cagr", "CAGR", "pct"),
-    ("volatility", "Volatility", "share"), ("sharpe", "Sharpe", "ratio"),
-    ("sortino", "Sortino", "ratio"), ("max_drawdown", "Max drawdown", "pct"),
-    ("calmar", "Calmar", "ratio"), ("alpha", "Alpha (a year)", "pct"), ("beta", "Beta", "ratio"),
-    ("win_rate", "Win rate", "share"), ("profit_factor", "Profit factor", "ratio"),
-    ("avg_holding_days", "Avg holding days", "days"), ("turnover", "Turnover (a year)", "x"),
-    ("exposure", "Exposure", "share"),
+#: The tear sheet's figures in the order shown, in rows of returns, risk-adjusted, trading:
+#: key, label, format (pct: signed percentage, share: unsigned, ratio, days, x: times a
+#: year), and what it means (the page's help).
+FIGURES: list[tuple[str, str, str, str]] = [
+    ("total_return", "Total return", "pct", "End equity over the starting cash, less one."),
+    ("cagr", "CAGR", "pct", "Compound annual growth over the run's sessions (252 a year)."),
+    ("volatility", "Volatility", "share", "Annualised standard deviation of daily returns."),
+    ("max_drawdown", "Max drawdown", "pct", "Worst fall from a running peak of equity."),
+    ("calmar", "Calmar", "ratio", "CAGR over the depth of the max drawdown."),
+    ("sharpe", "Sharpe", "ratio", "Annualised mean over std of daily returns, risk-free 0."),
+    ("sortino", "Sortino", "ratio", "Like Sharpe, over the downside deviation only."),
+    ("alpha", "Alpha", "pct", "Annual return not explained by the benchmark (CAPM)."),
+    ("beta", "Beta", "ratio", "Sensitivity of daily returns to the benchmark's."),
+    ("exposure", "Exposure", "share", "Mean of gross position value over equity."),
+    ("win_rate", "Win rate", "share", "Share of closing fills with a realised gain."),
+    ("profit_factor", "Profit factor", "ratio", "Gross gains over gross losses of closing "
+                                                "fills; — without a loss."),
+    ("avg_holding_days", "Holding days", "days", "Mean calendar days of a closed round trip."),
+    ("turnover", "Turnover", "x", "Traded notional over mean equity, a year."),
 ]
 
 
@@ -221,8 +230,8 @@ def runs_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
 def compare_frame(runs: list[BacktestRun]) -> pd.DataFrame:
     """Up to COMPARE_MAX runs side by side: one column per (run, bot), one row per figure."""
     cols = {f"{r.id} · {bot}": tear_sheet(r, bot) for r in runs[:COMPARE_MAX] for bot in r.bots}
-    return pd.DataFrame({name: [figs.get(k) for k, _, _ in FIGURES] for name, figs in
-                         cols.items()}, index=[label for _, label, _ in FIGURES])
+    return pd.DataFrame({name: [figs.get(f[0]) for f in FIGURES] for name, figs in
+                         cols.items()}, index=[f[1] for f in FIGURES])
 
 
 def growth_frame(runs: list[BacktestRun]) -> pd.DataFrame:

@@ -120,9 +120,9 @@ def draw_new(store: Store, settings: Settings) -> None:
 
 
 def draw_figures(sheet: dict[str, Any]) -> None:
-    for row in (vr.FIGURES[:7], vr.FIGURES[7:]):
-        for col, (key, label, kind) in zip(st.columns(7), row, strict=True):
-            col.metric(label, vr.fmt_figure(kind, sheet.get(key)))
+    for row in (vr.FIGURES[:5], vr.FIGURES[5:10], vr.FIGURES[10:]):
+        for col, (key, label, kind, meaning) in zip(st.columns(5), row, strict=False):
+            col.metric(label, vr.fmt_figure(kind, sheet.get(key)), help=meaning)
 
 
 def draw_curves(curves: pd.DataFrame, bot: str) -> None:
@@ -241,7 +241,7 @@ def draw_compare(store: Store, runs: list[dict[str, Any]]) -> None:
         if not loaded:
             return
         table = vr.compare_frame(loaded)
-        kinds = [kind for _, _, kind in vr.FIGURES]
+        kinds = [f[2] for f in vr.FIGURES]
         shown = table.apply(lambda col: [vr.fmt_figure(k, v) for k, v in zip(kinds, col,
                                                                            strict=True)])
         st.dataframe(shown, height=36 * (len(table) + 1))

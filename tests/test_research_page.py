@@ -90,7 +90,8 @@ def test_a_filled_root_shows_a_tear_sheet_that_agrees_with_the_metrics(monkeypat
     assert not at.error, [e.value for e in at.error]
     assert at.selectbox(key="bt_run").value == run_id
     want = expected_sheet(demo_root, run_id, "swing_1w")
-    assert shown(at) == {label: vr.fmt_figure(kind, want[key]) for key, label, kind in vr.FIGURES}
+    assert shown(at) == {label: vr.fmt_figure(kind, want[key])
+                         for key, label, kind, _ in vr.FIGURES}
     assert at.selectbox(key="eval_pick").value == EVAL_ID
     assert len(at.get("download_button")) == 2
 

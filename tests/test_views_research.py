@@ -31,7 +31,7 @@ def test_a_tear_sheet_from_the_files_agrees_with_the_written_metrics(demo_root,
     assert run.bots == ["swing_1w", "swing_4w"]
     for bot in run.bots:
         sheet = vr.tear_sheet(run, bot)
-        assert set(k for k, _, _ in vr.FIGURES) <= set(sheet)
+        assert {f[0] for f in vr.FIGURES} <= set(sheet)
         for key, value in run.metrics["bots"][bot].items():
             assert sheet[key] == pytest.approx(value, nan_ok=True), (bot, key)
     curves = vr.curves_frame(run, "swing_1w")
@@ -65,7 +65,7 @@ def test_four_runs_side_by_side_at_most(demo_root, synthetic_market):
     runs = [views.load(demo_root, "backtest", i) for i in ids]
     table = vr.compare_frame(runs)
     assert table.shape == (len(vr.FIGURES), vr.COMPARE_MAX)
-    assert list(table.index) == [label for _, label, _ in vr.FIGURES]
+    assert list(table.index) == [f[1] for f in vr.FIGURES]
     growth = vr.growth_frame(runs)
     assert growth["curve"].nunique() == vr.COMPARE_MAX
     first = growth.groupby("curve")["growth"].last()
