@@ -8,13 +8,16 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from aion_core import views_models  # also registers this page's loaders
+from aion_core.bots.registry import SWING_JOB
 from aion_core.config import HORIZONS
+from aion_core.views import FILL
 from aion_core.views_calc import predictions_table, validation_row
 from pages import _ui
 
 HORIZON_COLOURS = {"1w": "#1f6feb", "2w": "#8250df", "4w": "#bf8700"}
 TOP_FEATURES = 10
 NIGHTLY = "aion nightly"
+REPLAY = FILL[SWING_JOB]
 
 
 def plot_closest(fig: go.Figure, height: int, title: str) -> None:
@@ -108,16 +111,19 @@ def draw_reliability(rel: pd.DataFrame) -> None:
     plot_closest(fig, 300, "Reliability of confidence")
 
 
-def draw_track_record(record, h: str) -> None:
+def draw_track_record(record: views_models.TrackRecord | None, h: str) -> None:
     if record is None:
-        _ui.empty("No prediction history", NIGHTLY)
+        st.info(f"No prediction history yet. Run `{NIGHTLY}` to start one, or `{REPLAY}` to "
+                "record past sessions' forecasts at once.", icon=":material/hourglass_empty:")
         return
     a, b = st.columns(2)
     a.metric("Predictions recorded", f"{record.predictions:,}")
     b.metric("Judged (horizon passed)", f"{record.realised:,}")
     if record.realised == 0:
-        st.info("No forecast's horizon has passed yet: the 1w forecasts are judged 5 sessions "
-                "after they were made.", icon=":material/hourglass_empty:")
+        first = next(iter(HORIZONS))
+        st.info(f"No forecast's horizon has passed yet: the {first} forecasts are judged "
+                f"{HORIZONS[first]} sessions after they were made; `{REPLAY}` records past "
+                "sessions' forecasts at once.", icon=":material/hourglass_empty:")
         return
     draw_ic(record.ic, h)
     left, mid, right = st.columns(3)
@@ -163,7 +169,7 @@ def draw_importance(runs: pd.DataFrame, h: str) -> None:
     st.caption(f"Importance unit: {unit}; shown as each feature's share of its run's total.")
 
 
-def draw_drift(drift, h: str) -> None:
+def draw_drift(drift: views_models.Drift | None, h: str) -> None:
     if drift is None:
         _ui.empty(f"No training dataset or {h} model", NIGHTLY)
         return
@@ -199,7 +205,7 @@ def symbol_ui(brain: dict | None, h: str) -> str | None:
                         help="Ordered by the forecast's rank, best first") if ranked else None
 
 
-def draw_explanation(exp, symbol: str, h: str) -> None:
+def draw_explanation(exp: views_models.Explanation | None, symbol: str, h: str) -> None:
     if exp is None:
         _ui.empty(f"No {h} model, dataset or row for {symbol}", NIGHTLY)
         return
