@@ -215,8 +215,11 @@ def nightly_runs(store: Store, paths: list[Path]) -> list[dict[str, Any]]:
     runs = []
     for day in log_days(store, paths):
         path = store.path("nightly_logs", yyyymmdd=day)
-        with path.open("rb") as fh:
-            head = fh.read(AS_OF_BYTES).decode(errors="replace")
+        try:
+            with path.open("rb") as fh:
+                head = fh.read(AS_OF_BYTES).decode(errors="replace")
+        except FileNotFoundError:  # deleted since the folder was listed
+            continue
         found = _AS_OF.findall(head)
         runs.append({"day": day, "as_of": found[-1] if found else None})
     return runs

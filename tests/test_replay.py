@@ -118,9 +118,10 @@ def test_a_run_that_died_after_some_fills_is_completed_not_doubled(demo_root, sy
         assert now["equity_history"] == reference[h]["equity_history"]
 
 
-def total_return_1w(store, market, predictor, out, start, end):
+def total_return_1w(store, market, predictor, out, start, end, knobs=None):
     settings = load_settings(store.root, env_file=None)
-    run_backtest(store, settings, start, end, ["1w"], out, predictor=predictor, market=market)
+    run_backtest(store, settings, start, end, ["1w"], out, predictor=predictor, market=market,
+                 knobs=knobs)
     return json.loads((out / "metrics.json").read_text())["bots"]["swing_1w"]["total_return"]
 
 
@@ -264,13 +265,17 @@ def test_the_models_1w_bot_beats_random_picks_with_the_same_knobs(tmp_path):
             h: cached[session].rename(index=mapping) for h in horizons}
 
     symbols = list(market.close.columns)
-    ours = total_return_1w(store, market, dealt({}), tmp_path / "ours", start, end)
+    # The test judges the model's ranking, so every bot enters on any positive forecast: this
+    # market's 1w forecasts sit mostly below zero, and the default entry bar (20 bp, a round
+    # trip's costs) leaves so few entries that the comparison would be of a handful of trades.
+    bar = {"swing": {"1w": {"min_expected_return": 0.0}}}
+    ours = total_return_1w(store, market, dealt({}), tmp_path / "ours", start, end, bar)
     nulls = []
     for seed in range(19):
         shuffled = np.random.default_rng(seed).permutation(symbols)
         mapping = dict(zip(symbols, shuffled, strict=True))
         nulls.append(total_return_1w(store, market, dealt(mapping), tmp_path / f"null{seed}",
-                                     start, end))
+                                     start, end, bar))
     assert ours > max(nulls), (ours, sorted(nulls))
 
 
