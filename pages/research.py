@@ -79,6 +79,10 @@ def draw_progress(store: Store) -> None:
     """The backtest job's state: a progress bar from its log while it runs, its last line
     when it has ended."""
     job = jobs_runner.job_view(store, jobs_runner.BACKTEST_JOB, lines=40)
+    was_running = st.session_state.get("bt_was_running", False)
+    st.session_state["bt_was_running"] = job.running
+    if was_running and not job.running:
+        st.rerun()  # the whole page: the finished run joins the list
     if job.status == "idle":
         return
     last = next((line for line in reversed(job.log_tail) if line.strip()), "")
