@@ -35,7 +35,7 @@ def test_help_lists_every_contract_command():
 @pytest.mark.parametrize("args,needle", [
     (["nightly", "--as-of", "2026-02-30"], "--as-of must be YYYY-MM-DD"),
     (["nightly", "--as-of", "2026-06-06"], "not an NYSE session"),
-    (["bots", "run", "--horizon", "3w"], "--horizon must be one of"),
+    (["bots", "run", "--horizon", "3w"], "--horizon must be 1w, 2w, 4w"),
     (["bots", "run", "--broker", "alpaca"], "--broker must be"),
     (["intraday", "cycle", "--at", "yesterday"], "--at must be an ISO-8601"),
     (["replay", "--start", "2026/01/01", "--end", "2026-02-01"], "--start must be YYYY-MM-DD"),
