@@ -28,7 +28,17 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP) lint $(CHROMIUM)
+# Debian's postgresql and redis-server for the metrics-store and cache tests, which start them
+# on free ports under a temporary folder; where they cannot be installed those tests skip.
+SERVERS := /usr/lib/postgresql /usr/bin/redis-server
+$(SERVERS):
+	-command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \
+	  $$SUDO apt-get install -y -qq postgresql redis-server >/dev/null \
+	  || { $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq postgresql redis-server \
+	       >/dev/null; }; } \
+	  || echo "postgresql / redis-server not installable here: their tests will skip"
+
+test: $(STAMP) lint $(CHROMIUM) $(SERVERS)
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
