@@ -160,7 +160,8 @@ def draw_monthly_and_rolling(run: vr.BacktestRun, bot: str) -> None:
         z=months.to_numpy(), x=MONTHS, y=[str(y) for y in months.index], zmid=0,
         colorscale=[[0, _ui.LOSS], [0.5, "#f7f9fb"], [1, _ui.GAIN]], showscale=False,
         text=[[_ui.pct(v, digits=1) if v == v else "" for v in row] for row in months.to_numpy()],
-        texttemplate="%{text}", hovertemplate="%{y} %{x}: %{text}<extra></extra>"))
+        texttemplate="%{text}", textfont={"size": 10},  # 12 months fit half a page's width
+        hovertemplate="%{y} %{x}: %{text}<extra></extra>"))
     with left:
         _ui.plot(_ui.layout(heat, height=120 + 40 * len(months), title="Monthly returns"))
     roll = vr.rolling_sharpe(run, bot)
@@ -176,6 +177,7 @@ def draw_trips(run: vr.BacktestRun, bot: str) -> None:
     trips = metrics.round_trips(run.bot_trades(bot))
     st.markdown(f"**Round trips** ({len(trips)} closed; PnL net of all fees)")
     st.dataframe(trips.drop(columns="bot"), hide_index=True, height=260, column_config={
+        "symbol": "Symbol",
         "entry": st.column_config.DateColumn("Entry"), "exit": st.column_config.DateColumn("Exit"),
         "days_held": "Days held", "cost": st.column_config.NumberColumn("Cost", format="dollar"),
         "pnl": st.column_config.NumberColumn("PnL", format="dollar"),

@@ -7,8 +7,8 @@ Shares test_e2e.py's app and browser helpers (Debian's chromium; skips where it 
 
 from __future__ import annotations
 
-import shutil
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -59,9 +59,12 @@ def start_backtest(page, url: str, bot: str = "swing_1w") -> None:
     page.get_by_role("button", name="Start backtest").click()
 
 
-def wait_for_tear_sheet(page) -> None:
-    """The progress shows, ends in a success line, and the page reruns with the run listed."""
-    page.wait_for_selector("text=Last backtest finished", timeout=JOB_TIMEOUT_MS)
+def wait_for_tear_sheet(page, bot: str = "swing_1w") -> None:
+    """The job ends in the success line naming `bot` (an earlier run's line names another),
+    and the page, rerun, lists the run with its tear sheet."""
+    done = ("[data-testid='stAlertContentSuccess']:has-text('Last backtest finished')"
+            f":has-text('{bot}')")
+    page.wait_for_selector(done, timeout=JOB_TIMEOUT_MS)
     settle(page)
     page.get_by_role("tab", name="Backtests").click()
     page.wait_for_selector("[data-testid='stMetric']:has-text('Sharpe')", timeout=30_000)
@@ -81,6 +84,7 @@ def test_a_backtest_started_from_the_research_page_shows_its_tear_sheet(demo_roo
         start_backtest(page, url)
         page.screenshot(path=str(tmp_path / "started.png"), full_page=True)
         assert page.locator("[data-testid='stAlertContentError']").count() == 0
+        page.wait_for_selector("text=Backtest running", timeout=60_000)  # its progress bar
         wait_for_tear_sheet(page)
         page.screenshot(path=str(tmp_path / "tear_sheet.png"), full_page=True)
         assert page.locator("[data-testid='stException']").count() == 0
@@ -97,38 +101,42 @@ def test_a_backtest_started_from_the_research_page_shows_its_tear_sheet(demo_roo
         assert page.locator(f"text={run_dir.name}").count() >= 1
 
 
+def shoot(page, path: Path) -> Path:
+    """A PNG of the whole page: Streamlit scrolls inside its main block, not the document, so
+    the viewport is first made as tall as that block's content."""
+    settle(page)
+    height = page.evaluate("document.querySelector(\"[data-testid='stMain']\").scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": max(900, int(height))})
+    page.wait_for_timeout(2000)  # Plotly redraws at the new size
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    return path
+
+
 def screenshots(out: Path, root: Path) -> list[Path]:
-    """The README's Research pictures: a tear sheet (after a backtest run from the page), the
-    new-backtest form and two runs compared. `root` must hold the demo market and no run."""
+    """The README's Research pictures: a tear sheet (after two backtests run from the page),
+    the new-backtest form and the two runs compared. `root` holds the demo market, no run."""
     out.mkdir(parents=True, exist_ok=True)
-    shots = []
-    with running_app(root, FAST_ENV) as url, browser_page(1280, 1800) as page:
-        for bot in ("swing_1w", "swing_2w"):
+    with running_app(root, FAST_ENV) as url, browser_page(1280, 1000) as page:
+        for bot in ("swing_2w", "swing_1w"):
             start_backtest(page, url, bot)
             wait_for_tear_sheet(page)
         goto(page, url, "research")
         page.wait_for_selector("[data-testid='stMetric']:has-text('Sharpe')")
-        page.wait_for_timeout(1500)
-        shots.append(out / "app_research.png")
-        page.screenshot(path=str(shots[-1]), full_page=True)
+        shots = [shoot(page, out / "app_research.png")]
         for tab, name in (("New backtest", "app_research_new.png"),
                           ("Compare", "app_research_compare.png")):
             page.get_by_role("tab", name=tab).click()
-            settle(page)
-            page.wait_for_timeout(1500)
-            shots.append(out / name)
-            page.screenshot(path=str(shots[-1]), full_page=True)
+            shots.append(shoot(page, out / name))
     return shots
 
 
 if __name__ == "__main__":
     from jobs.demo import write_demo_data
 
-    target = Path(sys.argv[1])
-    data = target / "_research_data"
-    if not data.exists():
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
+        data = Path(tmp) / "data"
         write_demo_data(Store(data), n_symbols=12, years=2.0, seed=7, intraday_days=2,
                         end=date(2026, 11, 20))
-    for shot in screenshots(target, data):
-        print(shot)
-    shutil.rmtree(data)
+        for shot in screenshots(Path(sys.argv[1]), data):
+            print(shot)
