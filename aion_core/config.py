@@ -36,6 +36,8 @@ PATHS: Mapping[str, str] = {
     "nightly_logs": "logs/nightly/nightly_{yyyymmdd}.log",
     "nightly_summary": "logs/nightly/last_nightly_summary.json",
     "bots_config": "ml_data/config/bots_config.json",
+    "knobs_env": "ml_data/config/knobs.env",
+    "dt_knobs_env": "ml_data/config/dt_knobs.env",
     "stock_cache_master": "stock_cache/master",
     "bot_state": "stock_cache/master/bot/rolling_{horizon}.json.gz",
     "ml_data": "ml_data",

@@ -5,6 +5,9 @@ one source the bots, the config page's sliders, `.env.example` and the README re
 never reads a knob by its name as a string: it gets a frozen `SwingKnobs` / `IntradayKnobs`,
 whose fields a test holds equal to the schema, so a misspelt knob fails a test, not a run.
 
+Three layers set a knob, each above the one before: the schema's default, the env files
+(`knobs.env` for the swing bots, `dt_knobs.env` for the intraday bot; parsed by
+`aion_core.knob_env`), then `bots_config.json`; `knob_layers` is where they meet.
 `bots_config.json` holds overrides only: `{"swing": {"1w": {knob: value}}, "dt": {...}}`.
 A bot's place in it is its (section, horizon): ("swing", "1w") or ("dt", None); `overrides`
 and `with_overrides` are the only code that knows that shape.
@@ -23,6 +26,12 @@ from aion_core.config import HORIZONS
 from aion_core.errors import KnobError
 
 SECTIONS = ("swing", "dt")
+
+#: Where an effective knob value comes from (knob_layers), lowest layer first; the env file
+#: names are those of PATHS["knobs_env"] and PATHS["dt_knobs_env"].
+DEFAULT_SOURCE, CONFIG_SOURCE = "default", "bots_config.json"
+ENV_SOURCES = {"swing": "knobs.env", "dt": "dt_knobs.env"}
+
 
 @dataclass(frozen=True)
 class Knob:
@@ -215,13 +224,26 @@ def with_overrides(config: Mapping[str, Any], section: str, horizon: str | None,
     return doc
 
 
-def effective_knobs(config: Mapping[str, Any] | None, section: str,
-                    horizon: str | None = None) -> BotKnobs:
-    """Schema defaults merged with the overrides of `bots_config.json`, typed; the document
-    is validated whole first, so no bot trades on a file another bot would refuse."""
-    merged = {k.name: k.default for k in knob_schema(section, horizon)}
-    merged.update(overrides(validate_bots_config(config or {}), section, horizon))
-    return KNOB_TYPES[section](**merged)
+def knob_layers(config: Mapping[str, Any] | None, section: str, horizon: str | None = None,
+                env: Mapping[str, Any] | None = None) -> dict[str, tuple[Any, str]]:
+    """Each knob of one bot as (effective value, the layer it comes from): schema defaults <
+    the env files (`env`: knobs.env and dt_knobs.env in the bots_config shape) <
+    `bots_config.json` (`config`). The one place the layers meet, so the bots, the replay and
+    the Config page's "from ..." captions cannot disagree; both documents are validated whole
+    first, so no bot trades on a layer another bot would refuse."""
+    layers = ((env, ENV_SOURCES[section]), (config, CONFIG_SOURCE))
+    merged = {k.name: (k.default, DEFAULT_SOURCE) for k in knob_schema(section, horizon)}
+    for doc, source in layers:
+        values = overrides(validate_bots_config(doc or {}), section, horizon)
+        merged.update({name: (value, source) for name, value in values.items()})
+    return merged
+
+
+def effective_knobs(config: Mapping[str, Any] | None, section: str, horizon: str | None = None,
+                    env: Mapping[str, Any] | None = None) -> BotKnobs:
+    """One bot's knobs in force (knob_layers' values), typed."""
+    layered = knob_layers(config, section, horizon, env)
+    return KNOB_TYPES[section](**{name: value for name, (value, _) in layered.items()})
 
 
 def validate_bots_config(config: Any) -> dict[str, Any]:

@@ -182,7 +182,7 @@ def run_intraday_cycle(store: Store, settings: Settings, at: datetime | None = N
         msg = f"intraday {at_ts.isoformat()}: market closed, nothing to do"
         log.info(msg)
         return msg
-    knobs = INTRADAY_BOT.knobs(store.read_json("bots_config"))
+    knobs = store.read_knobs([INTRADAY_BOT])[INTRADAY_BOT.key]
     planner = IntradayPlanner(knobs, store.kill_switch_on())
     desk = Desk(INTRADAY_BOT, planner, store.journal(INTRADAY_BOT))
     key = cycle_key(at_ts)

@@ -51,10 +51,10 @@ class Bot:
     def schema(self) -> tuple[Knob, ...]:
         return knob_schema(self.section, self.horizon)
 
-    def knobs(self, config: dict | None) -> BotKnobs:
-        """Defaults + the validated overrides of a bots_config document (KnobError names a
-        bad knob)."""
-        return effective_knobs(config, self.section, self.horizon)
+    def knobs(self, config: dict | None, env: dict | None = None) -> BotKnobs:
+        """Defaults < the env files' values (`env`, as Store.read_knob_env gives them) < the
+        overrides of a bots_config document, validated (KnobError names a bad knob)."""
+        return effective_knobs(config, self.section, self.horizon, env)
 
     def state_path(self, root: Path) -> Path:
         if self.kind == "swing":

@@ -20,6 +20,7 @@ from aion_core.bots.ledger import Fill
 from aion_core.bots.registry import Bot
 from aion_core.config import resolve
 from aion_core.errors import BusyError, ConfigurationError, CorruptFileError
+from aion_core.knob_env import parse_knobs_env
 from aion_core.knobs import BotKnobs
 from aion_core.store import asof
 from aion_core.store.files import (
@@ -30,6 +31,7 @@ from aion_core.store.files import (
     read_json,
     read_jsonl,
     read_parquet,
+    read_text,
     update_json,
     write_json,
     write_parquet,
@@ -247,11 +249,27 @@ class Store:
     def journal(self, bot: Bot) -> LiveJournal:
         return LiveJournal(self, bot)
 
-    def read_knobs(self, bots: Iterable[Bot]) -> dict[str, BotKnobs]:
-        """Each bot's knobs (schema defaults + bots_config.json) by bot key; an invalid knob
-        raises KnobError naming it, before any bot trades."""
-        config = self.read_json("bots_config")
-        return {bot.key: bot.knobs(config) for bot in bots}
+    def read_knobs(self, bots: Iterable[Bot],
+                   config: dict[str, Any] | None = None) -> dict[str, BotKnobs]:
+        """Each bot's knobs by bot key: schema defaults < knobs.env / dt_knobs.env <
+        bots_config.json, or < `config` when given (a backtest's own bots_config document).
+        Every job reads its knobs here, so the env layers apply to all of them; an invalid
+        knob raises KnobError naming it (and its file and line), before any bot trades."""
+        env = self.read_knob_env()
+        config = self.read_json("bots_config") if config is None else config
+        return {bot.key: bot.knobs(config, env) for bot in bots}
+
+    def read_knob_env(self) -> dict[str, Any]:
+        """knobs.env and dt_knobs.env as one bots_config-shaped document ({} when neither
+        exists; knob_env.parse_knobs_env); a bad line raises KnobError naming the file, the
+        line and the knob."""
+        doc: dict[str, Any] = {}
+        for section, key in (("swing", "knobs_env"), ("dt", "dt_knobs_env")):
+            path = self.path(key)
+            text = read_text(path)
+            if text is not None:
+                doc.update(parse_knobs_env(text, section, str(path)))
+        return doc
 
     def kill_switch_on(self) -> bool:
         """The admin's global kill switch (`admin_settings.json`: {"kill_switch": true})."""
