@@ -62,6 +62,7 @@ PATHS: Mapping[str, str] = {
     "backtest_trades": "research/backtests/{backtest_id}/trades.jsonl",
     "backtest_predictions": "research/backtests/{backtest_id}/predictions.parquet",
     "model_runs": "ml_data/models/model_runs.jsonl",
+    "notify_state": "logs/notify/state.json",
 }
 
 #: CONTRACT.md's DT_PATHS (the intraday bot), relative to the data root.
@@ -173,6 +174,9 @@ class Settings(BaseSettings):
     alpaca_max_order_notional: float = PydField(
         25_000.0, gt=0, description="largest notional (USD) one Alpaca order may have; "
         "larger orders are refused, not shrunk")
+    aion_notify_urls: str = PydField(
+        "", description="Apprise URLs (mailto://, slack://, tgram://, discord://, ntfy://, "
+        "json://...), comma- or space-separated; empty = no notifications")
 
     @property
     def universe(self) -> list[str]:
@@ -189,7 +193,7 @@ class Settings(BaseSettings):
 
 SECRET_SETTINGS = frozenset(
     {"admin_password_hash", "admin_cookie_key", "fred_api_key", "alpaca_api_key",
-     "alpaca_secret_key"}
+     "alpaca_secret_key", "aion_notify_urls"}
 )
 
 

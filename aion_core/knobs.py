@@ -46,6 +46,11 @@ class Knob:
     help: str = ""
 
 
+#: Not a risk rule: the bot keeps trading; AION_NOTIFY_URLS hears of it (aion_core/alerts.py).
+_DRAWDOWN_HELP = ("Notify when equity has fallen this fraction below its peak (0.20 = 20%); "
+                  "trading is unaffected.")
+
+
 def _swing_knobs(horizon: str) -> tuple[Knob, ...]:
     days = HORIZONS[horizon]
     # Wider stops and targets for longer holds: a 4-week move is about twice a 1-week one.
@@ -84,6 +89,7 @@ def _swing_knobs(horizon: str) -> tuple[Knob, ...]:
         Knob("fee_bps", float, 1.0, 0.0, 100.0, 0.5, "Simulated fees, basis points of notional."),
         Knob("initial_cash", float, 100_000.0, 1_000.0, 10_000_000.0, 1_000.0,
              "Cash a new bot starts with (applies to a fresh state only)."),
+        Knob("max_drawdown_alert", float, 0.20, 0.01, 1.0, 0.01, _DRAWDOWN_HELP),
     )
 
 
@@ -102,6 +108,7 @@ DT_KNOBS: tuple[Knob, ...] = (
     Knob("fee_bps", float, 0.5, 0.0, 100.0, 0.5, "Simulated fees, basis points of notional."),
     Knob("initial_cash", float, 100_000.0, 1_000.0, 10_000_000.0, 1_000.0,
          "Cash the intraday bot starts with (fresh state only)."),
+    Knob("max_drawdown_alert", float, 0.10, 0.01, 1.0, 0.01, _DRAWDOWN_HELP),
 )
 
 SWING_KNOBS: dict[str, tuple[Knob, ...]] = {h: _swing_knobs(h) for h in HORIZONS}
@@ -124,6 +131,7 @@ class BotKnobs:
     slippage_bps: float
     fee_bps: float
     initial_cash: float
+    max_drawdown_alert: float
 
     def __getitem__(self, name: str) -> Any:
         """`knobs["stop_loss"]` for code that walks the schema (tables, JSON); a name the

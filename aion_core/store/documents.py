@@ -234,6 +234,20 @@ class BacktestRun(Doc):
     knobs: dict[str, dict[str, Any]]
 
 
+class NotifyCause(Doc):
+    """A cause that is active now: since when, and when it was last sent (None: not yet)."""
+
+    since: str
+    sent_at: str | None = None
+    title: str = ""
+
+
+class NotifyState(Doc):
+    """logs/notify/state.json: the notifier's memory, so that one cause notifies once."""
+
+    causes: dict[str, NotifyCause] = {}
+
+
 def _knobs(doc: Any) -> None:
     """bots_config.json is checked whole by the one knob schema the bots and the page use
     (a KnobError: a setting to fix, not a file to restore)."""
@@ -250,7 +264,7 @@ MODELS: dict[str, type[Doc] | Callable[[Any], None]] = {
     "evaluation_report": EvaluationReport, "bots_config": _knobs,
     "ml_models_meta": ModelMeta, "dt_brain_file": IntradayModelDoc,
     "backtest_metrics": BacktestMetrics, "backtest_run": BacktestRun,
-    "model_runs": ModelRun,
+    "model_runs": ModelRun, "notify_state": NotifyState,
 }
 
 
