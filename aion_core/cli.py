@@ -44,6 +44,9 @@ app.add_typer(bots_app, name="bots")
 app.add_typer(intraday_app, name="intraday")
 app.add_typer(admin_app, name="admin")
 app.add_typer(import_app, name="import")
+metrics_app = typer.Typer(no_args_is_help=True, rich_markup_mode=None,
+                          help="The optional PostgreSQL metrics store (AION_METRICS_URL).")
+app.add_typer(metrics_app, name="metrics")
 
 DataDir = Annotated[Path | None, typer.Option("--data-dir", help="data root (AION_DATA_DIR)")]
 
@@ -264,13 +267,30 @@ def evaluate(
     """Walk-forward out-of-sample evaluation of the nightly's recipe, with baselines."""
     a, b = parse_day(start, "--start"), parse_day(end, "--end")
     horizons = horizons_of(horizon)
-    _, store = context(data_dir)
+    settings, store = context(data_dir)
+    from aion_core.metrics_db import publish
     from jobs.evaluate import run_evaluation, summary_lines
 
     doc = run_evaluation(store, a, b, retrain_every, horizons, restart=restart)
+    publish(store, settings, "evaluate")
     for line in summary_lines(doc):
         typer.echo(line)
     typer.echo(f"  report: {store.path('evaluation_report', eval_id=doc['id'])}")
+
+
+@metrics_app.command("sync")
+@command
+def metrics_sync(data_dir: DataDir = None) -> None:
+    """Backfill every table from the data root's files (idempotent: a rerun changes nothing)."""
+    settings, store = context(data_dir)
+    settings.require("aion_metrics_url")
+    from aion_core.metrics_db.sync import sync_all, where
+
+    changed, counts = sync_all(store, settings.aion_metrics_url)
+    typer.echo(f"metrics sync to {where(settings.aion_metrics_url)}: "
+               f"{sum(changed.values())} rows written or changed")
+    for name, n in counts.items():
+        typer.echo(f"  {name}: {n} rows ({changed.get(name, 0)} written)")
 
 
 @intraday_app.command("cycle")

@@ -171,6 +171,9 @@ class Settings(BaseSettings):
     alpaca_secret_key: str = PydField("", description="Alpaca secret key")
     alpaca_paper: bool = PydField(True, description="Alpaca paper trading; live needs false here "
                                   "AND --broker alpaca-live")
+    aion_metrics_url: str = PydField(
+        "", description="optional PostgreSQL for the jobs' figures, e.g. "
+        "postgresql+psycopg://user@127.0.0.1:5432/aion; empty = files only")
     alpaca_max_order_notional: float = PydField(
         25_000.0, gt=0, description="largest notional (USD) one Alpaca order may have; "
         "larger orders are refused, not shrunk")

@@ -21,6 +21,7 @@ from aion_core.brokers.base import Broker
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
 from aion_core.errors import ConfigurationError, DataError
+from aion_core.metrics_db import publish
 from aion_core.store import Store
 
 
@@ -91,6 +92,7 @@ def run_bots(store: Store, settings: Settings, horizons: list[str],
             lines.append(outcome.line())
     if live_broker is not None:
         lines += broker_mismatch(store, bots, live_broker)
+    publish(store, settings, "bots")
     return lines
 
 

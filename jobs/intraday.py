@@ -32,6 +32,7 @@ from aion_core.bots.registry import INTRADAY_BOT
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
 from aion_core.errors import ProviderError
+from aion_core.metrics_db import publish
 from aion_core.ml.intraday_features import FEATURES, features_at, minute_panel
 from aion_core.ml.intraday_model import (
     HORIZON_MINUTES,
@@ -175,7 +176,15 @@ def train_intraday_model(store: Store, settings: Settings, now: datetime | None 
 
 
 def run_intraday_cycle(store: Store, settings: Settings, at: datetime | None = None) -> str:
-    """One cycle at `at` (default now); returns its one-line summary. See the module doc."""
+    """One cycle at `at` (default now), its figures then published (metrics_db); returns its
+    one-line summary. See the module doc."""
+    summary = intraday_cycle(store, settings, at)
+    publish(store, settings, "intraday")
+    return summary
+
+
+def intraday_cycle(store: Store, settings: Settings, at: datetime | None = None) -> str:
+    """One cycle, unpublished: a replay runs hundreds and publishes once, at its end."""
     at_ts = market_hours.utc(at if at is not None else _now()).floor("s")
     session = market_hours.session_at(at_ts)
     if session is None:
@@ -250,5 +259,5 @@ def replay_intraday_session(store: Store, settings: Settings,
                             session: pd.Timestamp | str) -> list[str]:
     """Every cycle of a past session in order (what `aion replay` runs for sessions that
     have minute bars); cycles already run are skipped by the cycle itself."""
-    return [run_intraday_cycle(store, settings, at=t.to_pydatetime())
+    return [intraday_cycle(store, settings, at=t.to_pydatetime())
             for t in session_cycles(pd.Timestamp(session))]

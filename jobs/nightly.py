@@ -30,6 +30,7 @@ import pandas as pd
 from aion_core import market_hours
 from aion_core.config import HORIZONS, Settings
 from aion_core.errors import DataError, causes
+from aion_core.metrics_db import publish
 from aion_core.ml import model
 from aion_core.ml.brain import aion_brain, rolling_brain
 from aion_core.ml.dataset import Dataset, build_dataset
@@ -257,6 +258,7 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
         run._record("summary", "ok", 0.0, f"status {run.status()}")
         summary = _summary(run, run_id, started, handler.baseFilename)
         store.write_json("nightly_summary", summary)
+        publish(store, settings, "nightly")
         log.info("%s finished: %s", run_id, summary["status"])
         return summary
     except Exception as exc:  # the caller says it in one line; the traceback is kept here

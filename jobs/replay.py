@@ -33,6 +33,7 @@ from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
 from aion_core.errors import ConfigurationError, DataError
+from aion_core.metrics_db import publish
 from aion_core.store import Store, write_json, write_parquet, write_text
 from jobs.collect import EMPTY_ROOT
 from jobs.nightly import append_history
@@ -206,7 +207,9 @@ def run_replay(store: Store, settings: Settings, start: date, end: date,
                  for bot in SWING_BOTS]
         made = walk(desks, market, sessions, predictor, "replay")
     record_history(store, predictor, made)
-    return "replay " + _summary(desks, sessions) + replay_intraday(store, settings, sessions)
+    summary = "replay " + _summary(desks, sessions) + replay_intraday(store, settings, sessions)
+    publish(store, settings, "replay")
+    return summary
 
 
 def replay_intraday(store: Store, settings: Settings, sessions: pd.DatetimeIndex) -> str:
@@ -328,6 +331,7 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
     write_text(out / "trades.jsonl", "".join(json.dumps(t) + "\n" for t in trades))
     write_parquet(out / "predictions.parquet", made)
     write_json(out / "run.json", run_document(run_id, doc, used, settings, created, predictor))
+    publish(store, settings, "backtest")
     lines = [f"{bot} {m['total_return']:+.2%} (sharpe {m['sharpe']:.2f})"
              for bot, m in doc["bots"].items()]
     return f"backtest {doc['start']}..{doc['end']}: " + ", ".join(lines) \

@@ -1,0 +1,175 @@
+"""aion_core.metrics_db against a real PostgreSQL (conftest's pg_server): the jobs' figures in
+the tables, counts equal to the files', a server lost mid-run costs a warning only, and
+`aion metrics sync` brings the tables level again, a second time changing nothing."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+import aion_core.metrics_db as metrics_db
+from aion_core.bots.registry import INTRADAY_BOT, SWING_BOTS
+from aion_core.cli import app
+from aion_core.config import HORIZONS, load_settings
+from aion_core.metrics_db.sync import make_engine, migrate, sync_from_root, table_counts
+from aion_core.metrics_db.tables import metadata
+from aion_core.store import read_jsonl
+from jobs.nightly import run_nightly
+from jobs.replay import Market, run_replay
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def truth_predictor(market_obj, m: Market):
+    """A stand-in model from the synthetic market's hidden signal (no training: fast)."""
+    truth = market_obj.truth().pivot(index="date", columns="symbol", values="signal")
+
+    def predict(session, horizons):
+        row = truth.loc[m.previous(session)]
+        frame = pd.DataFrame({"expected_return": row * 0.01, "confidence": 0.9})
+        return {h: frame for h in horizons}
+
+    return predict
+
+
+def file_counts(store) -> dict[str, int]:
+    """What the files hold, counted without the metrics code."""
+    brain = store.read_json("rolling_brain")
+    bots = [*SWING_BOTS, INTRADAY_BOT]
+    return {
+        "predictions_as_of": sum(len(e["predictions"]) for e in brain["symbols"].values()),
+        "fills": sum(len(read_jsonl(p).records) for b in bots for p in store.bot_trade_files(b)),
+        "bot_equity": sum(len((store.read_bot_state(b) or {}).get("equity_history", []))
+                          for b in SWING_BOTS),
+        "intraday_cycles": len((store.read_json("dt_state_file") or {})
+                               .get("equity_history", [])),
+    }
+
+
+def db_counts(engine, as_of: str) -> dict[str, int]:
+    with engine.connect() as conn:
+        one = lambda sql, **kw: conn.execute(text(sql), kw).scalar_one()  # noqa: E731
+        return {
+            "predictions_as_of": one("SELECT count(*) FROM predictions WHERE as_of = :d", d=as_of),
+            "fills": one("SELECT count(*) FROM fills WHERE source = 'live'"),
+            "bot_equity": one("SELECT count(*) FROM bot_equity WHERE source = 'live'"),
+            "intraday_cycles": one("SELECT count(*) FROM intraday_cycles"),
+        }
+
+
+def run_jobs(store, settings, synthetic_market) -> None:
+    """A nightly, then a replay over the last weeks (the minute-bar days included)."""
+    assert run_nightly(store, settings, skip_fetch=True)["status"] == "ok"
+    market = Market(store.read_daily_panel())
+    days = synthetic_market.intraday_days()
+    run_replay(store, settings, (days[0] - pd.Timedelta(days=14)).date(), days[-1].date(),
+               predictor=truth_predictor(synthetic_market, market), market=market)
+
+
+def test_a_nightly_and_a_replay_fill_the_tables_with_the_files_counts(
+        demo_root, synthetic_market, metrics_url, caplog):
+    settings = load_settings(demo_root.root, env_file=None).model_copy(
+        update={"aion_metrics_url": metrics_url})
+    with caplog.at_level(logging.WARNING, logger="aion.metrics_db"):
+        run_jobs(demo_root, settings, synthetic_market)
+    assert not caplog.records
+    engine = make_engine(metrics_url)
+    brain = demo_root.read_json("rolling_brain")
+    files = file_counts(demo_root)
+    assert files["predictions_as_of"] == len(brain["symbols"]) * len(HORIZONS)
+    assert files["fills"] > 0 and files["intraday_cycles"] > 0
+    assert db_counts(engine, brain["as_of"]) == files
+    held = table_counts(engine)
+    assert held["nightly_runs"] == 1 and held["model_metrics"] == len(HORIZONS)
+    with engine.connect() as conn:
+        ic = conn.execute(text("SELECT validation->>'rank_ic' FROM model_metrics "
+                               "WHERE horizon = '1w'")).scalar_one()
+    summary = demo_root.read_json("nightly_summary")
+    assert float(ic) == pytest.approx(summary["metrics"]["1w"]["rank_ic"])
+    # the jobs' publishes already wrote every row a full sync would: a sync adds nothing
+    assert sum(sync_from_root(demo_root, engine).values()) == 0
+    engine.dispose()
+
+
+def test_a_server_stopped_mid_run_costs_a_warning_and_sync_catches_up(
+        demo_root, synthetic_market, pg_server, metrics_url, caplog):
+    settings = load_settings(demo_root.root, env_file=None).model_copy(
+        update={"aion_metrics_url": metrics_url})
+    assert run_nightly(demo_root, settings, skip_fetch=True)["status"] == "ok"
+    pg_server.stop()
+    try:
+        with caplog.at_level(logging.WARNING, logger="aion.metrics_db"):
+            market = Market(demo_root.read_daily_panel())
+            days = synthetic_market.intraday_days()
+            run_replay(demo_root, settings, (days[0] - pd.Timedelta(days=14)).date(),
+                       days[-1].date(), predictor=truth_predictor(synthetic_market, market),
+                       market=market)
+    finally:
+        pg_server.start()
+    warnings = [r.getMessage() for r in caplog.records if r.name == "aion.metrics_db"]
+    assert len(warnings) == 1 and "after replay" in warnings[0], warnings
+    engine = make_engine(metrics_url)
+    brain = demo_root.read_json("rolling_brain")
+    assert db_counts(engine, brain["as_of"])["fills"] == 0
+    env = {"AION_METRICS_URL": metrics_url}
+    first = CliRunner().invoke(app, ["metrics", "sync", "--data-dir", str(demo_root.root)],
+                               env=env)
+    assert first.exit_code == 0, first.output
+    assert db_counts(engine, brain["as_of"]) == file_counts(demo_root)
+    again = CliRunner().invoke(app, ["metrics", "sync", "--data-dir", str(demo_root.root)],
+                               env=env)
+    assert again.exit_code == 0 and ": 0 rows written or changed" in again.output, again.output
+    engine.dispose()
+
+
+def test_a_server_that_never_answers_delays_a_job_by_the_budget_only(demo_root, monkeypatch,
+                                                                      caplog):
+    """A socket that accepts and stays silent: the publish gives up in time, with one
+    warning that does not show the URL's password."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(silent.accept()[0]), daemon=True).start()
+    monkeypatch.setattr(metrics_db, "PUBLISH_BUDGET_S", 1.0)
+    monkeypatch.setattr(metrics_db, "STATEMENT_TIMEOUT_S", 1.0)
+    url = f"postgresql+psycopg://aion:s3cret-pw@127.0.0.1:{silent.getsockname()[1]}/aion"
+    settings = load_settings(demo_root.root, env_file=None).model_copy(
+        update={"aion_metrics_url": url})
+    t0 = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="aion.metrics_db"):
+        metrics_db.publish(demo_root, settings, "bots")
+    assert time.monotonic() - t0 < 5
+    [record] = caplog.records
+    assert "s3cret" not in record.getMessage() and "sync" in record.getMessage()
+    silent.close()
+
+
+def test_the_migrations_create_exactly_the_declared_tables(metrics_url):
+    engine = make_engine(metrics_url)
+    migrate(engine)
+    migrate(engine)  # once per process: the second is free
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), metadata) == []
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+    engine.dispose()
+
+
+def test_without_a_url_no_database_library_is_imported():
+    code = ("import sys, jobs.nightly, jobs.bots, jobs.replay, jobs.intraday, aion_core.cli; "
+            "print(sorted(m for m in ('sqlalchemy', 'psycopg', 'alembic') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
