@@ -95,6 +95,8 @@ def draw_sidebar_status(store) -> None:
                 last = (job or {}).get("last_result") or {}
                 nxt = (job or {}).get("next_run") or "—"
                 st.caption(f"**{name}**: next {str(nxt)[:16]} · last {last.get('status', '—')}")
+    if notice := _ui.cache_notice():
+        st.caption(f":material/cloud_off: {notice}")
 
 
 def draw_data_badge(store) -> None:

@@ -159,6 +159,10 @@ class Settings(BaseSettings):
     aion_retrain_every: int = PydField(
         21, ge=1, le=252, description="replay: retrain the models every N sessions"
     )
+    aion_redis_url: str = PydField(
+        "", pattern=r"^$|^(redis|rediss|unix)://",
+        description="Redis shared by the app's processes for its read models "
+        "(redis://[:password@]host:port/db); empty = each process caches alone")
     admin_password_hash: str = PydField(
         "", description="bcrypt hash from `aion admin hash-password`"
     )
@@ -213,6 +217,12 @@ def load_settings(data_dir: Path | str | None = None, env_file: str | None = ".e
     return settings
 
 
+def mask_url(url: str) -> str:
+    """A service URL with its password replaced by `••••`: the rest helps an admin, the
+    password never leaves the process."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://[^:/@]*:)[^/]*@", r"\1••••@", url, flags=re.I)
+
+
 def masked_settings(settings: Settings) -> dict[str, Any]:
     """Settings as shown to an admin: secrets replaced by whether they are set."""
     shown: dict[str, Any] = {}
@@ -220,5 +230,7 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
         if name in SECRET_SETTINGS:
             shown[name.upper()] = "•••• (set)" if value else "(not set)"
         else:
+        elif name.endswith("_url") and isinstance(value, str):
+            shown[name.upper()] = mask_url(value)
             shown[name.upper()] = str(value) if isinstance(value, Path) else value
     return shown

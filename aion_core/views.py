@@ -53,10 +53,16 @@ def fingerprint(paths: Iterable[Path]) -> tuple[tuple[str, int], ...]:
 
 @dataclass(frozen=True)
 class Loader:
-    """files(store, *args) -> the paths it reads; read(store, paths, *args) -> the value."""
+    """files(store, *args) -> the paths it reads; read(store, paths, *args) -> the value.
+
+    `version` is part of the key under which the app shares the value between its processes
+    (aion_core.cache): bump it when the value's shape changes without the loader's own code
+    changing (a helper it calls now returns other columns), so no process reads the old one.
+    """
 
     files: Callable[..., list[Path]]
     read: Callable[..., Any]
+    version: int = 1
 
 
 #: Every loader by name. Folders count as files: adding or atomically replacing a file
@@ -64,10 +70,11 @@ class Loader:
 LOADERS: dict[str, Loader] = {}
 
 
-def loader(name: str, files: Callable[..., list[Path]]) -> Callable[[Callable], Callable]:
+def loader(name: str, files: Callable[..., list[Path]],
+           version: int = 1) -> Callable[[Callable], Callable]:
     """Register `read` as loader `name` of the paths `files` gives."""
     def register(read: Callable) -> Callable:
-        LOADERS[name] = Loader(files, read)
+        LOADERS[name] = Loader(files, read, version)
         return read
     return register
 

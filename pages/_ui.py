@@ -2,7 +2,9 @@
 
 Pages stay thin: `*_ui()` reads widgets, `aion_core.views*` computes, `draw_*` renders with the
 helpers here. Loading is cached with `st.cache_data` keyed on the mtimes of the files a loader
-reads (`views.source_key`), so an auto-refresh re-reads only what a job rewrote.
+reads (`views.source_key`), so an auto-refresh re-reads only what a job rewrote; with
+`AION_REDIS_URL` set, a miss there asks Redis, shared by every app process (aion_core.cache),
+before reading the files.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pydantic import ValidationError
 
 from aion_core import views, views_calc
 from aion_core.bots.registry import BOTS, Bot
+from aion_core.cache import SharedCache, cached_load
 from aion_core.config import Settings, load_settings
 from aion_core.errors import AionError, ConfigurationError, CorruptFileError
 from aion_core.knobs import Knob
@@ -93,6 +96,7 @@ def context() -> tuple[Settings, Store]:
         settings = Settings(**{n: Settings.model_fields[n].get_default() for n in names})
     else:
         st.session_state.pop(SETTINGS_ERROR, None)
+    st.session_state[REDIS_URL] = settings.aion_redis_url
     return settings, Store(settings.aion_data_dir)
 
 
@@ -100,15 +104,33 @@ def style() -> None:
     st.html(_CSS)
 
 
+REDIS_URL = "_aion_redis_url"
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_cache(url: str) -> SharedCache:
+    """One Redis client per process and URL: its back-off state is the process's."""
+    return SharedCache(url)
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
-def _cached(name: str, root: str, key: tuple, *args: Any) -> Any:
+def _cached(name: str, root: str, key: tuple, url: str, *args: Any) -> Any:
     del key  # only part of the cache key: the files' mtimes
+    if url:
+        return cached_load(_shared_cache(url), Store(root), name, *args)
     return views.load(Store(root), name, *args)
 
 
 def load(store: Store, name: str, *args: Any) -> Any:
     """`views.load(store, name, *args)`, cached until one of the files it reads changes."""
-    return _cached(name, str(store.root), views.source_key(store, name, *args), *args)
+    url = st.session_state.get(REDIS_URL, "")
+    return _cached(name, str(store.root), views.source_key(store, name, *args), url, *args)
+
+
+def cache_notice() -> str | None:
+    """Why the shared cache is not in use right now (Redis unreachable), for the sidebar."""
+    url = st.session_state.get(REDIS_URL, "")
+    return _shared_cache(url).notice if url else None
 
 
 @contextlib.contextmanager

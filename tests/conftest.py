@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
+from redis_server import MISSING, RedisServer
 
 from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
 from aion_core.store import Store
@@ -148,3 +150,16 @@ def metrics_url(pg_server: PgServer, request: pytest.FixtureRequest) -> str:
     import re
 
     return pg_server.create_db(re.sub(r"[^a-z0-9]+", "_", request.node.name.lower())[:60])
+
+
+# --------------------------------------------------------------------------- Redis
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """A real redis-server for the session, on a free port under a temporary folder."""
+    if not shutil.which("redis-server"):
+        pytest.skip(MISSING)
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
