@@ -23,6 +23,7 @@ from aion_core.config import Settings
 from aion_core.errors import ConfigurationError, DataError
 from aion_core.metrics_db import publish
 from aion_core.store import Store
+from jobs.notify import check_alerts
 
 
 def now_iso() -> str:
@@ -93,6 +94,7 @@ def run_bots(store: Store, settings: Settings, horizons: list[str],
     if live_broker is not None:
         lines += broker_mismatch(store, bots, live_broker)
     publish(store, settings, "bots")
+    check_alerts(store, settings)  # a drawdown past its knob, the kill switch
     return lines
 
 

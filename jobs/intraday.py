@@ -43,6 +43,7 @@ from aion_core.ml.intraday_model import (
 )
 from aion_core.store import Store, read_parquet
 from jobs.collect import resolve_universe
+from jobs.notify import check_alerts
 
 log = logging.getLogger("aion.intraday")
 
@@ -180,6 +181,7 @@ def run_intraday_cycle(store: Store, settings: Settings, at: datetime | None = N
     one-line summary. See the module doc."""
     summary = intraday_cycle(store, settings, at)
     publish(store, settings, "intraday")
+    check_alerts(store, settings)  # the intraday bot's drawdown, the kill switch
     return summary
 
 

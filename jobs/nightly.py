@@ -37,6 +37,7 @@ from aion_core.ml.dataset import Dataset, build_dataset
 from aion_core.ml.regime import daily_returns
 from aion_core.store import Store, append_jsonl, locked, read_parquet, write_parquet, write_text
 from jobs.collect import EMPTY_ROOT, Providers, collect
+from jobs.notify import check_alerts
 from jobs.progress import FILE_ONLY, LOG_FORMAT, describe
 
 log = logging.getLogger("aion.nightly")
@@ -258,6 +259,7 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
         run._record("summary", "ok", 0.0, f"status {run.status()}")
         summary = _summary(run, run_id, started, handler.baseFilename)
         store.write_json("nightly_summary", summary)
+        check_alerts(store, settings)  # a failed or partial night is heard of at once
         publish(store, settings, "nightly")
         log.info("%s finished: %s", run_id, summary["status"])
         return summary

@@ -31,6 +31,10 @@ listener on EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES records
 heartbeat (jobs/heartbeat.py), which logs one line on stderr pointing at that file; the
 scheduler keeps running.
 
+Notifications: with AION_NOTIFY_URLS set, a `notify` job runs `jobs.notify.check_alerts`
+every NOTIFY_EVERY_S (the jobs check after each run too; this catches what no run reports,
+such as a nightly that never started). It never raises and is not in the heartbeat.
+
 Stopping: SIGTERM and SIGINT call `shutdown(wait=False)`, the heartbeat says "stopped", and a
 job already running gets STOP_GRACE_S to finish; after that the process exits without it
 (`_exit_without_jobs`). Why not ask the job to stop instead: the longest work (a LightGBM fit, an
@@ -78,8 +82,10 @@ from aion_core import market_hours
 from aion_core.bots.registry import INTRADAY_JOB, JOB_NAMES, NIGHTLY_JOB, SWING_BOTS, SWING_JOB
 from aion_core.config import Settings
 from aion_core.errors import AionError, BusyError, ConfigurationError
+from aion_core.notify import split_urls
 from aion_core.store import Store
 from jobs.heartbeat import Heartbeat, Outcome, now_utc
+from jobs.notify import check_alerts
 from jobs.progress import FILE_ONLY, LOG_FORMAT, describe
 
 log = logging.getLogger("aion.scheduler")
@@ -88,6 +94,7 @@ TEST_SECONDS_ENV = "AION_SCHEDULER_TEST_SECONDS"
 HEARTBEAT_EVERY_S = 60
 MAX_SKIPPED_FIRES = 5_000  # a gate rejecting this many fires in a row means "never"
 STOP_GRACE_S = 20.0  # a running job's time to finish after SIGTERM (systemd allows 60 s)
+NOTIFY_EVERY_S = 300  # the notifier's own check (jobs/notify.py): stale nightly, kill switch
 JOB_LOG_BYTES = 2_000_000  # a job's log file is rotated (one old copy kept) past this size
 _TICK = timedelta(microseconds=1)
 
@@ -307,6 +314,9 @@ def build_scheduler(store: Store, settings: Settings, specs: list[JobSpec],
     every = min(HEARTBEAT_EVERY_S, test_seconds or HEARTBEAT_EVERY_S)
     scheduler.add_job(heartbeat.write, IntervalTrigger(seconds=every), id="heartbeat",
                       max_instances=1, coalesce=True, misfire_grace_time=max(1, int(every)))
+    if split_urls(settings.aion_notify_urls):  # a stale nightly has no job of its own
+        scheduler.add_job(check_alerts, IntervalTrigger(seconds=NOTIFY_EVERY_S),
+                          args=(store, settings), id="notify", max_instances=1, coalesce=True)
     scheduler.add_listener(_listener(heartbeat),
                            EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED
                            | EVENT_JOB_MAX_INSTANCES)

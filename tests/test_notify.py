@@ -208,3 +208,15 @@ def test_redact_and_split_urls():
         "json://a.example/x", "ntfy://ntfy.sh/topic", "tgram://123:ABC/456"]
     assert redact("see postgresql://aion:s3cret@db/aion") == "see postgresql://****@db/aion"
     assert redact("x TOKEN123456 y", ["TOKEN123456"]) == "x **** y"
+
+
+def test_the_scheduler_checks_on_its_own_only_when_urls_are_set(store: Store,
+                                                                 server: FakeHTTPServer):
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from jobs.scheduler import build_scheduler
+
+    with_urls, _ = build_scheduler(store, settings_for(server), [], BackgroundScheduler)
+    without, _ = build_scheduler(store, Settings(_env_file=None),  # type: ignore[call-arg]
+                                 [], BackgroundScheduler)
+    assert with_urls.get_job("notify") is not None and without.get_job("notify") is None
