@@ -224,13 +224,14 @@ def mask_url(url: str) -> str:
 
 
 def masked_settings(settings: Settings) -> dict[str, Any]:
-    """Settings as shown to an admin: secrets replaced by whether they are set."""
+    """Settings as shown to an admin: secrets replaced by whether they are set, the
+    passwords of service URLs masked."""
     shown: dict[str, Any] = {}
     for name, value in settings.model_dump().items():
         if name in SECRET_SETTINGS:
             shown[name.upper()] = "•••• (set)" if value else "(not set)"
-        else:
         elif name.endswith("_url") and isinstance(value, str):
             shown[name.upper()] = mask_url(value)
+        else:
             shown[name.upper()] = str(value) if isinstance(value, Path) else value
     return shown
