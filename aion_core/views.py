@@ -22,7 +22,7 @@ import pandas as pd
 
 from aion_core.bots.registry import BOTS, INTRADAY_JOB, NIGHTLY_JOB, SWING_JOB, Bot
 from aion_core.config import HORIZONS
-from aion_core.knobs import validate_bots_config, validate_knobs, with_overrides
+from aion_core.knobs import knob_layers, validate_bots_config, validate_knobs, with_overrides
 from aion_core.store import Store, read_json, read_jsonl, read_parquet, tail_lines
 from aion_core.views_calc import trades_frame
 
@@ -98,6 +98,12 @@ def load_brain(store: Store, paths: list[Path]) -> dict[str, Any] | None:
     """The aion brain when the nightly wrote it, else the rolling brain it is built from."""
     full, rolling = paths
     return read_json(full if full.exists() else rolling)
+
+
+@loader("knob_env", lambda s: [s.path("knobs_env"), s.path("dt_knobs_env")])
+def load_knob_env(store: Store, paths: list[Path]) -> dict[str, Any]:
+    """knobs.env and dt_knobs.env as one bots_config-shaped document (Store.read_knob_env)."""
+    return store.read_knob_env()
 
 
 @loader("doc", lambda s, key: [s.path(key)])
@@ -249,15 +255,18 @@ def load_job_log(store: Store, paths: list[Path], job: str,
 
 
 def save_knobs(store: Store, bot: Bot, values: dict[str, Any]) -> dict[str, Any]:
-    """Store one bot's knob values as overrides of the schema defaults; returns them.
+    """Store one bot's knob values as overrides of the layers below bots_config.json (the
+    schema defaults and knobs.env / dt_knobs.env); returns them.
 
     Validated first (KnobError names the knob and the reason, nothing is written); then
     merged into bots_config.json under its lock, so a concurrent bot run or a second
-    analyst never sees a half-applied change and other bots' overrides are kept.
+    analyst never sees a half-applied change and other bots' overrides are kept. A value is
+    kept when it differs from what the env files and defaults give, not from the default
+    alone: a knob moved back to its default over an env file's value must stay there.
     """
     clean = validate_knobs(bot.section, values, bot.horizon)
-    defaults = {k.name: k.default for k in bot.schema()}
-    overrides = {k: v for k, v in clean.items() if v != defaults[k]}
+    below = knob_layers(None, bot.section, bot.horizon, store.read_knob_env())
+    overrides = {k: v for k, v in clean.items() if v != below[k][0]}
 
     def merge(old: Any) -> dict[str, Any]:
         base = validate_bots_config(old) if isinstance(old, dict) else {}
@@ -268,7 +277,8 @@ def save_knobs(store: Store, bot: Bot, values: dict[str, Any]) -> dict[str, Any]
 
 
 def reset_knobs(store: Store, bot: Bot) -> None:
-    """Remove one bot's overrides: its knobs are back to the schema defaults."""
+    """Remove one bot's bots_config.json overrides: its knobs are back to the env files'
+    values, and the schema defaults where those set none."""
     store.update_json("bots_config", lambda old: with_overrides(
         old if isinstance(old, dict) else {}, bot.section, bot.horizon, None))
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from aion_core import metrics
 from aion_core.bots.registry import Bot
-from aion_core.knobs import overrides
+from aion_core.knobs import knob_layers
 
 PRED_COLUMNS = ["symbol", "horizon", "expected_return", "confidence", "score", "rank",
                 "last_close"]
@@ -220,12 +220,15 @@ def regime_view(brain: Mapping[str, Any] | None) -> tuple[str | None, dict[str, 
     return regime.get("label"), dict(regime.get("probabilities") or {}), hist
 
 
-def knob_table(config: Mapping[str, Any] | None, bot: Bot) -> pd.DataFrame:
-    """Bot's knobs in force: knob, value, default, changed (bool), help; overrides as stored."""
-    over = overrides(config, bot.section, bot.horizon)
-    rows = [{"knob": k.name, "value": over.get(k.name, k.default), "default": k.default,
-             "changed": k.name in over and over[k.name] != k.default, "help": k.help}
-            for k in bot.schema()]
+def knob_table(config: Mapping[str, Any] | None, bot: Bot,
+               env: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Bot's knobs in force under bots_config.json `config` over the env files `env`
+    (knobs.knob_layers): knob, value, default, changed (value differs from the default),
+    source ("default", "knobs.env" / "dt_knobs.env" or "bots_config.json"), help."""
+    layers = knob_layers(config, bot.section, bot.horizon, env)
+    rows = [{"knob": k.name, "value": layers[k.name][0], "default": k.default,
+             "changed": layers[k.name][0] != k.default, "source": layers[k.name][1],
+             "help": k.help} for k in bot.schema()]
     return pd.DataFrame(rows)
 
 

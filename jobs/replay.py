@@ -316,7 +316,7 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
     """
     created = datetime.now(UTC)
     bots = [swing_bot(h) for h in horizons]
-    used = store.read_knobs(bots) if knobs is None else {b.key: b.knobs(knobs) for b in bots}
+    used = store.read_knobs(bots, knobs)  # a given document replaces bots_config.json only
     market, sessions, predictor = engine_inputs(store, settings, start, end, predictor, market)
     journals = [MemoryJournal() for _ in bots]
     desks = [Desk(bot, SwingPlanner(bot, used[bot.key]), journal)

@@ -180,17 +180,21 @@ def knob_widget(knob: Knob, value: Any, key: str) -> Any:
                      key=key)
 
 
-def knobs_ui(bot: Bot, config: dict | None, prefix: str = "knob") -> dict[str, Any]:
+def knobs_ui(bot: Bot, config: dict | None, prefix: str = "knob", env: dict | None = None,
+             sources: bool = False) -> dict[str, Any]:
     """The knob widgets of one bot in two columns, set to the knobs in force under `config`
-    (bots_config.json); returns their current values. The Config page and the Research
-    page's backtest form both draw them."""
-    table = views_calc.knob_table(config, bot).set_index("knob")
+    (bots_config.json) over `env` (knobs.env / dt_knobs.env, views loader "knob_env");
+    returns their current values. The Config page and the Research page's backtest form both
+    draw them; `sources` adds under each the layer its stored value comes from."""
+    table = views_calc.knob_table(config, bot, env).set_index("knob")
     values = {}
     cols = st.columns(2)
     for i, knob in enumerate(bot.schema()):
         with cols[i % 2]:
             values[knob.name] = knob_widget(knob, table.loc[knob.name, "value"],
                                             knob_key(bot, knob.name, prefix))
+            if sources:
+                st.caption(f"from {table.loc[knob.name, 'source']}")
     return values
 
 

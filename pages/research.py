@@ -45,14 +45,16 @@ def period_ui(last: date, every: int) -> tuple[date, date, int]:
     return start, end, int(every)
 
 
-def knobs_form_ui(config: dict | None) -> tuple[list[str], dict[str, Any]]:
-    """The bots to run and their knobs (set to the ones in force), as a bots_config doc."""
+def knobs_form_ui(config: dict | None,
+                  env: dict | None) -> tuple[list[str], dict[str, Any]]:
+    """The bots to run and their knobs (set to the ones in force: bots_config.json `config`
+    over the env files `env`), as a bots_config doc."""
     keys = st.multiselect("Bots", [b.key for b in SWING_BOTS], default=[b.key for b in SWING_BOTS],
                           format_func=lambda k: swing_bot(k).label, key="bt_bots")
     swing = {}
     for key in keys:
         with st.expander(f"Knobs of {swing_bot(key).label}"):
-            swing[key] = _ui.knobs_ui(swing_bot(key), config, prefix="bt")
+            swing[key] = _ui.knobs_ui(swing_bot(key), config, prefix="bt", env=env)
     return keys, {"swing": swing}
 
 
@@ -109,10 +111,11 @@ def draw_new(store: Store, settings: Settings) -> None:
             _ui.empty("No daily bars", "market")
             return
         config = _ui.load(store, "doc", "bots_config")
+        env = _ui.load(store, "knob_env")
         with st.form("bt_form"):
             start, end, every = period_ui(pd.Timestamp(bars["date"].max()).date(),
                                           settings.aion_retrain_every)
-            keys, knobs = knobs_form_ui(config if isinstance(config, dict) else None)
+            keys, knobs = knobs_form_ui(config if isinstance(config, dict) else None, env)
             go_ = st.form_submit_button("Start backtest", type="primary",
                                         icon=":material/play_arrow:")
         if go_:
