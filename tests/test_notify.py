@@ -220,3 +220,15 @@ def test_the_scheduler_checks_on_its_own_only_when_urls_are_set(store: Store,
     without, _ = build_scheduler(store, Settings(_env_file=None),  # type: ignore[call-arg]
                                  [], BackgroundScheduler)
     assert with_urls.get_job("notify") is not None and without.get_job("notify") is None
+
+
+def test_a_job_run_checks_after_itself(store: Store, server: FakeHTTPServer):
+    """The hook of a job: an intraday cycle on a closed market still reports the kill
+    switch (the cheapest job to run; the nightly and the bots call the same line)."""
+    from jobs.intraday import run_intraday_cycle
+
+    store.write_json("admin_settings", {"kill_switch": True})
+    line = run_intraday_cycle(store, settings_for(server), at=datetime(2026, 3, 14, 15,
+                                                                       tzinfo=UTC))
+    assert "market closed" in line
+    assert [p["title"] for p in posts(server)] == ["Aion: kill switch engaged"]
