@@ -173,3 +173,28 @@ def test_without_a_url_no_database_library_is_imported():
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_backtest_publishes_its_figures_equity_and_fills_under_its_id(
+        demo_root, synthetic_market, metrics_url):
+    from jobs.replay import run_backtest
+
+    settings = load_settings(demo_root.root, env_file=None).model_copy(
+        update={"aion_metrics_url": metrics_url})
+    market = Market(demo_root.read_daily_panel())
+    days = synthetic_market.intraday_days()
+    run_backtest(demo_root, settings, (days[0] - pd.Timedelta(days=30)).date(), days[-1].date(),
+                 ["1w", "2w"], predictor=truth_predictor(synthetic_market, market),
+                 market=market)
+    [run] = [p.parent for p in demo_root.path("backtest_run", backtest_id="bt_20000101T000000")
+             .parent.parent.glob("*/run.json")]
+    trades = len(read_jsonl(run / "trades.jsonl").records)
+    curve = pd.read_parquet(run / "equity.parquet")
+    engine = make_engine(metrics_url)
+    with engine.connect() as conn:
+        one = lambda sql: conn.execute(text(sql), {"id": run.name}).scalar_one()  # noqa: E731
+        assert one("SELECT count(*) FROM fills WHERE source = :id") == trades > 0
+        assert one("SELECT count(*) FROM bot_equity WHERE source = :id") == len(curve)
+        assert one("SELECT count(*) FROM backtests WHERE backtest_id = :id") == 3  # + benchmark
+        assert one("SELECT count(*) FROM fills WHERE source = 'live'") == 0
+    engine.dispose()
