@@ -33,6 +33,9 @@ _KEY_PARAMS = re.compile(
     r"(?P<name>[\w-]*(?:key|token|secret|password|passwd|pwd|auth|signature)[\w-]*)"
     r"(?P<sep>=|:\s*)(?P<value>[^\s&,;'\"]+)", re.I)
 _LEVELS = {"failure": apprise.NotifyType.FAILURE, "warning": apprise.NotifyType.WARNING}
+#: Sent once any service took it: re-sending to all because one of several is down would
+#: repeat the alert on the others at every check.
+_DELIVERED = (apprise.AppriseResultStatus.SUCCESS, apprise.AppriseResultStatus.PARTIAL)
 
 
 def split_urls(text: str) -> list[str]:
@@ -78,13 +81,13 @@ class AppriseSender:
             service.socket_read_timeout = self.read_s
 
     def send(self, alert: Alert) -> bool:
-        """True when every service took the alert; False (logged) when any did not."""
+        """True when a service took the alert; a service that did not is logged."""
         if not len(self.client):
             return False
         title, body = redact(alert.title, self.secrets), redact(alert.body, self.secrets)
         result = self.client.notify(body=body, title=title, notify_type=_LEVELS[alert.level],
                                     timeout=self.connect_s + self.read_s)
         if not result:
-            log.warning("notification %r not delivered (%s)", alert.key,
-                        getattr(result, "status", "failed"))
-        return bool(result)
+            log.warning("notification %r not delivered everywhere (%s)", alert.key,
+                        result.status.name)
+        return result.status in _DELIVERED

@@ -60,7 +60,11 @@ def _check(store: Store, now: datetime, sender: Sender) -> list[str]:
     found = alerts.evaluate(inputs)
     with store.file_lock("notify_state"):
         state = _part(lambda: store.read_json("notify_state"), "the notify state", None)
-        sent = {a.key for a in alerts.due(found, state, now) if sender.send(a)}
+        sent: set[str] = set()
+        for alert in alerts.due(found, state, now):
+            if not sender.send(alert):
+                break  # down or silent: the rest wait for the next check, not on this job
+            sent.add(alert.key)
         store.write_json("notify_state", alerts.remember(state, found, sent, now,
                                                          inputs.unknown))
     return [f"notified: {a.title}" for a in found if a.key in sent]

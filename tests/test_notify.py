@@ -179,11 +179,15 @@ def test_a_silent_endpoint_costs_a_bounded_time(store: Store):
         http.route("POST", HOOK, Reply.stalled(30))
         url = http.url.replace("http://", "json://") + HOOK
         store.write_json("admin_settings", {"kill_switch": True})
+        store.write_json("nightly_summary", summary("failed"))
         started = time.monotonic()
         assert check_alerts(store, Settings(_env_file=None), NOW,  # type: ignore[call-arg]
                             sender=AppriseSender([url], read_s=0.5)) == []
         assert time.monotonic() - started < 5
-        assert len(http.requests_to(HOOK)) == 1
+        assert len(http.requests_to(HOOK)) == 1  # two causes, one wait: the rest next time
+        causes = store.read_json("notify_state")["causes"]
+        assert sorted(causes) == ["kill_switch", "nightly:failed"]
+        assert all(c["sent_at"] is None for c in causes.values())
 
 
 def test_no_secret_reaches_a_message(store: Store, server: FakeHTTPServer):
@@ -232,3 +236,16 @@ def test_a_job_run_checks_after_itself(store: Store, server: FakeHTTPServer):
                                                                        tzinfo=UTC))
     assert "market closed" in line
     assert [p["title"] for p in posts(server)] == ["Aion: kill switch engaged"]
+
+
+def test_one_service_down_of_two_still_counts_as_sent(store: Store, server: FakeHTTPServer):
+    """Else every check would repeat the alert on the service that is up."""
+    with serving() as down:
+        down_url = down.url.replace("http://", "json://") + HOOK
+    up_url = server.url.replace("http://", "json://") + HOOK
+    settings = Settings(_env_file=None,  # type: ignore[call-arg]
+                        aion_notify_urls=f"{up_url}, {down_url}")
+    store.write_json("admin_settings", {"kill_switch": True})
+    assert len(check_alerts(store, settings, NOW)) == 1
+    assert check_alerts(store, settings, NOW + timedelta(minutes=15)) == []
+    assert len(posts(server)) == 1
