@@ -9,6 +9,8 @@ import math
 import os
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import fields, is_dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -250,6 +252,20 @@ def test_with_redis_down_values_load_from_the_files_and_redis_is_left_alone(tmp_
     assert server.client().exists("aion:test:k") and shared.notice is None
     assert load.calls == 3
     server.stop()
+
+
+def test_a_stalled_redis_costs_one_timeout_then_is_left_alone(redis_url):
+    stall = threading.Thread(target=lambda: cache.redis.Redis.from_url(redis_url)
+                             .execute_command("DEBUG", "SLEEP", 2))
+    stall.start()
+    time.sleep(0.1)
+    shared, load = cache.SharedCache(redis_url), Counter("value")
+    started = time.monotonic()
+    assert shared.get_or_load("aion:test:k", load) == "value"
+    assert shared.get_or_load("aion:test:k", load) == "value"
+    assert time.monotonic() - started < 1.0 and load.calls == 2
+    assert shared.notice and DOWN in shared.notice
+    stall.join()
 
 
 # --------------------------------------------------------------------------- settings
