@@ -64,7 +64,8 @@ def wait_for_tear_sheet(page, bot: str = "swing_1w") -> None:
     and the page, rerun, lists the run with its tear sheet."""
     done = ("[data-testid='stAlertContentSuccess']:has-text('Last backtest finished')"
             f":has-text('{bot}')")
-    page.wait_for_selector(done, timeout=JOB_TIMEOUT_MS)
+    # attached, not visible: the rerun that lists the new run may bring the first tab forward
+    page.wait_for_selector(done, state="attached", timeout=JOB_TIMEOUT_MS)
     settle(page)
     page.get_by_role("tab", name="Backtests").click()
     page.wait_for_selector("[data-testid='stMetric']:has-text('Sharpe')", timeout=30_000)
@@ -114,13 +115,12 @@ def shoot(page, path: Path) -> Path:
 
 
 def screenshots(out: Path, root: Path) -> list[Path]:
-    """The README's Research pictures: a tear sheet (after two backtests run from the page),
-    the new-backtest form and the two runs compared. `root` holds the demo market, no run."""
+    """The README's Research pictures: a tear sheet (of a backtest run from the page), the
+    new-backtest form and that run compared with the one already in `root`."""
     out.mkdir(parents=True, exist_ok=True)
     with running_app(root, FAST_ENV) as url, browser_page(1280, 1000) as page:
-        for bot in ("swing_2w", "swing_1w"):
-            start_backtest(page, url, bot)
-            wait_for_tear_sheet(page)
+        start_backtest(page, url)
+        wait_for_tear_sheet(page)
         goto(page, url, "research")
         page.wait_for_selector("[data-testid='stMetric']:has-text('Sharpe')")
         shots = [shoot(page, out / "app_research.png")]
@@ -132,11 +132,16 @@ def screenshots(out: Path, root: Path) -> list[Path]:
 
 
 if __name__ == "__main__":
+    from aion_core.config import load_settings
     from jobs.demo import write_demo_data
+    from jobs.replay import run_backtest
 
     with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as tmp:
         data = Path(tmp) / "data"
         write_demo_data(Store(data), n_symbols=12, years=2.0, seed=7, intraday_days=2,
                         end=date(2026, 11, 20))
+        settings = load_settings(data, env_file=None).model_copy(
+            update={"aion_retrain_every": 252})
+        run_backtest(Store(data), settings, START, END, ["2w"])  # the run to compare with
         for shot in screenshots(Path(sys.argv[1]), data):
             print(shot)
