@@ -90,6 +90,9 @@ RANKED_RESIDUAL_FEATURES = [f"rank_{name}" for name in RESIDUAL_FEATURES]
 #: Every column `build_features` returns besides `symbol, date`.
 FEATURE_COLUMNS = (STANDARD_FEATURES + NORMALISED_FEATURES + RANK_FEATURES + ALPHA_FEATURES
                    + RESIDUAL_FEATURES + RANKED_RESIDUAL_FEATURES)
+#: Computed per symbol (`symbol_columns`) and across symbols per date (`cross_section_columns`).
+CROSS_SECTION_FEATURES = RANK_FEATURES + RESIDUAL_FEATURES + RANKED_RESIDUAL_FEATURES
+SYMBOL_FEATURES = [c for c in FEATURE_COLUMNS if c not in CROSS_SECTION_FEATURES]
 #: Sessions of history after which every feature is defined and the same whatever the
 #: history's start (tests/test_features.py checks the last row past it).
 WARM_UP = max(HIGH_52W_WINDOW, residual.WARM_UP)
@@ -281,11 +284,45 @@ def _rank_columns(cols: dict[str, np.ndarray], lay: PanelLayout) -> dict[str, np
             for name in RANKED_FEATURES}
 
 
-def _residual_columns(p: PanelArrays, lay: PanelLayout) -> dict[str, np.ndarray]:
+def _residual_columns(close: np.ndarray, lay: PanelLayout) -> dict[str, np.ndarray]:
     """RESIDUAL_FEATURES and their per-date ranks, computed on the date grid."""
-    wide = residual_columns(lay.by_day(p.close), lay.days)
+    wide = residual_columns(lay.by_day(close), lay.days)
     wide |= {f"rank_{name}": _pct_rank_rows(wide[name]) for name in RESIDUAL_FEATURES}
     return {name: w[lay.day, lay.sym] for name, w in wide.items()}
+
+
+def symbol_columns(p: PanelArrays, lay: PanelLayout) -> dict[str, np.ndarray]:
+    """The time-series part: SYMBOL_FEATURES (float64 over `p`'s rows), each row from its own
+    symbol's bars alone, so any bucket of whole symbols gives the same values bit for bit."""
+    cols = indicator_columns(p)
+    cols.update(_session_columns(p, lay))
+    return cols
+
+
+def cross_section_columns(ranked: dict[str, np.ndarray], close: np.ndarray,
+                          lay: PanelLayout) -> dict[str, np.ndarray]:
+    """The cross-sectional part: CROSS_SECTION_FEATURES (float64 over the rows of `lay`).
+
+    ranked: the RANKED_FEATURES columns (float64, as `symbol_columns` gave them; a float32
+    copy would rank ties differently); close: `PanelArrays.close` of every symbol. Needs every
+    symbol of the panel in bars' order: a date's ranks and the residual factors span them all.
+    """
+    cols = _rank_columns(ranked, lay)
+    cols.update(_residual_columns(close, lay))
+    return cols
+
+
+def feature_frame(symbols: pd.Series, dates: pd.Series,
+                  cols: dict[str, np.ndarray]) -> pd.DataFrame:
+    """`symbol, date` then FEATURE_COLUMNS of `cols` as float32, fresh RangeIndex."""
+    # One float32 block filled in place: pandas then adopts it without stacking columns.
+    block = np.empty((len(FEATURE_COLUMNS), len(symbols)), dtype=np.float32)
+    for i, name in enumerate(FEATURE_COLUMNS):
+        block[i] = cols[name]
+    frame = pd.DataFrame(block.T, columns=FEATURE_COLUMNS, copy=False)
+    frame.insert(0, "date", dates.to_numpy())
+    frame.insert(0, "symbol", symbols.to_numpy())
+    return frame
 
 
 def build_features(bars: pd.DataFrame) -> pd.DataFrame:
@@ -298,15 +335,6 @@ def build_features(bars: pd.DataFrame) -> pd.DataFrame:
     """
     p = panel_arrays(bars)
     lay = PanelLayout.of(p, bars["date"].to_numpy())
-    cols = indicator_columns(p)
-    cols.update(_session_columns(p, lay))
-    cols.update(_rank_columns(cols, lay))
-    cols.update(_residual_columns(p, lay))
-    # One float32 block filled in place: pandas then adopts it without stacking columns.
-    block = np.empty((len(FEATURE_COLUMNS), len(bars)), dtype=np.float32)
-    for i, name in enumerate(FEATURE_COLUMNS):
-        block[i] = cols[name]
-    frame = pd.DataFrame(block.T, columns=FEATURE_COLUMNS, copy=False)
-    frame.insert(0, "date", bars["date"].to_numpy())
-    frame.insert(0, "symbol", bars["symbol"].to_numpy())
-    return frame
+    cols = symbol_columns(p, lay)
+    cols.update(cross_section_columns(cols, p.close, lay))
+    return feature_frame(bars["symbol"], bars["date"], cols)

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from aion_core.config import HORIZONS
-from aion_core.ml.features import PanelLayout, panel_arrays
+from aion_core.ml.features import PanelArrays, PanelLayout, panel_arrays
 from aion_core.ml.residual import daily_residuals
 
 
@@ -34,6 +34,40 @@ def target_columns(horizons: Mapping[str, int] = HORIZONS) -> list[str]:
     return [f"resid_fwd_{h}" for h in horizons]
 
 
+def symbol_forward_returns(p: PanelArrays,
+                           horizons: Mapping[str, int] = HORIZONS) -> dict[str, np.ndarray]:
+    """`fwd_<h>` over `p`'s rows: each from its own symbol's closes (any bucket of whole
+    symbols gives the same values)."""
+    n = len(p.close)
+    last_row = np.repeat(p.bounds[1:] - 1, np.diff(p.bounds))  # each row's symbol's last row
+    rows = np.arange(n)
+    out = {}
+    for name, steps in horizons.items():
+        ahead = rows + steps
+        known = ahead <= last_row
+        fwd = np.full(n, np.nan)
+        fwd[known] = p.close[ahead[known]] / p.close[known] - 1.0
+        out[f"fwd_{name}"] = fwd
+    return out
+
+
+def residual_forward_returns(close: np.ndarray, lay: PanelLayout,
+                             horizons: Mapping[str, int] = HORIZONS) -> dict[str, np.ndarray]:
+    """`resid_fwd_<h>` over the rows of `lay`; `close` is every symbol's (the residuals' factors
+    span the whole panel)."""
+    resid = daily_residuals(lay.by_day(close), lay.days)
+    out = {}
+    for name, steps in horizons.items():
+        ahead = np.full_like(resid, np.nan)  # row t: residuals of rows t+1 .. t+steps summed
+        if len(resid) > steps:
+            summed = np.cumsum(np.nan_to_num(resid), axis=0)
+            missing = np.cumsum(np.isnan(resid), axis=0)
+            ahead[:-steps] = summed[steps:] - summed[:-steps]
+            ahead[:-steps][missing[steps:] - missing[:-steps] > 0] = np.nan
+        out[f"resid_fwd_{name}"] = ahead[lay.day, lay.sym]
+    return out
+
+
 def forward_returns(bars: pd.DataFrame, horizons: Mapping[str, int] = HORIZONS) -> pd.DataFrame:
     """Forward close-to-close returns of every bar.
 
@@ -43,24 +77,8 @@ def forward_returns(bars: pd.DataFrame, horizons: Mapping[str, int] = HORIZONS) 
     `resid_fwd_<h>` for each.
     """
     p = panel_arrays(bars)  # checks the columns and the (symbol, date) order
-    n = len(p.close)
-    last_row = np.repeat(p.bounds[1:] - 1, np.diff(p.bounds))  # each row's symbol's last row
-    rows = np.arange(n)
-    out = {"symbol": bars["symbol"].to_numpy(), "date": bars["date"].to_numpy()}
-    for name, steps in horizons.items():
-        ahead = rows + steps
-        known = ahead <= last_row
-        fwd = np.full(n, np.nan)
-        fwd[known] = p.close[ahead[known]] / p.close[known] - 1.0
-        out[f"fwd_{name}"] = fwd
     lay = PanelLayout.of(p, bars["date"].to_numpy())
-    resid = daily_residuals(lay.by_day(p.close), lay.days)
-    for name, steps in horizons.items():
-        ahead = np.full_like(resid, np.nan)  # row t: residuals of rows t+1 .. t+steps summed
-        if len(resid) > steps:
-            summed = np.cumsum(np.nan_to_num(resid), axis=0)
-            missing = np.cumsum(np.isnan(resid), axis=0)
-            ahead[:-steps] = summed[steps:] - summed[:-steps]
-            ahead[:-steps][missing[steps:] - missing[:-steps] > 0] = np.nan
-        out[f"resid_fwd_{name}"] = ahead[lay.day, lay.sym]
+    out = {"symbol": bars["symbol"].to_numpy(), "date": bars["date"].to_numpy()}
+    out |= symbol_forward_returns(p, horizons)
+    out |= residual_forward_returns(p.close, lay, horizons)
     return pd.DataFrame(out)
