@@ -124,7 +124,7 @@ def parse_ts(value: str | None, name: str = "--at") -> datetime | None:
 def context(data_dir: Path | None) -> tuple[Settings, Store]:
     settings = load_settings(data_dir)
     logging.basicConfig(level=logging.INFO, handlers=[stderr_handler()])
-    return settings, Store(settings.aion_data_dir)
+    return settings, Store.from_settings(settings)
 
 
 def horizons_of(value: str) -> list[str]:

@@ -184,6 +184,14 @@ class Settings(BaseSettings):
     aion_notify_urls: str = PydField(
         "", description="Apprise URLs (mailto://, slack://, tgram://, discord://, ntfy://, "
         "json://...), comma- or space-separated; empty = no notifications")
+    aion_raw_url: str = PydField(
+        "", pattern=r"^$|^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$",
+        description="raw daily bars on object storage, s3://bucket/prefix (the prefix stands "
+        "for the data root's raw/: <prefix>/daily/<SYMBOL>.parquet); empty = in the data root")
+    aion_s3_endpoint_url: str = PydField(
+        "", pattern=r"^$|^https?://",
+        description="endpoint of an S3-compatible store (MinIO, Ceph, moto) for AION_RAW_URL; "
+        "empty = AWS S3")
 
     @property
     def universe(self) -> list[str]:

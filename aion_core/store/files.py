@@ -186,11 +186,17 @@ def write_parquet(path: Path, df: pd.DataFrame, compression: str = "zstd") -> No
     `compression`: any Parquet codec; "lz4" writes a large file about twice as fast as zstd
     for ~10% more bytes.
     """
+    atomic_write_bytes(Path(path), parquet_bytes(df, compression))
+
+
+def parquet_bytes(df: pd.DataFrame, compression: str = "zstd") -> bytes:
+    """`df` as one Parquet file in memory, encoded as write_parquet writes it: the bytes an
+    object store receives in a single PUT (raw_location), so both places hold equal files."""
     buf = io.BytesIO()
     table = pa.Table.from_pandas(df, preserve_index=False)
     repeating = [f.name for f in table.schema if not pa.types.is_floating(f.type)]
     pq.write_table(table, buf, compression=compression, use_dictionary=repeating)
-    atomic_write_bytes(Path(path), buf.getvalue())
+    return buf.getvalue()
 
 
 def _read_table(path: Path, columns: list[str] | None = None,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,12 @@ from filelock import FileLock, Timeout
 
 from aion_core.bots.ledger import Fill
 from aion_core.bots.registry import Bot
-from aion_core.config import resolve
-from aion_core.errors import BusyError, ConfigurationError, CorruptFileError
+from aion_core.config import Settings, resolve
+from aion_core.errors import BusyError, ConfigurationError
 from aion_core.knob_env import parse_knobs_env
 from aion_core.knobs import BotKnobs
 from aion_core.store import asof
 from aion_core.store.files import (
-    READ_THREADS,
-    _read_table,
     append_jsonl,
     locked,
     read_json,
@@ -36,17 +33,25 @@ from aion_core.store.files import (
     write_json,
     write_parquet,
 )
-from aion_core.store.schema import DAILY_SCHEMA, conform_daily, conform_macro, conform_minute
+from aion_core.store.raw import RawLocation, read_daily_bars
+from aion_core.store.schema import conform_macro, conform_minute
 
 
 class Store:
     """The data root, addressed by CONTRACT.md's keys: `store.path("raw_daily", symbol="AAPL")`."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, raw_url: str = "", s3_endpoint_url: str = "") -> None:
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():  # else every use fails, unnamed
             raise ConfigurationError(f"the data root {self.root} is a file, not a folder: "
                                      "point --data-dir or AION_DATA_DIR at a folder")
+        #: Where raw_daily lives (raw.RawLocation): under the root unless AION_RAW_URL is set.
+        self.raw = RawLocation(str(self.root), raw_url, s3_endpoint_url)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        """The store of `settings`' data root, its raw bars where AION_RAW_URL says."""
+        return cls(settings.aion_data_dir, settings.aion_raw_url, settings.aion_s3_endpoint_url)
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -57,10 +62,7 @@ class Store:
     # daily bars ---------------------------------------------------------------
 
     def daily_symbols(self) -> list[str]:
-        folder = self.path("raw_daily", symbol="X").parent
-        if not folder.is_dir():
-            return []
-        return sorted(p.name[: -len(".parquet")] for p in folder.glob("*.parquet"))
+        return self.raw.symbols()
 
     def read_daily(self, symbol: str) -> pd.DataFrame | None:
         """One symbol's bars in the contract's shape (schema.conform_daily), None if absent."""
@@ -68,44 +70,18 @@ class Store:
         return None if table is None else table.to_pandas()
 
     def _daily_table(self, symbol: str, use_threads: bool = True) -> pa.Table | None:
-        path = self.path("raw_daily", symbol=symbol)
-        table = _read_table(path, use_threads=use_threads)
-        return None if table is None else conform_daily(table, path, symbol)
+        return self.raw.table(symbol, use_threads)
 
     def write_daily(self, symbol: str, bars: pd.DataFrame) -> None:
-        write_parquet(self.path("raw_daily", symbol=symbol), bars)
+        self.raw.write(symbol, bars)
 
     def read_daily_panel(self, symbols: Iterable[str] | None = None,
                          end: pd.Timestamp | str | None = None,
                          refused: dict[str, str] | None = None) -> pd.DataFrame:
-        """Long frame `symbol, date, open, high, low, close, volume` sorted by (symbol, date).
-
-        `end` (inclusive) drops every later bar at read time: this is how `--as-of` keeps
-        the future out of everything downstream. The files (one per symbol, hundreds of them)
-        are read by a few threads, since Arrow decodes outside the GIL, and turned into one
-        frame once; a missing or empty file is skipped. A file that cannot be read or lacks a
-        column raises CorruptFileError, or, when `refused` is given, is left out and recorded
-        there (symbol -> the error's one line), so the caller can say which and why.
-        """
-        wanted = list(symbols if symbols is not None else self.daily_symbols())
-
-        def read(symbol: str) -> pa.Table | None:
-            try:
-                return self._daily_table(symbol, use_threads=False)
-            except CorruptFileError as exc:
-                if refused is None:
-                    raise
-                refused[symbol] = str(exc)
-                return None
-
-        with ThreadPoolExecutor(READ_THREADS) as pool:
-            tables = [t for t in pool.map(read, wanted) if t is not None and t.num_rows]
-        if not tables:
-            return DAILY_SCHEMA.empty_table().to_pandas()
-        panel = pa.concat_tables(tables).to_pandas()
-        if end is not None:
-            panel = panel[panel["date"] <= pd.Timestamp(end)]
-        return panel.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
+        """Long frame `symbol, date, open, high, low, close, volume` sorted by (symbol, date),
+        from disk or object storage: raw.read_daily_bars, which says what `end` and `refused`
+        do (`end` inclusive: how `--as-of` keeps the future out of everything downstream)."""
+        return read_daily_bars(self.raw, symbols, end, refused)
 
     # macro and news -----------------------------------------------------------
 

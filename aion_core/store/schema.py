@@ -42,7 +42,7 @@ def _plain(table: pa.Table) -> bool:
                     for c in DAILY_COLUMNS[2:]))
 
 
-def conform_daily(table: pa.Table, path: Path, symbol: str) -> pa.Table:
+def conform_daily(table: pa.Table, path: Path | str, symbol: str) -> pa.Table:
     """`table` (one symbol's file) in DAILY_SCHEMA; the symbol column is filled from the file
     name when absent. Raises CorruptFileError naming the file and what is wrong with it."""
     if _plain(table):
