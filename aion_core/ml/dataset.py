@@ -52,15 +52,22 @@ def build_dataset(bars: pd.DataFrame, macro: pd.DataFrame | None = None,
     news: `symbol, published_at` (UTC), `headline`, ... or None.
     """
     parts = [build_features(bars)]
-    columns = list(MODEL_FEATURES)
+    macro_names: list[str] = []
     if macro is not None and not macro.empty:
         rows = _macro_rows(macro, bars["date"].to_numpy())
         parts.append(rows)
-        columns += list(rows.columns)
-    if news is not None and not news.empty:
+        macro_names = list(rows.columns)
+    with_news = news is not None and not news.empty
+    if with_news:
         sent = sentiment_features(score_headlines(news), bars)
         parts.append(sent[sentiment_columns()])
-        columns += sentiment_columns()
     labels = forward_returns(bars, horizons)
     parts.append(labels[label_columns(horizons) + target_columns(horizons)])
-    return Dataset(pd.concat(parts, axis=1), columns, label_columns(horizons))
+    return Dataset(pd.concat(parts, axis=1), dataset_columns(macro_names, with_news),
+                   label_columns(horizons))
+
+
+def dataset_columns(macro_names: list[str], with_news: bool) -> list[str]:
+    """The columns a model trains on: the bar features, then the macro columns present, then
+    the sentiment columns when there is news."""
+    return list(MODEL_FEATURES) + macro_names + (sentiment_columns() if with_news else [])

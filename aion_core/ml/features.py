@@ -121,6 +121,21 @@ class PanelArrays:
         return len(self.bounds) - 1
 
 
+def symbol_bounds(rows: pd.DataFrame) -> np.ndarray:
+    """Where each symbol's rows start, plus the row count: symbol s owns rows
+    bounds[s]:bounds[s+1]. rows: `symbol, date, ...`, sorted by (symbol, date), one row per
+    session (DataError otherwise)."""
+    sym = rows["symbol"].to_numpy()
+    dates = rows["date"].to_numpy()
+    new = np.ones(len(rows), dtype=bool)
+    new[1:] = sym[1:] != sym[:-1]
+    starts = np.flatnonzero(new)
+    inner = ~new[1:]
+    if np.any(dates[1:][inner] <= dates[:-1][inner]) or len(pd.unique(sym[starts])) != len(starts):
+        raise DataError("bars must be sorted by (symbol, date) with one row per session")
+    return np.append(starts, len(rows)).astype(np.int64)
+
+
 def panel_arrays(bars: pd.DataFrame) -> PanelArrays:
     """Arrays of `bars` (BAR_COLUMNS, sorted by (symbol, date), one row per session).
 
@@ -131,15 +146,7 @@ def panel_arrays(bars: pd.DataFrame) -> PanelArrays:
     missing = [c for c in BAR_COLUMNS if c not in bars.columns]
     if missing:
         raise DataError(f"bars lack column(s) {missing}")
-    sym = bars["symbol"].to_numpy()
-    dates = bars["date"].to_numpy()
-    new = np.ones(len(bars), dtype=bool)
-    new[1:] = sym[1:] != sym[:-1]
-    starts = np.flatnonzero(new)
-    inner = ~new[1:]
-    if np.any(dates[1:][inner] <= dates[:-1][inner]) or len(pd.unique(sym[starts])) != len(starts):
-        raise DataError("bars must be sorted by (symbol, date) with one row per session")
-    bounds = np.append(starts, len(bars)).astype(np.int64)
+    bounds = symbol_bounds(bars)
 
     def col(name: str) -> np.ndarray:
         return np.ascontiguousarray(bars[name].to_numpy(dtype=np.float64, na_value=np.nan))
@@ -200,12 +207,24 @@ class PanelLayout:
         return len(self.days)
 
     @staticmethod
-    def of(p: PanelArrays, dates: np.ndarray) -> PanelLayout:
-        lengths = np.diff(p.bounds)
-        sym = np.repeat(np.arange(p.n_symbols), lengths)
-        pos = np.arange(len(sym)) - p.bounds[:-1][sym]
-        day, days = pd.factorize(dates, sort=True)
-        return PanelLayout(sym, pos, day, pd.DatetimeIndex(days), p.n_symbols,
+    def of(p: PanelArrays, dates: np.ndarray, days: pd.DatetimeIndex | None = None
+           ) -> PanelLayout:
+        return PanelLayout.on(p.bounds, dates, days)
+
+    @staticmethod
+    def on(bounds: np.ndarray, dates: np.ndarray, days: pd.DatetimeIndex | None = None
+           ) -> PanelLayout:
+        """The layout of rows split by `bounds` (`symbol_bounds`); `days` (ascending, a
+        superset of `dates`) is the date grid when these rows are one bucket of a larger
+        panel, whose grid a date-wise feature needs."""
+        lengths = np.diff(bounds)
+        sym = np.repeat(np.arange(len(lengths)), lengths)
+        pos = np.arange(len(sym)) - bounds[:-1][sym]
+        if days is None:
+            day, days = pd.factorize(dates, sort=True)
+        else:
+            day = days.get_indexer(dates)
+        return PanelLayout(sym, pos, day, pd.DatetimeIndex(days), len(lengths),
                            int(lengths.max(initial=0)))
 
     def by_session(self, values: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from aion_core.errors import ConfigurationError
 from aion_core.market_hours import NY, calendar, previous_session, session_open_close
-from aion_core.ml.features import PanelLayout, panel_arrays
+from aion_core.ml.features import PanelLayout, symbol_bounds
 
 #: Half-lives, in sessions, of the decaying averages (`sent_decay_<h>`).
 HALFLIFES = (5,)
@@ -84,7 +84,8 @@ def assign_sessions(published_at: pd.Series, days: pd.DatetimeIndex) -> np.ndarr
 
 
 def sentiment_features(news_scores: pd.DataFrame, bars: pd.DataFrame,
-                       halflifes: tuple[int, ...] = HALFLIFES) -> pd.DataFrame:
+                       halflifes: tuple[int, ...] = HALFLIFES,
+                       days: pd.DatetimeIndex | None = None) -> pd.DataFrame:
     """Per-bar sentiment: that session's mean score and count, and decayed averages.
 
     news_scores: `symbol, published_at, compound` as `score_headlines` returns.
@@ -93,11 +94,12 @@ def sentiment_features(news_scores: pd.DataFrame, bars: pd.DataFrame,
     half-life h `sent_decay_<h>`: the mean of all earlier-credited scores weighted by
     0.5 ** (age in sessions / h), NaN before the symbol's first headline; float32, one row
     per bar in bars' order, fresh RangeIndex.
+    days: the whole panel's dates when `bars` is one bucket of symbols (ages count them).
     """
-    p = panel_arrays(bars)
-    lay = PanelLayout.of(p, bars["date"].to_numpy())
+    bounds = symbol_bounds(bars)
+    lay = PanelLayout.on(bounds, bars["date"].to_numpy(), days)
     # Arrow text throughout (`.array`, `take`): no Python string per bar or headline.
-    symbols = pd.Index(bars["symbol"].array.take(p.bounds[:-1]))
+    symbols = pd.Index(bars["symbol"].array.take(bounds[:-1]))
     sym = symbols.get_indexer(news_scores["symbol"].array)
     day = (assign_sessions(news_scores["published_at"], lay.days) if lay.n_days
            else np.full(len(sym), -1))

@@ -1,0 +1,126 @@
+"""The dataset of aion_core.ml.dataset built in buckets of symbols, for a cluster; pure.
+
+Why three steps rather than `build_dataset` per bucket: most columns (indicators, returns,
+forward returns) depend on one symbol's bars alone, but the per-date ranks and the residual
+factors (aion_core.ml.residual) span every symbol of the panel, and the macro and sentiment
+columns count sessions on the panel's whole date grid. So:
+
+1. `symbol_part(bars)` per bucket: the time-series columns of whole symbols;
+2. `cross_section(parts)` once, on the narrow columns of every bucket gathered in symbol order
+   (closes and the ranked columns): the cross-sectional columns, split back per bucket;
+3. `assemble(part, cross, ...)` per bucket: the dataset's rows of that bucket, column for
+   column and bit for bit what `build_dataset` gives those rows (tests/test_cluster.py).
+
+Every function runs the same code as the single-process path (features.symbol_columns,
+cross_section_columns, labels.*_forward_returns), on the same float64 values, so equality is
+exact rather than approximate. As-of: the caller cuts the bars at `as_of` before step 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from aion_core.config import HORIZONS
+from aion_core.ml.dataset import Dataset, dataset_columns
+from aion_core.ml.features import (
+    RANKED_FEATURES,
+    SYMBOL_FEATURES,
+    PanelLayout,
+    cross_section_columns,
+    feature_frame,
+    panel_arrays,
+    symbol_bounds,
+    symbol_columns,
+)
+from aion_core.ml.labels import (
+    label_columns,
+    residual_forward_returns,
+    symbol_forward_returns,
+    target_columns,
+)
+from aion_core.ml.macro import macro_features
+from aion_core.ml.sentiment import sentiment_columns, sentiment_features
+
+#: What step 2 needs of each bucket: float64 closes (<= 0 already NaN) and the ranked inputs.
+NARROW_COLUMNS = ["symbol", "date", "close", *RANKED_FEATURES]
+_KEEP_64 = {"close", *RANKED_FEATURES}
+
+
+def symbol_part(bars: pd.DataFrame, horizons: Mapping[str, int] = HORIZONS) -> pd.DataFrame:
+    """Step 1 on one bucket of whole symbols.
+
+    bars: long `symbol, date, open, high, low, close, volume`, sorted by (symbol, date), cut
+    at as_of. Returns one row per bar in bars' order: `symbol, date, close` (float64), the
+    SYMBOL_FEATURES (float64 for RANKED_FEATURES, whose ranks need the exact values; float32
+    for the rest, as the dataset stores them) and `fwd_<h>` (float64).
+    """
+    p = panel_arrays(bars)
+    cols = symbol_columns(p, PanelLayout.of(p, bars["date"].to_numpy()))
+    out = {"symbol": bars["symbol"].to_numpy(), "date": bars["date"].to_numpy(),
+           "close": p.close}
+    out |= {c: cols[c] if c in _KEEP_64 else cols[c].astype(np.float32)
+            for c in SYMBOL_FEATURES}
+    out |= symbol_forward_returns(p, horizons)
+    return pd.DataFrame(out)
+
+
+@dataclass(frozen=True)
+class CrossSection:
+    """Step 2's result: the panel's date grid and, per bucket (in the order given), its rows'
+    CROSS_SECTION_FEATURES and `resid_fwd_<h>` (float64, RangeIndex, the bucket's row order)."""
+
+    days: pd.DatetimeIndex
+    parts: list[pd.DataFrame]
+
+
+def cross_section(narrow: list[pd.DataFrame],
+                  horizons: Mapping[str, int] = HORIZONS) -> CrossSection:
+    """Step 2. narrow: every bucket's NARROW_COLUMNS, buckets in symbol order (the residual
+    factors' sums run over symbols in that order: another order changes the last bits)."""
+    frame = pd.concat(narrow, ignore_index=True)
+    lay = PanelLayout.on(symbol_bounds(frame), frame["date"].to_numpy())
+    close = frame["close"].to_numpy(dtype=np.float64)
+    cols = cross_section_columns({c: frame[c].to_numpy(np.float64) for c in RANKED_FEATURES},
+                                 close, lay)
+    cols |= residual_forward_returns(close, lay, horizons)
+    whole = pd.DataFrame(cols)
+    edges = np.cumsum([0, *(len(n) for n in narrow)])
+    return CrossSection(lay.days, [whole.iloc[a:b].reset_index(drop=True)
+                                   for a, b in zip(edges[:-1], edges[1:], strict=True)])
+
+
+def day_macro(macro: pd.DataFrame | None, days: pd.DatetimeIndex) -> pd.DataFrame | None:
+    """The macro features of each day of the grid (`macro_features`), None without macro."""
+    if macro is None or macro.empty:
+        return None
+    return macro_features(macro, days).drop(columns="date")
+
+
+def assemble(part: pd.DataFrame, cross: pd.DataFrame, days: pd.DatetimeIndex,
+             macro_days: pd.DataFrame | None = None, news_scores: pd.DataFrame | None = None,
+             horizons: Mapping[str, int] = HORIZONS) -> Dataset:
+    """Step 3: one bucket's dataset rows, as `build_dataset` would give them.
+
+    part: `symbol_part`'s frame; cross: its bucket's frame of `cross_section`; days: the panel's
+    date grid; macro_days: `day_macro` of it; news_scores: `score_headlines` of the news (or
+    None).
+    """
+    cols = {c: part[c].to_numpy() for c in SYMBOL_FEATURES}
+    cols |= {c: cross[c].to_numpy() for c in cross.columns}
+    frames = [feature_frame(part["symbol"], part["date"], cols)]
+    macro_names: list[str] = []
+    if macro_days is not None:
+        rows = macro_days.iloc[days.get_indexer(part["date"])].reset_index(drop=True)
+        frames.append(rows)
+        macro_names = list(rows.columns)
+    with_news = news_scores is not None and not news_scores.empty
+    if with_news:
+        frames.append(sentiment_features(news_scores, part, days=days)[sentiment_columns()])
+    labels = part[label_columns(horizons)].join(cross[target_columns(horizons)])
+    frames.append(labels)
+    return Dataset(pd.concat(frames, axis=1), dataset_columns(macro_names, with_news),
+                   label_columns(horizons))
