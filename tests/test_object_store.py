@@ -147,3 +147,11 @@ def test_a_malformed_setting_is_one_clear_error(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigurationError, match=name):
         load_settings(env_file=None)
+
+
+def test_a_missing_bucket_is_a_configuration_error_not_an_empty_store(s3_raw, tmp_path):
+    _, endpoint = s3_raw
+    store = Store(tmp_path / "data", "s3://no-such-bucket-here/raw", endpoint)
+    with pytest.raises(ConfigurationError, match="no-such-bucket-here"):
+        store.daily_symbols()
+    assert Store(tmp_path / "data", s3_raw[0], endpoint).daily_symbols() == []

@@ -72,10 +72,16 @@ class RawLocation:
                 if Path(folder).is_dir() else []
         else:
             with self._errors(folder):
+                fs = self._fs()
                 try:
-                    names = [k.rsplit("/", 1)[-1] for k in self._fs().ls(folder, detail=False)]
+                    names = [k.rsplit("/", 1)[-1] for k in fs.ls(folder, detail=False)]
                 except FileNotFoundError:
                     names = []
+                bucket = self.url.split("://", 1)[1].split("/", 1)[0]
+                if not names and not fs.exists(bucket):  # a typo, not an empty store
+                    raise ConfigurationError(f"AION_RAW_URL {self.url}: bucket {bucket!r} "
+                                             "does not exist (or is not visible with these "
+                                             "credentials)")
         return sorted(n[: -len(".parquet")] for n in names if n.endswith(".parquet"))
 
     def table(self, symbol: str, use_threads: bool = True) -> pa.Table | None:
