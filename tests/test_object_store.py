@@ -155,3 +155,22 @@ def test_a_missing_bucket_is_a_configuration_error_not_an_empty_store(s3_raw, tm
     with pytest.raises(ConfigurationError, match="no-such-bucket-here"):
         store.daily_symbols()
     assert Store(tmp_path / "data", s3_raw[0], endpoint).daily_symbols() == []
+
+
+def test_a_worker_process_reads_its_symbols_from_the_pickled_location(s3_raw, tmp_path):
+    """What a Dask worker does: it gets the location (three strings, no credentials) and
+    reads its bucket of symbols itself, with the credentials of its own environment."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    url, endpoint = s3_raw
+    store = Store(tmp_path / "data", url, endpoint)
+    for sym, close in (("AAA", 1.0), ("BBB", 2.0)):
+        store.write_daily(sym, pd.DataFrame({
+            "symbol": sym, "date": pd.to_datetime(["2026-11-19", "2026-11-20"]), "open": close,
+            "high": close, "low": close, "close": close, "volume": 10}))
+    assert "testing" not in repr(store.raw)  # all it carries: root, url, endpoint
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        part = pool.submit(read_daily_bars, store.raw, ["BBB"]).result(timeout=120)
+    pd.testing.assert_frame_equal(part, store.read_daily_panel(["BBB"]))
+    assert list(part["close"]) == [2.0, 2.0]
