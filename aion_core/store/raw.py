@@ -127,7 +127,7 @@ class RawLocation:
             with self._errors(self.url):
                 got = fs.cat(urls, on_error="return")
             for symbol, url in zip(batch, urls, strict=True):
-                data = got.get(fs._strip_protocol(url), got.get(url))
+                data = got.get(url.split("://", 1)[1])  # fsspec keys drop the protocol
                 try:
                     yield symbol, self._decode(symbol, url, data)
                 except CorruptFileError as exc:
