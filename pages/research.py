@@ -4,7 +4,9 @@ runs side by side, and the `aion evaluate` reports.
 A backtest started here runs as a background job through the same runner and lock as the
 admin's run-now buttons (aion_core.jobs_runner), so one runs at a time and its progress is its
 log; it never touches the live bots. Every figure is recomputed from the run's files with
-aion_core.metrics (views_research), the functions that wrote its metrics.json.
+aion_core.metrics (views_research), the functions that wrote its metrics.json, once per change
+of those files: the page draws the cached "tear_sheets" read model, and reads the raw run only
+when a download is clicked.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from aion_core import jobs_runner, metrics
+from aion_core import jobs_runner, views
 from aion_core import views_research as vr
 from aion_core.bots.registry import SWING_BOTS, swing_bot
 from aion_core.config import Settings
@@ -156,9 +158,9 @@ def draw_curves(curves: pd.DataFrame, bot: str) -> None:
         _ui.plot(_ui.layout(expo, height=260, title="Exposure and cash"))
 
 
-def draw_monthly_and_rolling(run: vr.BacktestRun, bot: str) -> None:
+def draw_monthly_and_rolling(sheet: vr.TearSheet) -> None:
     left, right = st.columns(2)
-    months = metrics.monthly_returns(run.curve(bot), run.initial(bot))
+    months = sheet["monthly"]
     heat = go.Figure(go.Heatmap(
         z=months.to_numpy(), x=MONTHS, y=[str(y) for y in months.index], zmid=0,
         colorscale=[[0, _ui.LOSS], [0.5, "#f7f9fb"], [1, _ui.GAIN]], showscale=False,
@@ -167,7 +169,7 @@ def draw_monthly_and_rolling(run: vr.BacktestRun, bot: str) -> None:
         hovertemplate="%{y} %{x}: %{text}<extra></extra>"))
     with left:
         _ui.plot(_ui.layout(heat, height=120 + 40 * len(months), title="Monthly returns"))
-    roll = vr.rolling_sharpe(run, bot)
+    roll = sheet["rolling"]
     fig = go.Figure(go.Scatter(x=roll.index, y=roll, name="rolling Sharpe"))
     with right:
         if roll.empty:
@@ -176,19 +178,19 @@ def draw_monthly_and_rolling(run: vr.BacktestRun, bot: str) -> None:
             _ui.plot(_ui.break_even(_ui.layout(fig, height=260, title="Rolling Sharpe")))
 
 
-def draw_trips(run: vr.BacktestRun, bot: str) -> None:
-    trips = metrics.round_trips(run.bot_trades(bot))
+def draw_trips(sheet: vr.TearSheet) -> None:
+    trips = sheet["trips"]
     st.markdown(f"**Round trips** ({len(trips)} closed; PnL net of all fees)")
-    st.dataframe(trips.drop(columns="bot"), hide_index=True, height=260, column_config={
+    st.dataframe(trips, hide_index=True, height=260, column_config={
         "symbol": "Symbol",
         "entry": st.column_config.DateColumn("Entry"), "exit": st.column_config.DateColumn("Exit"),
         "days_held": "Days held", "cost": st.column_config.NumberColumn("Cost", format="dollar"),
         "pnl": st.column_config.NumberColumn("PnL", format="dollar"),
         "return": st.column_config.NumberColumn("Return", format="percent"),
         "exit_reason": "Exit reason"})
-    for col, by, title in zip(st.columns(2), ("symbol", "exit_reason"),
-                              ("PnL by symbol", "PnL by exit reason"), strict=True):
-        table = vr.pnl_by(trips, by)
+    for col, by, title, table in zip(st.columns(2), ("symbol", "exit_reason"),
+                                     ("PnL by symbol", "PnL by exit reason"),
+                                     (sheet["by_symbol"], sheet["by_exit"]), strict=True):
         fig = go.Figure(go.Bar(x=table[by], y=table["pnl"],
                                marker_color=_ui.signed_colours(table["pnl"])))
         fig.update_yaxes(tickformat=_ui.MONEY_AXIS)
@@ -196,49 +198,67 @@ def draw_trips(run: vr.BacktestRun, bot: str) -> None:
             _ui.plot(_ui.layout(fig, height=260, title=title))
 
 
-def draw_downloads(run: vr.BacktestRun) -> None:
+def draw_downloads(store: Store, run_id: str) -> None:
+    """The run's trades and equity as CSV, written only when clicked: a year of fills is a
+    few megabytes that every rerun would otherwise rebuild and send."""
+    def csv(part: str) -> str:
+        run = views.load(store, "backtest", run_id)
+        if run is None:
+            return ""
+        return (pd.DataFrame(run.trades) if part == "trades" else run.equity).to_csv(index=False)
+
     a, b, _ = st.columns([1, 1, 3])
-    a.download_button("Trades (CSV)", pd.DataFrame(run.trades).to_csv(index=False),
-                      f"{run.id}_trades.csv", "text/csv", icon=":material/download:")
-    b.download_button("Equity (CSV)", run.equity.to_csv(index=False), f"{run.id}_equity.csv",
-                      "text/csv", icon=":material/download:")
+    a.download_button("Trades (CSV)", lambda: csv("trades"), f"{run_id}_trades.csv", "text/csv",
+                      icon=":material/download:", on_click="ignore")
+    b.download_button("Equity (CSV)", lambda: csv("equity"), f"{run_id}_equity.csv", "text/csv",
+                      icon=":material/download:", on_click="ignore")
 
 
-def draw_tear_sheet(run: vr.BacktestRun) -> None:
-    doc = run.doc
+def draw_tear_sheet(store: Store, run: vr.RunSheets) -> None:
+    doc = run["doc"]
+    bots = list(run["sheets"])
     st.caption(f"{doc.get('start')} → {doc.get('end')} · models refit every "
                f"{doc.get('retrain_every')} sessions · created {doc.get('created_at')}")
-    if not run.bots:
+    if not bots:
         st.info("This run traded no bot.", icon=":material/hourglass_empty:")
         return
-    bot = st.segmented_control("Bot", run.bots, default=run.bots[0], key="bt_sheet_bot") \
-        or run.bots[0]
-    draw_figures(vr.tear_sheet(run, bot))
-    draw_curves(vr.curves_frame(run, bot), bot)
-    draw_monthly_and_rolling(run, bot)
-    draw_trips(run, bot)
+    bot = st.segmented_control("Bot", bots, default=bots[0], key="bt_sheet_bot") or bots[0]
+    sheet = run["sheets"][bot]
+    draw_figures(sheet["figures"])
+    draw_curves(sheet["curves"], bot)
+    draw_monthly_and_rolling(sheet)
+    draw_trips(sheet)
     with st.expander("Knobs and settings used"):
         st.json({"knobs": (doc.get("knobs") or {}).get(bot), "settings": doc.get("settings")})
-    draw_downloads(run)
+    draw_downloads(store, str(doc["id"]))
+
+
+#: The runs table's figures, formatted like the tear sheet's (vr.fmt_figure), so a return
+#: reads "+0.82%" / "−2.15%" in both places.
+RUNS_FIGURES = {"total_return": ("Return", "pct"), "sharpe": ("Sharpe", "ratio"),
+                "max_drawdown": ("Max DD", "pct"), "benchmark": ("Benchmark", "pct")}
 
 
 def draw_runs(store: Store, runs: list[dict[str, Any]]) -> None:
-    st.dataframe(vr.runs_table(runs), hide_index=True, height=min(36 * (len(runs) + 1), 260),
-                 column_config={
-                     "id": "Run", "created": "Created", "period": "Period", "bot": "Bot",
-                     "retrain_every": "Refit every",
-                     "total_return": st.column_config.NumberColumn("Return", format="percent"),
-                     "sharpe": st.column_config.NumberColumn("Sharpe", format="%.2f"),
-                     "max_drawdown": st.column_config.NumberColumn("Max DD", format="percent"),
-                     "benchmark": st.column_config.NumberColumn("Benchmark",
-                                                                format="percent")})
+    table = vr.runs_table(runs)
+    for column, (_, kind) in RUNS_FIGURES.items():
+        table[column] = [vr.fmt_figure(kind, v) for v in table[column]]
+    st.dataframe(table, hide_index=True, width="stretch", height=min(
+        36 * (len(table) + 1), 260), column_config={  # narrow columns: Benchmark stays in view
+        "id": st.column_config.TextColumn("Run", width="medium"),
+        "created": st.column_config.TextColumn("Created", width="small"),
+        "period": st.column_config.TextColumn("Period", width="medium"),
+        "bot": st.column_config.TextColumn("Bot", width="small"),
+        "retrain_every": st.column_config.NumberColumn("Refit every", width="small"),
+        **{c: st.column_config.TextColumn(label, width="small")
+           for c, (label, _) in RUNS_FIGURES.items()}})
     names = {r["id"]: f"{r['id']} · {r.get('start')} → {r.get('end')} · "
              f"{', '.join(r.get('bots', []))}" for r in runs}
     run_id = st.selectbox("Tear sheet of", list(names), format_func=names.get, key="bt_run")
     with _ui.guard(f"Backtest {run_id}"):
-        run = _ui.load(store, "backtest", run_id)
+        run = _ui.load(store, "tear_sheets", run_id)
         if run is not None:
-            draw_tear_sheet(run)
+            draw_tear_sheet(store, run)
 
 
 def draw_compare(store: Store, runs: list[dict[str, Any]]) -> None:
@@ -246,14 +266,14 @@ def draw_compare(store: Store, runs: list[dict[str, Any]]) -> None:
                          default=[r["id"] for r in runs[:2]], max_selections=vr.COMPARE_MAX,
                          key="bt_compare")
     with _ui.guard("Runs compared"):
-        loaded = [r for i in ids if (r := _ui.load(store, "backtest", i)) is not None]
+        loaded = [r for i in ids if (r := _ui.load(store, "tear_sheets", i)) is not None]
         if not loaded:
             return
         table = vr.compare_frame(loaded)
         kinds = [f[2] for f in vr.FIGURES]
         shown = table.apply(lambda col: [vr.fmt_figure(k, v) for k, v in zip(kinds, col,
                                                                            strict=True)])
-        st.dataframe(shown, height=36 * (len(table) + 1))
+        st.dataframe(shown, height="content")  # a fixed height left an empty last row
         growth = vr.growth_frame(loaded)
         fig = go.Figure([go.Scatter(x=part["date"], y=part["growth"], name=name)
                          for name, part in growth.groupby("curve")])

@@ -137,3 +137,28 @@ def test_the_form_starts_a_backtest_through_the_runner_and_shows_its_progress(
     at = research(monkeypatch, demo_root.root)
     (bar,) = at.get("progress")
     assert "6/20" in bar.proto.text
+
+
+def test_a_rerun_redoes_no_tear_sheet_maths_and_tables_share_one_format(monkeypatch, demo_root,
+                                                                        synthetic_market):
+    ids = [truth_run(demo_root, synthetic_market, ["1w", "4w"]) for _ in range(2)]
+    at = research(monkeypatch, demo_root.root)
+    reduced = []
+    for name in ("round_trips", "tear_sheet", "monthly_returns", "rolling_sharpe"):
+        real = getattr(metrics, name)
+        monkeypatch.setattr(metrics, name, lambda *a, _real=real, _n=name, **k: (
+            reduced.append(_n), _real(*a, **k))[1])
+    at.segmented_control(key="bt_sheet_bot").set_value("swing_4w").run()
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert reduced == [], "the cached read model, not the trade log, on every rerun"
+    runs = next(d.value for d in at.dataframe if "total_return" in d.value)
+    assert set(runs["id"]) == set(ids)
+    for value in (*runs["total_return"], *runs["max_drawdown"], *runs["benchmark"]):
+        assert value[0] in "+\u2212" and value.endswith("%"), value
+    def listed(run_id: str, bot: str) -> str:
+        return runs.loc[(runs["id"] == run_id) & (runs["bot"] == bot), "total_return"].iloc[0]
+
+    assert shown(at)["Total return"] == listed(at.selectbox(key="bt_run").value, "swing_4w")
+    compare = next(d.value for d in at.dataframe if f"{ids[0]} · swing_1w" in d.value)
+    assert compare.loc["Total return", f"{ids[0]} · swing_1w"] == listed(ids[0], "swing_1w")

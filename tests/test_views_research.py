@@ -7,12 +7,13 @@ import json
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from research_data import EVAL_ID, truth_run, write_evaluation  # noqa: E402
 
-from aion_core import metrics, views  # noqa: E402
+from aion_core import cache, metrics, views  # noqa: E402
 from aion_core import views_research as vr  # noqa: E402
 
 
@@ -62,14 +63,16 @@ def test_round_trip_tables_and_the_runs_table(demo_root, synthetic_market):
 def test_four_runs_side_by_side_at_most(demo_root, synthetic_market):
     ids = [truth_run(demo_root, synthetic_market, ["1w"]) for _ in range(5)]
     assert len(set(ids)) == 5, "each run its own folder"
-    runs = [views.load(demo_root, "backtest", i) for i in ids]
+    runs = [views.load(demo_root, "tear_sheets", i) for i in ids]
     table = vr.compare_frame(runs)
     assert table.shape == (len(vr.FIGURES), vr.COMPARE_MAX)
     assert list(table.index) == [f[1] for f in vr.FIGURES]
     growth = vr.growth_frame(runs)
     assert growth["curve"].nunique() == vr.COMPARE_MAX
     first = growth.groupby("curve")["growth"].last()
-    assert first.iloc[0] == pytest.approx(1 + runs[0].metrics["bots"]["swing_1w"]["total_return"])
+    written = views.load(demo_root, "backtest", ids[0]).metrics["bots"]["swing_1w"]
+    assert first.iloc[0] == pytest.approx(1 + written["total_return"])
+    assert table.iloc[0, 0] == pytest.approx(written["total_return"])
 
 
 def test_a_corrupt_run_is_named_and_the_others_listed(demo_root, synthetic_market):
@@ -109,3 +112,49 @@ def test_figures_are_formatted_with_their_unit():
     assert vr.fmt_figure("ratio", -1.234) == "\u22121.23"
     assert vr.fmt_figure("days", 7) == "7.0 d" and vr.fmt_figure("x", 3.25) == "3.2×"
     assert vr.fmt_figure("ratio", None) == "—" and vr.fmt_figure("pct", float("nan")) == "—"
+
+
+def test_the_tear_sheets_read_model_equals_the_metrics_on_the_same_run(demo_root,
+                                                                       synthetic_market):
+    run_id = truth_run(demo_root, synthetic_market, ["1w", "4w"])
+    run = views.load(demo_root, "backtest", run_id)
+    bundle = views.load(demo_root, "tear_sheets", run_id)
+    assert bundle["doc"] == run.doc and list(bundle["sheets"]) == run.bots
+    for bot, sheet in bundle["sheets"].items():
+        trades = run.bot_trades(bot)
+        assert sheet["figures"] == metrics.tear_sheet(run.curve(bot), trades,
+                                                      run.curve(bot, "gross"), run.initial(bot),
+                                                      run.curve(vr.BENCHMARK))
+        for key, value in run.metrics["bots"][bot].items():
+            assert sheet["figures"][key] == pytest.approx(value, nan_ok=True), (bot, key)
+        trips = metrics.round_trips(trades)
+        pd.testing.assert_frame_equal(sheet["trips"], trips.drop(columns="bot"))
+        pd.testing.assert_frame_equal(sheet["monthly"], metrics.monthly_returns(
+            run.curve(bot), run.initial(bot)))
+        pd.testing.assert_series_equal(sheet["rolling"], vr.rolling_sharpe(run, bot))
+        pd.testing.assert_frame_equal(sheet["curves"], vr.curves_frame(run, bot))
+        by_symbol = sheet["by_symbol"].set_index("symbol")
+        for symbol, part in trips.groupby("symbol"):
+            assert by_symbol.loc[symbol, "win_rate"] == pytest.approx((part["pnl"] > 0).mean())
+            assert by_symbol.loc[symbol, "pnl"] == pytest.approx(part["pnl"].sum())
+    assert views.load(demo_root, "tear_sheets", "bt_20000101T000000") is None
+
+
+def test_the_tear_sheets_are_cached_on_the_runs_files_and_shared_through_redis(
+        demo_root, synthetic_market):
+    run_id = truth_run(demo_root, synthetic_market, ["1w"])
+    key = views.source_key(demo_root, "tear_sheets", run_id)
+    assert key == views.source_key(demo_root, "backtest", run_id)
+    trades = demo_root.path("backtest_trades", backtest_id=run_id)
+    trades.write_bytes(trades.read_bytes())
+    assert views.source_key(demo_root, "tear_sheets", run_id) != key
+    bundle = views.load(demo_root, "tear_sheets", run_id)
+    back = cache.decode(cache.encode(bundle))  # no Unsupported: the other processes read it
+    assert back["doc"] == bundle["doc"]
+    for bot, sheet in bundle["sheets"].items():
+        assert back["sheets"][bot]["figures"] == sheet["figures"]
+        for part in ("curves", "monthly", "trips", "by_symbol", "by_exit"):
+            pd.testing.assert_frame_equal(back["sheets"][bot][part], sheet[part],
+                                          check_freq=False)
+        pd.testing.assert_series_equal(back["sheets"][bot]["rolling"], sheet["rolling"],
+                                       check_freq=False)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -279,6 +279,7 @@ def _patterns() -> list[tuple[re.Pattern[str], str]]:
     return out
 
 
+@lru_cache(maxsize=4096)  # read_jsonl checks every line: a year's trade log asks 15,000 times
 def key_of(path: Path | str) -> str | None:
     """The PATHS key whose documents `path` holds, None for a file with no model."""
     text = Path(path).as_posix()
