@@ -165,6 +165,8 @@ def nightly(
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
     skip_fetch: Annotated[bool, typer.Option("--skip-fetch", help="use stored raw files")] = False,
     provider: Annotated[str | None, typer.Option(help="synthetic|yfinance")] = None,
+    cluster: Annotated[str | None, typer.Option(
+        "--cluster", help="local:N (a local Dask cluster) or tcp://host:8786")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """The nightly pipeline: collect, features, train, predict, brain, summary."""
@@ -179,7 +181,8 @@ def nightly(
     from jobs.nightly import failed_steps, run_nightly
 
     with store.job_lock(NIGHTLY_JOB):
-        summary = run_nightly(store, settings, as_of=day, skip_fetch=skip_fetch)
+        summary = run_nightly(store, settings, as_of=day, skip_fetch=skip_fetch,
+                              cluster=cluster)
     typer.echo(f"nightly {summary['status']}: as_of {summary.get('as_of')}")
     failures = failed_steps(summary)  # one line each; the tracebacks are in the run's log
     fatal = failures.pop() if summary["status"] == "failed" else None  # the required step's

@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     aion_notify_urls: str = PydField(
         "", description="Apprise URLs (mailto://, slack://, tgram://, discord://, ntfy://, "
         "json://...), comma- or space-separated; empty = no notifications")
+    aion_dask_scheduler: str = PydField(
+        "", pattern=r"^$|^(tcp|tls|inproc|ws|wss)://",
+        description="a running Dask scheduler (tcp://host:8786) for the nightly's features, "
+        "training and predictions (docs/SCALING.md); empty = one process, Dask not imported")
     aion_raw_url: str = PydField(
         "", pattern=r"^$|^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$",
         description="raw daily bars on object storage, s3://bucket/prefix (the prefix stands "

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -36,11 +36,17 @@ from aion_core.ml.brain import aion_brain, rolling_brain
 from aion_core.ml.dataset import Dataset, build_dataset
 from aion_core.ml.regime import daily_returns
 from aion_core.store import Store, append_jsonl, locked, read_parquet, write_parquet, write_text
+from jobs.cluster import cluster_address, swap_in
 from jobs.collect import EMPTY_ROOT, Providers, collect
 from jobs.notify import check_alerts
 from jobs.progress import FILE_ONLY, LOG_FORMAT, describe
 
 log = logging.getLogger("aion.nightly")
+
+#: A training step's engine: (horizon, final model, its walk-forward) for each horizon.
+Fits = Callable[["NightlyRun"], Iterator[tuple[str, model.Fitted, model.WalkForwardResult]]]
+#: A prediction step's engine: each horizon's forecasts of the as_of rows.
+Forecast = Callable[["NightlyRun"], dict[str, pd.DataFrame]]
 
 REQUIRED = ("features", "train", "predict")
 HISTORY_KEYS = ["as_of", "symbol", "horizon"]
@@ -141,20 +147,28 @@ def _features(run: NightlyRun, as_of: date | None) -> str:
     macro, news = run.store.read_macro_asof(run.as_of), run.store.read_news_asof(run.as_of)
     run.dataset = build_dataset(run.bars, macro, news)
     # lz4: this large file is rewritten every night, and zstd took twice as long to write it.
-    write_parquet(run.store.path("ml_datasets"), run.dataset.frame, compression="lz4")
+    target = run.store.path("ml_datasets")
+    staged = target.with_name(f"{target.name}.file.tmp") if target.is_dir() else target
+    write_parquet(staged, run.dataset.frame, compression="lz4")
+    if staged != target:  # a cluster run's dataset directory is there: replaced whole
+        swap_in(staged, target)
     return (f"as_of {run.as_of.date()}: {len(run.dataset.frame)} rows x "
             f"{len(run.dataset.feature_columns)} features, {run.bars['symbol'].nunique()} "
             f"symbols; macro {'yes' if macro is not None else 'no'}, "
             f"news {'yes' if news is not None else 'no'}")
 
 
-def _train(run: NightlyRun) -> str:
+def _fit_local(run: NightlyRun) -> Iterator[tuple[str, model.Fitted, model.WalkForwardResult]]:
     ds = run.dataset
     data = model.TrainingMatrix.build(ds.frame, ds.feature_columns, run.as_of)
-    parts = []
     for h in HORIZONS:
         walk = model.walk_forward(data, h)
-        fitted = model.fit(data, h, walk.num_rounds, walk)
+        yield h, model.fit(data, h, walk.num_rounds, walk), walk
+
+
+def _train(run: NightlyRun, fits: Fits = _fit_local) -> str:
+    parts = []
+    for h, fitted, walk in fits(run):
         write_text(run.store.path("ml_models", horizon=h), fitted.to_model_string())
         run.store.write_json("ml_models_meta", fitted.metadata(), horizon=h)
         append_jsonl(run.store.path("model_runs"), [fitted.run_record()])
@@ -163,10 +177,14 @@ def _train(run: NightlyRun) -> str:
     return "; ".join(parts)
 
 
-def _predict(run: NightlyRun) -> str:
+def _forecast_local(run: NightlyRun) -> dict[str, pd.DataFrame]:
     frame = run.dataset.frame
-    rows = frame[frame["date"] == run.as_of]
-    preds = model.predict_all(run.models, rows)
+    return model.predict_all(run.models, frame[frame["date"] == run.as_of])
+
+
+def _predict(run: NightlyRun, forecast: Forecast = _forecast_local) -> str:
+    preds = forecast(run)
+    predicted = len(next(iter(preds.values()))) if preds else 0
     run.drop(_unpredicted(run.bars, set().union(*(set(p["symbol"]) for p in preds.values())),
                           run.as_of))
     last = run.bars[run.bars["date"] == run.as_of].set_index("symbol")["close"]
@@ -178,7 +196,7 @@ def _predict(run: NightlyRun) -> str:
                                         ignore_index=True).assign(as_of=run.as_of))
     left_out = f"; {len(run.dropped)} symbol(s) left out: {causes(run.dropped)}" \
         if run.dropped else ""
-    return f"{len(rows)} symbols x {len(preds)} horizons{left_out}"
+    return f"{predicted} symbols x {len(preds)} horizons{left_out}"
 
 
 def _unpredicted(bars: pd.DataFrame, predicted: set[str], as_of: pd.Timestamp
@@ -228,8 +246,12 @@ def _summary(run: NightlyRun, run_id: str, started: datetime, log_path: str) -> 
 
 def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
                 skip_fetch: bool = False, providers: Providers | None = None,
-                now: Callable[[], datetime] | None = None) -> dict[str, Any]:
+                now: Callable[[], datetime] | None = None,
+                cluster: str | None = None) -> dict[str, Any]:
     """Run the six steps; returns the summary written to last_nightly_summary.json.
+
+    cluster: `local:N` or a scheduler address (else AION_DASK_SCHEDULER; neither = this
+    process alone): features, training and predictions then run on Dask (jobs/cluster.py).
 
     as_of: the session to run as of (None = the last stored session on or before the last
     completed one). providers: (market, macro, news) for collection (None = from settings).
@@ -252,9 +274,15 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
                         "updates them); stored raw files used")
         else:
             run.step("collect", lambda: _collect(run, settings, as_of, providers))
-        run.step("features", lambda: _features(run, as_of))
-        run.step("train", lambda: _train(run), needs=("features",))
-        run.step("predict", lambda: _predict(run), needs=("features", "train"))
+        address = cluster_address(cluster, settings.aion_dask_scheduler)
+        if address is None:
+            run.step("features", lambda: _features(run, as_of))
+            run.step("train", lambda: _train(run), needs=("features",))
+            run.step("predict", lambda: _predict(run), needs=("features", "train"))
+        else:
+            from jobs.nightly_cluster import run_on_cluster
+
+            run_on_cluster(run, address, as_of)
         run.step("brain", lambda: _brain(run), needs=("predict",))
         run._record("summary", "ok", 0.0, f"status {run.status()}")
         summary = _summary(run, run_id, started, handler.baseFilename)

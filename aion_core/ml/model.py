@@ -216,7 +216,7 @@ def train_params(config: TrainConfig, n_rows: int) -> dict[str, Any]:
     return params
 
 
-def _fold_blocks(n_sessions: int, config: TrainConfig) -> list[np.ndarray]:
+def fold_blocks(n_sessions: int, config: TrainConfig) -> list[np.ndarray]:
     n_valid = max(config.n_folds, int(round(n_sessions * config.validation_fraction)))
     return np.array_split(np.arange(n_sessions - n_valid, n_sessions), config.n_folds)
 
@@ -278,7 +278,7 @@ def walk_forward(data: TrainingMatrix, horizon: str,
     """
     h = HORIZONS[horizon]
     n_labelled = len(data.sessions) - h
-    blocks = _fold_blocks(n_labelled, config)
+    blocks = fold_blocks(n_labelled, config)
     if n_labelled <= 0 or int(blocks[0][0]) - h < config.min_train_sessions:
         raise DataError(f"{horizon}: {len(data.sessions)} sessions are too few to validate "
                         f"(need about {config.min_train_sessions + h} before the folds)")

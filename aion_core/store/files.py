@@ -208,7 +208,9 @@ def _read_table(path: Path, columns: list[str] | None = None,
     if not path.exists():
         return None
     try:
-        if filters is None:  # ParquetFile skips the dataset machinery: half the cost per file
+        # ParquetFile skips the dataset machinery: half the cost per file. A directory is a
+        # cluster nightly's dataset (jobs/cluster.py): its part files, read in name order.
+        if filters is None and not path.is_dir():
             with pq.ParquetFile(path) as parquet:
                 return parquet.read(columns=columns, use_threads=use_threads)
         return pq.read_table(path, columns=columns, filters=filters, use_threads=use_threads)
