@@ -161,25 +161,36 @@ def engine_inputs(store: Store, settings: Settings, start: date, end: date,
 
 
 def walk(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex, predictor: Predictor,
-         desc: str) -> pd.DataFrame:
+         desc: str, record: Callable[[pd.DataFrame], None] | None = None) -> pd.DataFrame:
     """The clock: each session, every desk that has not traded it yet trades it once.
 
     Returns the predictions traded on (PREDICTION_COLUMNS; score and rank NaN when the
-    predictor gives none)."""
+    predictor gives none). `record`, when given, gets each session's predictions before its
+    first fill: a replay keeps them there, not after the walk, because a replay killed
+    mid-walk is resumed by a rerun that skips the sessions already traded, so predictions
+    held in memory until the end would be lost (and, with them, the daily view the
+    intraday bot's model is trained on)."""
     made = []
     for session in progress(sessions, total=len(sessions), desc=desc):
         todo = [d for d in desks if not d.done(session_key(session))]
         if not todo:
             continue
         preds = predictor(session, [d.bot.horizon for d in todo])
-        made += [p.rename_axis("symbol").reset_index().assign(
+        now = [p.rename_axis("symbol").reset_index().assign(
             date=session, as_of=market.previous(session), horizon=h) for h, p in preds.items()]
+        if record is not None:
+            record(_predictions(now))
+        made += now
         prices = market.prices(session)
         _, closed = market_hours.session_open_close(session)
         for desk in todo:
             run = SwingSession(session, preds[desk.bot.horizon], prices, closed.isoformat())
             desk.trade(run, SimBroker.for_run(run, desk.planner.knobs))
-    return pd.concat(made, ignore_index=True).reindex(columns=PREDICTION_COLUMNS) if made \
+    return _predictions(made)
+
+
+def _predictions(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True).reindex(columns=PREDICTION_COLUMNS) if frames \
         else pd.DataFrame(columns=PREDICTION_COLUMNS)
 
 
@@ -205,8 +216,8 @@ def run_replay(store: Store, settings: Settings, start: date, end: date,
         kill = store.kill_switch_on()
         desks = [Desk(bot, SwingPlanner(bot, knobs[bot.key], kill), store.journal(bot))
                  for bot in SWING_BOTS]
-        made = walk(desks, market, sessions, predictor, "replay")
-    record_history(store, predictor, made)
+        walk(desks, market, sessions, predictor, "replay",
+             record=lambda preds: record_history(store, predictor, preds))
     summary = "replay " + _summary(desks, sessions) + replay_intraday(store, settings, sessions)
     publish(store, settings, "replay")
     return summary
