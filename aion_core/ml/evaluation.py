@@ -134,9 +134,22 @@ def report(frame: pd.DataFrame, horizon_sessions: int,
                           "calibration": calibration_table(rows)},
                 **{b: signal_figures(rows, b, lags) for b in baselines if b in rows}}
 
-    return {"rows": int(len(frame)), "newey_west_lags": lags, "all": block(frame),
-            "by_year": {str(y): block(frame[pd.DatetimeIndex(frame["date"]).year == y])
-                        for y in years}}
+    return _finite_or_none(
+        {"rows": int(len(frame)), "newey_west_lags": lags, "all": block(frame),
+         "by_year": {str(y): block(frame[pd.DatetimeIndex(frame["date"]).year == y])
+                     for y in years}})
+
+
+def _finite_or_none(value: Any) -> Any:
+    """NaN (too few names for deciles, too few days for a t) as None: JSON has no NaN, and
+    the store refuses to write one, so a small universe's report would not be kept at all."""
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 def baseline_signals(bars: pd.DataFrame) -> pd.DataFrame:
