@@ -132,7 +132,8 @@ def test_a_fresh_server_serves_a_sub_page_inside_the_frame(tmp_path, name, title
         settle(page)
         links = page.locator("[data-testid='stSidebarNavLink']").all_inner_texts()
         titles = [x.split()[-1] for x in links]  # each link's text starts with its icon name
-        assert titles == ["Dashboard", "Bots", "Predictions", "Config", "Logs", "Admin"]
+        assert titles == ["Dashboard", "Bots", "Predictions", "Models", "Research", "Config",
+                          "Logs", "Admin"]
         assert page.locator("text=Aion Analytics").count() >= 1
         assert page.locator("[data-testid='stException']").count() == 0
 
