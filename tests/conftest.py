@@ -8,6 +8,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pg_server import MISSING as PG_MISSING
+from pg_server import PgServer, free_port
+from pg_server import installed as pg_installed
 from redis_server import MISSING, RedisServer
 
 from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
@@ -63,85 +66,20 @@ def demo_root(tmp_path: Path, _demo_template: Path) -> Store:
 
 
 # --------------------------------------------------------------------------- PostgreSQL
-# A real server for the metrics store's tests (issue 14): Debian's PostgreSQL 15, started once
-# per session on a free port in a temporary folder. It refuses to run as root, so as root the
-# folder belongs to `postgres` and every command runs through runuser.
-
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-class PgServer:
-    """One throw-away cluster: `url(db)` for SQLAlchemy, `stop()`/`start()` for the tests that
-    take the server away in the middle of a job, `create_db()` for a clean database per test."""
-
-    def __init__(self, folder: Path, port: int) -> None:
-        self.data, self.port, self.log = folder / "data", port, folder / "server.log"
-        self.sockets = folder / "sockets"
-
-    def _run(self, *args: str) -> None:
-        import os
-        import subprocess
-
-        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
-
-    def init(self) -> None:
-        self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres",
-                  "--auth=trust", "--no-sync", "-E", "UTF8")
-
-    def start(self) -> None:
-        options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c full_page_writes=off")
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.log), "-w",
-                  "-o", options, "start")
-
-    def stop(self) -> None:
-        self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
-
-    def url(self, db: str = "postgres") -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{db}"
-
-    def create_db(self, name: str) -> str:
-        import psycopg
-
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# A real server for the metrics store's tests (issue 14), started once per session: the start
+# and stop live in tests/pg_server.py, which bench/bench_metrics.py uses too.
 
 
 @pytest.fixture(scope="session")
-def pg_server() -> PgServer:
+def pg_server() -> Iterator[PgServer]:
     """The session's PostgreSQL, or a skip naming what is missing (stopped at the end)."""
-    import os
-    import tempfile
-
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL 15 is not installed ({PG_BIN}): `make test` installs it")
-    folder = Path(tempfile.mkdtemp(prefix="aion-pg-"))
-    server = PgServer(folder, _free_port())
-    server.sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-        shutil.chown(server.sockets, "postgres", "postgres")
-    server.init()
-    server.start()
+    if not pg_installed():
+        pytest.skip(PG_MISSING)
+    server = PgServer.launch()
     try:
         yield server
     finally:
-        try:
-            server.stop()
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        server.close()
 
 
 @pytest.fixture
@@ -177,7 +115,7 @@ def moto_server() -> Iterator[str]:
     import time
     import urllib.request
 
-    port = _free_port()
+    port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1",
                              "-p", str(port)],
