@@ -27,7 +27,7 @@ from aion_core.store import Store  # noqa: E402
 from aion_core.store.documents import MODELS, key_of  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["dashboard", "bots", "predictions", "models", "config", "logs", "admin"]
+PAGES = ["dashboard", "bots", "predictions", "models", "research", "config", "logs", "admin"]
 HUGE_LIMIT = 1 << 20
 JOBS = {"bots": ["bots", "run"],
         "intraday": ["intraday", "cycle", "--at", f"{END:%Y-%m-%d}T15:00:00+00:00"]}

@@ -5,13 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import random
-import shutil
-import signal
-import subprocess
 import sys
-import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -195,48 +189,6 @@ def _snapshot(store):
     lines = sorted(json.dumps(r, sort_keys=True) for p in folder.glob("*/trades_*.jsonl")
                    for r in read_jsonl(p).records)
     return states, lines
-
-
-@pytest.mark.slow
-def test_replay_killed_at_random_moments_ends_in_the_same_consistent_state(tmp_path):
-    """The real `aion replay` (dataset, models, bots) killed with SIGKILL 10 times while it
-    trades, then run to the end, leaves exactly the books of an uninterrupted replay."""
-    from jobs.demo import write_demo_data
-
-    start, end = "2026-07-01", "2026-10-15"
-    reference, crashed = Store(tmp_path / "ref"), Store(tmp_path / "crash")
-    write_demo_data(reference, n_symbols=40, years=2, seed=7, intraday_days=0,
-                    end=date(2026, 11, 20))
-    shutil.copytree(reference.root, crashed.root)
-    env = {**os.environ, "AION_DEBUG": "1"}
-    subprocess.run(_replay_cmd(reference.root, start, end), check=True, env=env,
-                   capture_output=True, cwd=REPO)
-    rng = random.Random(5)
-    logs = crashed.path("bot_trades", horizon="1w", yyyymmdd="20000101").parent.parent
-    kills = 0
-    for _ in range(10):
-        proc = subprocess.Popen(_replay_cmd(crashed.root, start, end), env=env, cwd=REPO,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        seen = sum(p.stat().st_size for p in logs.glob("*/*.jsonl"))
-        deadline = time.monotonic() + 60
-        while proc.poll() is None and time.monotonic() < deadline \
-                and sum(p.stat().st_size for p in logs.glob("*/*.jsonl")) == seen:
-            time.sleep(0.01)  # wait until it trades, then kill it a random moment later
-        time.sleep(rng.uniform(0.0, 0.15))
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            kills += 1
-        proc.wait()
-    subprocess.run(_replay_cmd(crashed.root, start, end), check=True, env=env,
-                   capture_output=True, cwd=REPO)
-    assert kills >= 5
-    ref_states, ref_lines = _snapshot(reference)
-    states, lines = _snapshot(crashed)
-    assert lines == ref_lines and len(lines) > 0
-    for h in HORIZONS:
-        for key in ("as_of", "positions", "cash", "equity_history", "initial_cash"):
-            assert states[h][key] == ref_states[h][key], (h, key)
-    assert_books_match_logs(crashed)
 
 
 @pytest.mark.slow
