@@ -15,7 +15,7 @@ EVAL_ID = "eval_20260101_20260601_r63_all"
 
 def truth_run(store: Store, synthetic_market: Any, horizons: list[str], **kw: Any) -> str:
     """A backtest on the synthetic market's hidden signal (fast: no model); its run id."""
-    from test_replay import truth_predictor
+    from stand_ins import truth_predictor
 
     market = Market(store.read_daily_panel())
     run_backtest(store, load_settings(store.root, env_file=None), START, END, horizons,

@@ -17,6 +17,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
+from stand_ins import truth_predictor
 from typer.testing import CliRunner
 
 import aion_core.metrics_db as metrics_db
@@ -30,18 +31,6 @@ from jobs.nightly import run_nightly
 from jobs.replay import Market, run_replay
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def truth_predictor(market_obj, m: Market):
-    """A stand-in model from the synthetic market's hidden signal (no training: fast)."""
-    truth = market_obj.truth().pivot(index="date", columns="symbol", values="signal")
-
-    def predict(session, horizons):
-        row = truth.loc[m.previous(session)]
-        frame = pd.DataFrame({"expected_return": row * 0.01, "confidence": 0.9})
-        return {h: frame for h in horizons}
-
-    return predict
 
 
 def file_counts(store) -> dict[str, int]:

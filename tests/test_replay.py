@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from stand_ins import truth_predictor
 
 from aion_core import metrics
 from aion_core.bots.ledger import Book, Fill
@@ -24,19 +25,6 @@ from jobs.replay import Market, run_backtest, run_replay
 
 START, END = date(2026, 5, 1), date(2026, 7, 31)
 REPO = Path(__file__).resolve().parents[1]
-
-
-def truth_predictor(market_obj, m: Market):
-    """Predictions from the synthetic market's hidden signal at the close before each
-    session: a stand-in model that knows only the past (the signal is known at its close)."""
-    truth = market_obj.truth().pivot(index="date", columns="symbol", values="signal")
-
-    def predict(session, horizons):
-        row = truth.loc[m.previous(session)]
-        frame = pd.DataFrame({"expected_return": row * 0.01, "confidence": 0.9})
-        return {h: frame for h in horizons}
-
-    return predict
 
 
 @pytest.fixture
