@@ -181,7 +181,7 @@ def run_intraday_cycle(store: Store, settings: Settings, at: datetime | None = N
     one-line summary. See the module doc."""
     summary = intraday_cycle(store, settings, at)
     publish(store, settings, "intraday")
-    check_alerts(store, settings)  # the intraday bot's drawdown, the kill switch
+    check_alerts(store, settings, track=False)  # the intraday bot's drawdown, the kill switch
     return summary
 
 

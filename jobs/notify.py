@@ -42,21 +42,25 @@ class Sender(Protocol):
 
 
 def check_alerts(store: Store, settings: Settings, now: datetime | None = None,
-                 sender: Sender | None = None) -> list[str]:
-    """Send the causes due now; one line per alert sent. Never raises (logs a warning)."""
+                 sender: Sender | None = None, track: bool = True) -> list[str]:
+    """Send the causes due now; one line per alert sent. Never raises (logs a warning).
+
+    `track=False` leaves the realised rank IC out (kept as it was): it reads the whole
+    prediction history and every close, and only a nightly changes it, so the 15-minute
+    intraday cycle need not pay for it."""
     urls = split_urls(settings.aion_notify_urls)
     if not urls and sender is None:
         return []
     try:
         sender = sender or AppriseSender(urls, secret_values(settings))
-        return _check(store, now or datetime.now(UTC), sender)
+        return _check(store, now or datetime.now(UTC), sender, track)
     except Exception as exc:  # noqa: BLE001 - a notification never fails its job
         log.warning("notifications skipped: %s", describe(exc, store.root))
         return []
 
 
-def _check(store: Store, now: datetime, sender: Sender) -> list[str]:
-    inputs = gather(store, now)
+def _check(store: Store, now: datetime, sender: Sender, track: bool = True) -> list[str]:
+    inputs = gather(store, now, track)
     found = alerts.evaluate(inputs)
     with store.file_lock("notify_state"):
         state = _part(lambda: store.read_json("notify_state"), "the notify state", None)
@@ -70,9 +74,10 @@ def _check(store: Store, now: datetime, sender: Sender) -> list[str]:
     return [f"notified: {a.title}" for a in found if a.key in sent]
 
 
-def gather(store: Store, now: datetime) -> Inputs:
-    """The rules' inputs from the data root; a part that cannot be read is `unknown`."""
-    unknown: set[str] = set()
+def gather(store: Store, now: datetime, track: bool = True) -> Inputs:
+    """The rules' inputs from the data root; a part that cannot be read, or is not read
+    (`track=False`), is `unknown`, so its causes keep their state."""
+    unknown: set[str] = set() if track else {"rank_ic"}
 
     def part(fn: Callable[[], Any], what: str, rules: tuple[str, ...], empty: Any) -> Any:
         value = _part(fn, what, _FAILED)
@@ -89,7 +94,8 @@ def gather(store: Store, now: datetime) -> Inputs:
                        ("scheduler_stale",), None),
         kill_switch=part(store.kill_switch_on, "the admin settings", ("kill_switch",), False),
         books=part(lambda: bot_books(store), "the bots' books", ("drawdown",), ()),
-        track=part(lambda: recent_track(store), "the prediction history", ("rank_ic",), None),
+        track=part(lambda: recent_track(store), "the prediction history", ("rank_ic",), None)
+        if track else None,
         unknown=frozenset(unknown))
 
 
