@@ -91,7 +91,7 @@ def run(n_symbols: int, years: float, ta_symbols: int) -> dict[str, object]:
         steps = {s["name"]: s["seconds"] for s in summary["steps"]}
         frame_meta = store.read_json("ml_models_meta", horizon="1w")
         rows = len(read_parquet(store.path("ml_datasets"), columns=["date"]))
-        built = [c for c in pq.read_schema(store.path("ml_datasets")).names
+        built = [c for c in pq.ParquetDataset(store.path("ml_datasets")).schema.names
                  if c not in ("symbol", "date") and not c.startswith(("fwd_", "resid_fwd_"))]
         cells = rows * len(built)
         bare = bare_training_seconds(store)

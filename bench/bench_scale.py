@@ -7,7 +7,8 @@ Each (size, mode) runs in its own child process (`--one`), so the peak memory re
 run's alone: the largest of the child's own peak RSS and its children's (the LocalCluster's
 worker processes). The data root of each size is written once, by write_demo_data in another
 child (bench_nightly.write_root). Figures per run: each step's seconds, `seconds` (features +
-train + predict), `cost_per_symbol_year_ms`, `peak_rss_gb`; then the goals: cost per
+train + predict), `cost_per_symbol_year_ms`, `peak_rss_gb`, the folds' mean validation
+`rank_ic` per horizon (so that a faster path is seen not to be a worse one); then the goals: cost per
 symbol-year growth from the smallest to the largest size (goal <= 1.3x), the single process's
 peak at the largest size (goal < 12 GB) and the cluster's time over the single process's
 (goal < 1.5x on 2 cores).
@@ -42,7 +43,8 @@ def one_run(root: Path, mode: str) -> dict:
     peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                   resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return {"status": summary["status"], "steps": seconds,
-            "seconds": round(sum(seconds.values()), 2), "peak_rss_gb": round(peak_kb / 2**20, 2)}
+            "seconds": round(sum(seconds.values()), 2), "peak_rss_gb": round(peak_kb / 2**20, 2),
+            "rank_ic": {h: m["rank_ic"] for h, m in summary["metrics"].items()}}
 
 
 def measure(sizes: list[int], years: float, modes: list[str]) -> dict:

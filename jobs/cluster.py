@@ -37,8 +37,6 @@ from aion_core.ml.sentiment import score_headlines
 from aion_core.store import Store, write_parquet
 from jobs.collect import EMPTY_ROOT
 
-#: Symbols per bucket: about 1 GB of working memory per task at 10 years of history.
-BUCKET_SYMBOLS = 250
 #: At least this many buckets per worker, so that every worker holds training rows.
 BUCKETS_PER_WORKER = 2
 
@@ -70,8 +68,8 @@ def connect(spec: str) -> Iterator[Any]:
 
 def symbol_buckets(symbols: list[str], n_workers: int) -> list[list[str]]:
     """Contiguous buckets of the sorted symbols (their order is the panel's column order),
-    at most BUCKET_SYMBOLS each and at least BUCKETS_PER_WORKER per worker when possible."""
-    n = max(math.ceil(len(symbols) / BUCKET_SYMBOLS), BUCKETS_PER_WORKER * n_workers)
+    at most buckets.BUCKET_SYMBOLS each and at least BUCKETS_PER_WORKER per worker when possible."""
+    n = max(math.ceil(len(symbols) / buckets.BUCKET_SYMBOLS), BUCKETS_PER_WORKER * n_workers)
     n = min(n, len(symbols))
     size = math.ceil(len(symbols) / max(n, 1))
     return [symbols[i:i + size] for i in range(0, len(symbols), size)]
@@ -142,14 +140,34 @@ def build_dataset_on(client: Any, store: Store, as_of: pd.Timestamp | None,
     news = store.read_news_asof(last)
     scores = None if news is None or news.empty else client.submit(score_headlines, news)
     final = store.path("ml_datasets")
-    staging = final.with_name(f"{final.name}.{uuid.uuid4().hex[:8]}.tmp")
-    files = [staging / f"part-{i:05d}.parquet" for i in range(len(groups))]
-    written = client.gather(client.map(_write_bucket, parts, [cross] * len(groups),
-                                       range(len(groups)), [macro_days] * len(groups),
-                                       [scores] * len(groups), files))
-    swap_in(staging, final)
+    with staged(final) as staging:
+        files = [staging / f"part-{i:05d}.parquet" for i in range(len(groups))]
+        written = client.gather(client.map(_write_bucket, parts, [cross] * len(groups),
+                                           range(len(groups)), [macro_days] * len(groups),
+                                           [scores] * len(groups), files))
     return ClusterDataset(final, last, written[0][1], closes, sum(n for n, _ in written),
                           refused)
+
+
+@contextmanager
+def staged(final: Path) -> Iterator[Path]:
+    """A new directory that replaces `final` by `swap_in` when the block succeeds (removed when
+    it fails). Stagings a killed run left beside `final` are removed first: the nightly's lock
+    says no other run is writing one."""
+    for left in [*final.parent.glob(f"{final.name}.*.tmp"),
+                 *final.parent.glob(f"{final.name}.*.old")]:
+        if left.is_dir():
+            shutil.rmtree(left)
+        else:
+            left.unlink()
+    staging = final.with_name(f"{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    swap_in(staging, final)
 
 
 def swap_in(new: Path, final: Path) -> None:

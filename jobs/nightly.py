@@ -18,6 +18,7 @@ each failure once.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -33,10 +34,11 @@ from aion_core.errors import DataError, causes
 from aion_core.metrics_db import publish
 from aion_core.ml import model
 from aion_core.ml.brain import aion_brain, rolling_brain
-from aion_core.ml.dataset import Dataset, build_dataset
+from aion_core.ml.buckets import build_bucketed
+from aion_core.ml.dataset import Dataset
 from aion_core.ml.regime import daily_returns
 from aion_core.store import Store, append_jsonl, locked, read_parquet, write_parquet, write_text
-from jobs.cluster import cluster_address, swap_in
+from jobs.cluster import cluster_address, staged
 from jobs.collect import EMPTY_ROOT, Providers, collect
 from jobs.notify import check_alerts
 from jobs.progress import FILE_ONLY, LOG_FORMAT, describe
@@ -145,13 +147,17 @@ def _features(run: NightlyRun, as_of: date | None) -> str:
     later = bars["date"] > run.as_of  # stored for a session not yet closed, say
     run.bars = bars[~later].reset_index(drop=True) if later.any() else bars
     macro, news = run.store.read_macro_asof(run.as_of), run.store.read_news_asof(run.as_of)
-    run.dataset = build_dataset(run.bars, macro, news)
-    # lz4: this large file is rewritten every night, and zstd took twice as long to write it.
-    target = run.store.path("ml_datasets")
-    staged = target.with_name(f"{target.name}.file.tmp") if target.is_dir() else target
-    write_parquet(staged, run.dataset.frame, compression="lz4")
-    if staged != target:  # a cluster run's dataset directory is there: replaced whole
-        swap_in(staged, target)
+    # Built and written bucket by bucket (aion_core.ml.buckets): the parts of a dataset
+    # directory, the cluster's layout, swapped in whole so a killed run leaves the last one.
+    with staged(run.store.path("ml_datasets")) as staging:
+        parts = itertools.count()
+
+        def sink(frame: pd.DataFrame) -> None:
+            # lz4: this large dataset is rewritten every night; zstd took twice as long.
+            write_parquet(staging / f"part-{next(parts):05d}.parquet", frame,
+                          compression="lz4")
+
+        run.dataset = build_bucketed(run.bars, macro, news, sink)
     return (f"as_of {run.as_of.date()}: {len(run.dataset.frame)} rows x "
             f"{len(run.dataset.feature_columns)} features, {run.bars['symbol'].nunique()} "
             f"symbols; macro {'yes' if macro is not None else 'no'}, "

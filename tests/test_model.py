@@ -209,3 +209,14 @@ def test_each_horizon_blends_its_model_with_the_shorter_ones(toy):
             assert np.corrcoef(day["expected_return"], want_order.loc[day.index])[0, 1] \
                 == pytest.approx(1.0, abs=1e-9)
         assert model.blended_horizons([h]) == members
+
+
+@pytest.mark.parametrize("n_rows", [1_000, 1_900_000, 2_000_001, 12_600_000])
+def test_a_tree_is_grown_on_at_most_tree_rows(n_rows: int) -> None:
+    params = model.train_params(model.NIGHTLY, n_rows)
+    bagged = n_rows * params["bagging_fraction"]
+    assert bagged <= model.TREE_ROWS + 1e-6
+    if n_rows * model.DEFAULT_PARAMS["bagging_fraction"] <= model.TREE_ROWS:
+        assert params["bagging_fraction"] == model.DEFAULT_PARAMS["bagging_fraction"]
+    else:  # as many rows as allowed, not fewer
+        assert bagged == pytest.approx(model.TREE_ROWS)

@@ -77,6 +77,22 @@ def test_a_rerun_for_the_same_as_of_gives_identical_predictions(demo_root, setti
     pd.testing.assert_frame_equal(read_parquet(demo_root.path("prediction_history")), history)
 
 
+def test_the_dataset_directory_replaces_an_old_file_and_what_a_killed_run_left(demo_root,
+                                                                              settings):
+    final = demo_root.path("ml_datasets")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    final.write_bytes(b"an older nightly's single-file dataset")
+    left = [final.with_name(f"{final.name}.dead1234.tmp"),
+            final.with_name(f"{final.name}.dead5678.old")]
+    for d in left:
+        (d / "part-00000.parquet").parent.mkdir()
+        (d / "part-00000.parquet").write_bytes(b"half written")
+    assert run(demo_root, settings, skip_fetch=True)["status"] == "ok"
+    assert final.is_dir() and sorted(final.parent.iterdir()) == [final]
+    frame = read_parquet(final)
+    assert frame["symbol"].nunique() == 12 and frame["date"].max() == pd.Timestamp("2026-11-20")
+
+
 def test_bars_after_as_of_change_nothing(demo_root, settings, tmp_path):
     as_of = pd.Timestamp("2026-09-30")
     other = Store(tmp_path / "other")

@@ -1,4 +1,9 @@
-"""The dataset of aion_core.ml.dataset built in buckets of symbols, for a cluster; pure.
+"""The dataset of aion_core.ml.dataset built in buckets of symbols; pure.
+
+Both nightly paths build it this way: a cluster runs the steps as tasks (jobs/cluster.py),
+one process runs them bucket by bucket (`build_bucketed`), so that neither ever holds the
+whole panel's ~150 columns at once (at 5,000 symbols x 10 years that frame alone is 7 GB of
+float32, and its float64 columns twice that while they are built).
 
 Why three steps rather than `build_dataset` per bucket: most columns (indicators, returns,
 forward returns) depend on one symbol's bars alone, but the per-date ranks and the residual
@@ -18,13 +23,14 @@ exact rather than approximate. As-of: the caller cuts the bars at `as_of` before
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from aion_core.config import HORIZONS
+from aion_core.errors import DataError
 from aion_core.ml.dataset import Dataset, dataset_columns
 from aion_core.ml.features import (
     RANKED_FEATURES,
@@ -43,7 +49,10 @@ from aion_core.ml.labels import (
     target_columns,
 )
 from aion_core.ml.macro import macro_features
-from aion_core.ml.sentiment import sentiment_columns, sentiment_features
+from aion_core.ml.sentiment import score_headlines, sentiment_columns, sentiment_features
+
+#: Symbols per bucket: about 1 GB of working memory at 10 years of history.
+BUCKET_SYMBOLS = 250
 
 #: What step 2 needs of each bucket: float64 closes (<= 0 already NaN) and the ranked inputs.
 NARROW_COLUMNS = ["symbol", "date", "close", *RANKED_FEATURES]
@@ -123,4 +132,40 @@ def assemble(part: pd.DataFrame, cross: pd.DataFrame, days: pd.DatetimeIndex,
     labels = part[label_columns(horizons)].join(cross[target_columns(horizons)])
     frames.append(labels)
     return Dataset(pd.concat(frames, axis=1), dataset_columns(macro_names, with_news),
+                   label_columns(horizons))
+
+
+def model_columns(ds: Dataset, horizons: Mapping[str, int] = HORIZONS) -> list[str]:
+    """What training and predictions read of a dataset: keys, model features, labels, targets."""
+    return ["symbol", "date", *ds.feature_columns, *label_columns(horizons),
+            *target_columns(horizons)]
+
+
+def build_bucketed(bars: pd.DataFrame, macro: pd.DataFrame | None,
+                   news: pd.DataFrame | None, sink: Callable[[pd.DataFrame], None],
+                   size: int = BUCKET_SYMBOLS,
+                   horizons: Mapping[str, int] = HORIZONS) -> Dataset:
+    """`build_dataset(bars, macro, news)` in buckets of `size` symbols, each bucket's whole
+    frame handed to `sink` (in symbol order); returns the dataset's `model_columns` only.
+
+    The time-series part is computed twice per bucket (once for the cross-section's narrow
+    inputs, once to assemble): cheaper in time than holding every bucket's ~110 columns, and
+    the peak memory is one bucket's frame plus the narrow columns and the kept model columns.
+    """
+    if bars.empty:
+        raise DataError("no bars to build a dataset from")
+    bounds = symbol_bounds(bars)
+    edges = [*bounds[:-1:size], bounds[-1]]
+    slices = [bars.iloc[a:b].reset_index(drop=True)
+              for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    cross = cross_section([symbol_part(b, horizons)[NARROW_COLUMNS] for b in slices], horizons)
+    macro_days = day_macro(macro, cross.days)
+    scores = None if news is None or news.empty else score_headlines(news)
+    kept = []
+    for i, part in enumerate(slices):
+        ds = assemble(symbol_part(part, horizons), cross.parts[i], cross.days, macro_days,
+                      scores, horizons)
+        sink(ds.frame)
+        kept.append(ds.frame[model_columns(ds, horizons)])
+    return Dataset(pd.concat(kept, ignore_index=True), ds.feature_columns,
                    label_columns(horizons))
