@@ -8,9 +8,9 @@ run's alone: the largest of the child's own peak RSS and its children's (the Loc
 worker processes). The data root of each size is written once, by write_demo_data in another
 child (bench_nightly.write_root). Figures per run: each step's seconds, `seconds` (features +
 train + predict), `cost_per_symbol_year_ms`, `peak_rss_gb`, the folds' mean validation
-`rank_ic` per horizon (so that a faster path is seen not to be a worse one); then the goals: cost per
-symbol-year growth from the smallest to the largest size (goal <= 1.3x), the single process's
-peak at the largest size (goal < 12 GB) and the cluster's time over the single process's
+`rank_ic` per horizon (so that a faster path is seen not to be a worse one); then the goals:
+cost per symbol-year growth from the smallest to the largest size (goal <= 1.3x), the single
+process's peak at the largest size (goal < 12 GB) and the cluster's time over the single process's
 (goal < 1.5x on 2 cores).
 """
 
