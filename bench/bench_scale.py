@@ -60,6 +60,7 @@ def measure(sizes: list[int], years: float, modes: list[str]) -> dict:
                 fig |= {"symbols": n, "years": years, "mode": mode,
                         "cost_per_symbol_year_ms": round(1000 * fig["seconds"] / (n * years), 3)}
                 runs.append(fig)
+                print(json.dumps(fig), file=sys.stderr, flush=True)  # a long run's progress
     return {"bench": "scale", "runs": runs, "goals": goals(runs, sizes, modes)}
 
 

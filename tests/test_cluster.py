@@ -18,8 +18,9 @@ from scipy.stats import spearmanr
 
 from aion_core.config import HORIZONS, load_settings
 from aion_core.errors import ConfigurationError
+from aion_core.ml.dataset import build_dataset
 from aion_core.store import Store, read_json, read_parquet
-from jobs.cluster import cluster_address, swap_in
+from jobs.cluster import cluster_address
 from jobs.demo import write_demo_data
 from jobs.nightly import run_nightly
 
@@ -61,7 +62,12 @@ def test_features_equal_exactly(runs) -> None:
     single, on_cluster, _, _ = runs
     path = on_cluster.path("ml_datasets")
     assert path.is_dir() and len(list(path.glob("part-*.parquet"))) >= 2
-    expected = read_parquet(single.path("ml_datasets"))
+    # Against the whole panel's dataset in one piece (both nightly paths build in buckets).
+    as_of = pd.Timestamp(read_json(single.path("nightly_summary"))["as_of"])
+    expected = build_dataset(single.read_daily_panel(end=as_of.date()),
+                             single.read_macro_asof(as_of), single.read_news_asof(as_of)).frame
+    pd.testing.assert_frame_equal(read_parquet(single.path("ml_datasets")), expected,
+                                  check_exact=True)
     targets = [f"resid_fwd_{h}" for h in HORIZONS]
     for got in (read_parquet(path),  # the app's reader, and Dask's (its own text dtype)
                 dd.read_parquet(path).compute().reset_index(drop=True)):
@@ -93,17 +99,6 @@ def test_same_files(runs) -> None:
         assert meta["trained_through"] == read_json(
             single.path("ml_models_meta", horizon=h))["trained_through"]
         assert on_cluster.path("ml_models", horizon=h).read_text().startswith("tree")
-
-
-def test_single_process_replaces_a_cluster_dataset(runs, tmp_path: Path) -> None:
-    """Back from a cluster to one process: the dataset file takes the directory's place."""
-    _, on_cluster, _, _ = runs
-    target = tmp_path / "training_data_daily.parquet"
-    shutil.copytree(on_cluster.path("ml_datasets"), target)
-    staged = tmp_path / "new.parquet"
-    staged.write_bytes(b"x")
-    swap_in(staged, target)
-    assert target.is_file() and sorted(p.name for p in tmp_path.iterdir()) == [target.name]
 
 
 def test_cluster_address() -> None:

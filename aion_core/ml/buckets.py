@@ -80,7 +80,8 @@ def symbol_part(bars: pd.DataFrame, horizons: Mapping[str, int] = HORIZONS) -> p
 @dataclass(frozen=True)
 class CrossSection:
     """Step 2's result: the panel's date grid and, per bucket (in the order given), its rows'
-    CROSS_SECTION_FEATURES and `resid_fwd_<h>` (float64, RangeIndex, the bucket's row order)."""
+    CROSS_SECTION_FEATURES (float32) and `resid_fwd_<h>` (float64), RangeIndex, in the bucket's
+    row order."""
 
     days: pd.DatetimeIndex
     parts: list[pd.DataFrame]
@@ -89,16 +90,20 @@ class CrossSection:
 def cross_section(narrow: list[pd.DataFrame],
                   horizons: Mapping[str, int] = HORIZONS) -> CrossSection:
     """Step 2. narrow: every bucket's NARROW_COLUMNS, buckets in symbol order (the residual
-    factors' sums run over symbols in that order: another order changes the last bits)."""
+    factors' sums run over symbols in that order: another order changes the last bits).
+    The list is emptied as it is gathered: its frames are no longer needed."""
+    sizes = [len(n) for n in narrow]
     frame = pd.concat(narrow, ignore_index=True)
+    narrow.clear()
     lay = PanelLayout.on(symbol_bounds(frame), frame["date"].to_numpy())
     close = frame["close"].to_numpy(dtype=np.float64)
     cols = cross_section_columns({c: frame[c].to_numpy(np.float64) for c in RANKED_FEATURES},
                                  close, lay)
     cols |= residual_forward_returns(close, lay, horizons)
-    whole = pd.DataFrame(cols)
-    edges = np.cumsum([0, *(len(n) for n in narrow)])
-    return CrossSection(lay.days, [whole.iloc[a:b].reset_index(drop=True)
+    edges = np.cumsum([0, *sizes])
+    # Views of the long columns, not a frame of them: a frame would copy them into one block.
+    return CrossSection(lay.days, [pd.DataFrame({c: v[a:b] for c, v in cols.items()},
+                                                copy=False)
                                    for a, b in zip(edges[:-1], edges[1:], strict=True)])
 
 
@@ -156,16 +161,19 @@ def build_bucketed(bars: pd.DataFrame, macro: pd.DataFrame | None,
         raise DataError("no bars to build a dataset from")
     bounds = symbol_bounds(bars)
     edges = [*bounds[:-1:size], bounds[-1]]
-    slices = [bars.iloc[a:b].reset_index(drop=True)
-              for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    cross = cross_section([symbol_part(b, horizons)[NARROW_COLUMNS] for b in slices], horizons)
+    spans = list(zip(edges[:-1], edges[1:], strict=True))
+    cross = cross_section([symbol_part(bars.iloc[a:b], horizons)[NARROW_COLUMNS]
+                           for a, b in spans], horizons)
     macro_days = day_macro(macro, cross.days)
     scores = None if news is None or news.empty else score_headlines(news)
-    kept = []
-    for i, part in enumerate(slices):
-        ds = assemble(symbol_part(part, horizons), cross.parts[i], cross.days, macro_days,
-                      scores, horizons)
+    kept: dict[str, list[pd.Series]] = {}
+    for i, (a, b) in enumerate(spans):
+        ds = assemble(symbol_part(bars.iloc[a:b], horizons), cross.parts[i], cross.days,
+                      macro_days, scores, horizons)
         sink(ds.frame)
-        kept.append(ds.frame[model_columns(ds, horizons)])
-    return Dataset(pd.concat(kept, ignore_index=True), ds.feature_columns,
-                   label_columns(horizons))
+        for c in model_columns(ds, horizons):  # copies: a view would keep the bucket's block
+            kept.setdefault(c, []).append(ds.frame[c].copy())
+    # Column by column, each column's pieces freed as it is joined: never two copies of all.
+    frame = pd.DataFrame({c: pd.concat(kept.pop(c), ignore_index=True) for c in list(kept)},
+                         copy=False)
+    return Dataset(frame, ds.feature_columns, label_columns(horizons))

@@ -299,15 +299,21 @@ def _pct_rank_rows(wide: np.ndarray) -> np.ndarray:
 
 def _rank_columns(cols: dict[str, np.ndarray], lay: PanelLayout) -> dict[str, np.ndarray]:
     """Percentile rank of each RANKED_FEATURES column within its date (NaN stays NaN)."""
-    return {f"rank_{name}": _pct_rank_rows(lay.by_day(cols[name]))[lay.day, lay.sym]
+    return {f"rank_{name}": _long32(_pct_rank_rows(lay.by_day(cols[name])), lay)
             for name in RANKED_FEATURES}
+
+
+def _long32(wide: np.ndarray, lay: PanelLayout) -> np.ndarray:
+    """The rows' values of a date-grid column, as the float32 the dataset stores (cast on the
+    grid: the long float64 copy would be the largest array of a big panel's cross-section)."""
+    return wide.astype(np.float32)[lay.day, lay.sym]
 
 
 def _residual_columns(close: np.ndarray, lay: PanelLayout) -> dict[str, np.ndarray]:
     """RESIDUAL_FEATURES and their per-date ranks, computed on the date grid."""
     wide = residual_columns(lay.by_day(close), lay.days)
     wide |= {f"rank_{name}": _pct_rank_rows(wide[name]) for name in RESIDUAL_FEATURES}
-    return {name: w[lay.day, lay.sym] for name, w in wide.items()}
+    return {name: _long32(w, lay) for name, w in wide.items()}
 
 
 def symbol_columns(p: PanelArrays, lay: PanelLayout) -> dict[str, np.ndarray]:
@@ -320,7 +326,7 @@ def symbol_columns(p: PanelArrays, lay: PanelLayout) -> dict[str, np.ndarray]:
 
 def cross_section_columns(ranked: dict[str, np.ndarray], close: np.ndarray,
                           lay: PanelLayout) -> dict[str, np.ndarray]:
-    """The cross-sectional part: CROSS_SECTION_FEATURES (float64 over the rows of `lay`).
+    """The cross-sectional part: CROSS_SECTION_FEATURES (float32 over the rows of `lay`).
 
     ranked: the RANKED_FEATURES columns (float64, as `symbol_columns` gave them; a float32
     copy would rank ties differently); close: `PanelArrays.close` of every symbol. Needs every

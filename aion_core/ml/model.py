@@ -113,7 +113,8 @@ class TrainingMatrix:
     def build(cls, frame: pd.DataFrame, features: list[str], as_of: Any,
               params: Mapping[str, Any] = DEFAULT_PARAMS) -> TrainingMatrix:
         as_of = pd.Timestamp(as_of)
-        cut = frame[frame["date"] <= as_of]
+        later = frame["date"] > as_of
+        cut = frame[~later] if later.any() else frame  # a mask copies: the nightly has none
         if cut.empty:
             raise DataError(f"no dataset rows on or before {as_of.date()}")
         codes, sessions = pd.factorize(cut["date"], sort=True)
