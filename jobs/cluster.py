@@ -18,6 +18,7 @@ nightly's own code, as in the single-process path.
 from __future__ import annotations
 
 import math
+import operator
 import os
 import shutil
 import uuid
@@ -139,12 +140,15 @@ def build_dataset_on(client: Any, store: Store, as_of: pd.Timestamp | None,
     macro_days = buckets.day_macro(store.read_macro_asof(last), days)
     news = store.read_news_asof(last)
     scores = None if news is None or news.empty else client.submit(score_headlines, news)
+    split = client.submit(buckets.split_news, scores, [g[0] for g in groups],
+                          [g[-1] for g in groups])
+    news_parts = client.map(operator.getitem, [split] * len(groups), range(len(groups)))
     final = store.path("ml_datasets")
     with staged(final) as staging:
         files = [staging / f"part-{i:05d}.parquet" for i in range(len(groups))]
         written = client.gather(client.map(_write_bucket, parts, [cross] * len(groups),
                                            range(len(groups)), [macro_days] * len(groups),
-                                           [scores] * len(groups), files))
+                                           news_parts, files))
     return ClusterDataset(final, last, written[0][1], closes, sum(n for n, _ in written),
                           refused)
 

@@ -40,6 +40,16 @@ def test_buckets_give_the_whole_panels_dataset(inputs, size: int, extras: bool) 
                                   check_exact=True)
 
 
+def test_buckets_without_headlines_still_get_the_sentiment_columns(inputs) -> None:
+    bars, macro, news = inputs
+    first = sorted(bars["symbol"].unique())[0]
+    news = news[news["symbol"] == first]  # every other bucket has no headline at all
+    written: list[pd.DataFrame] = []
+    build_bucketed(bars, macro, news, written.append, size=1)
+    pd.testing.assert_frame_equal(pd.concat(written, ignore_index=True),
+                                  build_dataset(bars, macro, news).frame, check_exact=True)
+
+
 def test_no_bars_is_a_clear_error(inputs) -> None:
     bars, _, _ = inputs
     with pytest.raises(DataError, match="no bars"):

@@ -23,7 +23,7 @@ exact rather than approximate. As-of: the caller cuts the bars at `as_of` before
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,14 +114,32 @@ def day_macro(macro: pd.DataFrame | None, days: pd.DatetimeIndex) -> pd.DataFram
     return macro_features(macro, days).drop(columns="date")
 
 
+def split_news(scores: pd.DataFrame | None, firsts: Sequence[str], lasts: Sequence[str]
+               ) -> list[pd.DataFrame | None]:
+    """Each bucket's scored headlines: symbols firsts[i] .. lasts[i], buckets in symbol order.
+
+    A bucket's sentiment reads only its own symbols' headlines, and handing it all of them
+    scanned the whole news once per bucket (at 5,000 symbols: 20 buckets x 7.5 M headlines).
+    The sort is stable, so each symbol's headlines keep their order and every per-day sum is
+    added in the same order: the same values bit for bit. None (no news at all) stays None
+    for every bucket; a bucket without headlines gets an empty frame (its columns are NaN).
+    """
+    if scores is None:
+        return [None] * len(firsts)
+    ordered = scores.sort_values("symbol", kind="stable", ignore_index=True)
+    lo = ordered["symbol"].searchsorted(list(firsts), side="left")
+    hi = ordered["symbol"].searchsorted(list(lasts), side="right")
+    return [ordered.iloc[a:b].reset_index(drop=True) for a, b in zip(lo, hi, strict=True)]
+
+
 def assemble(part: pd.DataFrame, cross: pd.DataFrame, days: pd.DatetimeIndex,
              macro_days: pd.DataFrame | None = None, news_scores: pd.DataFrame | None = None,
              horizons: Mapping[str, int] = HORIZONS) -> Dataset:
     """Step 3: one bucket's dataset rows, as `build_dataset` would give them.
 
     part: `symbol_part`'s frame; cross: its bucket's frame of `cross_section`; days: the panel's
-    date grid; macro_days: `day_macro` of it; news_scores: `score_headlines` of the news (or
-    None).
+    date grid; macro_days: `day_macro` of it; news_scores: the bucket's part of
+    `score_headlines` (`split_news`; empty when it has none), None when there is no news.
     """
     cols = {c: part[c].to_numpy() for c in SYMBOL_FEATURES}
     cols |= {c: cross[c].to_numpy() for c in cross.columns}
@@ -131,7 +149,7 @@ def assemble(part: pd.DataFrame, cross: pd.DataFrame, days: pd.DatetimeIndex,
         rows = macro_days.iloc[days.get_indexer(part["date"])].reset_index(drop=True)
         frames.append(rows)
         macro_names = list(rows.columns)
-    with_news = news_scores is not None and not news_scores.empty
+    with_news = news_scores is not None
     if with_news:
         frames.append(sentiment_features(news_scores, part, days=days)[sentiment_columns()])
     labels = part[label_columns(horizons)].join(cross[target_columns(horizons)])
@@ -162,14 +180,17 @@ def build_bucketed(bars: pd.DataFrame, macro: pd.DataFrame | None,
     bounds = symbol_bounds(bars)
     edges = [*bounds[:-1:size], bounds[-1]]
     spans = list(zip(edges[:-1], edges[1:], strict=True))
+    symbols = bars["symbol"]
     cross = cross_section([symbol_part(bars.iloc[a:b], horizons)[NARROW_COLUMNS]
                            for a, b in spans], horizons)
     macro_days = day_macro(macro, cross.days)
-    scores = None if news is None or news.empty else score_headlines(news)
+    scores = split_news(None if news is None or news.empty else score_headlines(news),
+                        [symbols.iloc[a] for a, _ in spans],
+                        [symbols.iloc[b - 1] for _, b in spans])
     kept: dict[str, list[pd.Series]] = {}
     for i, (a, b) in enumerate(spans):
         ds = assemble(symbol_part(bars.iloc[a:b], horizons), cross.parts[i], cross.days,
-                      macro_days, scores, horizons)
+                      macro_days, scores[i], horizons)
         sink(ds.frame)
         for c in model_columns(ds, horizons):  # copies: a view would keep the bucket's block
             kept.setdefault(c, []).append(ds.frame[c].copy())
