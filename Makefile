@@ -38,8 +38,12 @@ $(SERVERS):
 	       >/dev/null; }; } \
 	  || echo "postgresql / redis-server not installable here: their tests will skip"
 
+# Two pytest workers (pytest-xdist), a test file each at a time so module fixtures run once:
+# much of the suite waits on subprocesses, servers and the browser, and one process left a
+# core idle (13 min serial, 7 with two workers on 2 cores). PYTEST_WORKERS=0 runs serially.
+PYTEST_WORKERS ?= 2
 test: $(STAMP) lint $(CHROMIUM) $(SERVERS)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b; done
