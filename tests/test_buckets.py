@@ -7,7 +7,13 @@ import pandas as pd
 import pytest
 
 from aion_core.errors import DataError
-from aion_core.ml.buckets import build_bucketed, model_columns
+from aion_core.ml.buckets import (
+    NARROW_COLUMNS,
+    build_bucketed,
+    model_columns,
+    narrow_part,
+    symbol_part,
+)
 from aion_core.ml.dataset import build_dataset
 from aion_core.providers.synthetic import MACRO_SERIES
 
@@ -48,6 +54,12 @@ def test_buckets_without_headlines_still_get_the_sentiment_columns(inputs) -> No
     build_bucketed(bars, macro, news, written.append, size=1)
     pd.testing.assert_frame_equal(pd.concat(written, ignore_index=True),
                                   build_dataset(bars, macro, news).frame, check_exact=True)
+
+
+def test_the_narrow_inputs_alone_are_the_whole_parts(inputs) -> None:
+    bars, _, _ = inputs
+    pd.testing.assert_frame_equal(narrow_part(bars), symbol_part(bars)[NARROW_COLUMNS],
+                                  check_exact=True)
 
 
 def test_no_bars_is_a_clear_error(inputs) -> None:

@@ -77,6 +77,15 @@ def symbol_part(bars: pd.DataFrame, horizons: Mapping[str, int] = HORIZONS) -> p
     return pd.DataFrame(out)
 
 
+def narrow_part(bars: pd.DataFrame) -> pd.DataFrame:
+    """Step 2's inputs of one bucket (NARROW_COLUMNS, `symbol_part`'s values), without the
+    rest of step 1: what one process computes first, to assemble the whole part later."""
+    p = panel_arrays(bars)
+    cols = symbol_columns(p, PanelLayout.of(p, bars["date"].to_numpy()), ranked_only=True)
+    return pd.DataFrame({"symbol": bars["symbol"].to_numpy(), "date": bars["date"].to_numpy(),
+                         "close": p.close, **cols})
+
+
 @dataclass(frozen=True)
 class CrossSection:
     """Step 2's result: the panel's date grid and, per bucket (in the order given), its rows'
@@ -171,8 +180,8 @@ def build_bucketed(bars: pd.DataFrame, macro: pd.DataFrame | None,
     """`build_dataset(bars, macro, news)` in buckets of `size` symbols, each bucket's whole
     frame handed to `sink` (in symbol order); returns the dataset's `model_columns` only.
 
-    The time-series part is computed twice per bucket (once for the cross-section's narrow
-    inputs, once to assemble): cheaper in time than holding every bucket's ~110 columns, and
+    A bucket's ranked inputs are computed first (`narrow_part`) and its whole time-series
+    part when it is assembled: cheaper in time than holding every bucket's ~110 columns, and
     the peak memory is one bucket's frame plus the narrow columns and the kept model columns.
     """
     if bars.empty:
@@ -181,8 +190,7 @@ def build_bucketed(bars: pd.DataFrame, macro: pd.DataFrame | None,
     edges = [*bounds[:-1:size], bounds[-1]]
     spans = list(zip(edges[:-1], edges[1:], strict=True))
     symbols = bars["symbol"]
-    cross = cross_section([symbol_part(bars.iloc[a:b], horizons)[NARROW_COLUMNS]
-                           for a, b in spans], horizons)
+    cross = cross_section([narrow_part(bars.iloc[a:b]) for a, b in spans], horizons)
     macro_days = day_macro(macro, cross.days)
     scores = split_news(None if news is None or news.empty else score_headlines(news),
                         [symbols.iloc[a] for a, _ in spans],
