@@ -19,9 +19,6 @@ from __future__ import annotations
 
 import math
 import operator
-import os
-import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,7 +32,7 @@ from aion_core import market_hours
 from aion_core.errors import ConfigurationError, DataError
 from aion_core.ml import buckets
 from aion_core.ml.sentiment import score_headlines
-from aion_core.store import Store, write_parquet
+from aion_core.store import Store, staged_dir, write_parquet
 from jobs.collect import EMPTY_ROOT
 
 #: At least this many buckets per worker, so that every worker holds training rows.
@@ -144,46 +141,10 @@ def build_dataset_on(client: Any, store: Store, as_of: pd.Timestamp | None,
                           [g[-1] for g in groups])
     news_parts = client.map(operator.getitem, [split] * len(groups), range(len(groups)))
     final = store.path("ml_datasets")
-    with staged(final) as staging:
+    with staged_dir(final) as staging:
         files = [staging / f"part-{i:05d}.parquet" for i in range(len(groups))]
         written = client.gather(client.map(_write_bucket, parts, [cross] * len(groups),
                                            range(len(groups)), [macro_days] * len(groups),
                                            news_parts, files))
     return ClusterDataset(final, last, written[0][1], closes, sum(n for n, _ in written),
                           refused)
-
-
-@contextmanager
-def staged(final: Path) -> Iterator[Path]:
-    """A new directory that replaces `final` by `swap_in` when the block succeeds (removed when
-    it fails). Stagings a killed run left beside `final` are removed first: the nightly's lock
-    says no other run is writing one."""
-    for left in [*final.parent.glob(f"{final.name}.*.tmp"),
-                 *final.parent.glob(f"{final.name}.*.old")]:
-        if left.is_dir():
-            shutil.rmtree(left)
-        else:
-            left.unlink()
-    staging = final.with_name(f"{final.name}.{uuid.uuid4().hex[:8]}.tmp")
-    staging.mkdir(parents=True)
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    swap_in(staging, final)
-
-
-def swap_in(new: Path, final: Path) -> None:
-    """Put the finished `new` (file or directory) at `final` by renames: a reader sees the old
-    dataset or the new one, never a part of one."""
-    if not new.exists():  # a bucketless panel still leaves a (empty) dataset
-        new.mkdir(parents=True)
-    old = final.with_name(f"{final.name}.{uuid.uuid4().hex[:8]}.old")
-    if final.exists():
-        os.replace(final, old)
-    os.replace(new, final)
-    if old.is_dir():
-        shutil.rmtree(old)
-    elif old.exists():
-        old.unlink()

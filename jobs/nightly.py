@@ -37,8 +37,16 @@ from aion_core.ml.brain import aion_brain, rolling_brain
 from aion_core.ml.buckets import build_bucketed
 from aion_core.ml.dataset import Dataset
 from aion_core.ml.regime import daily_returns
-from aion_core.store import Store, append_jsonl, locked, read_parquet, write_parquet, write_text
-from jobs.cluster import cluster_address, staged
+from aion_core.store import (
+    Store,
+    append_jsonl,
+    locked,
+    read_parquet,
+    staged_dir,
+    write_parquet,
+    write_text,
+)
+from jobs.cluster import cluster_address
 from jobs.collect import EMPTY_ROOT, Providers, collect
 from jobs.notify import check_alerts
 from jobs.progress import FILE_ONLY, LOG_FORMAT, describe
@@ -149,7 +157,7 @@ def _features(run: NightlyRun, as_of: date | None) -> str:
     macro, news = run.store.read_macro_asof(run.as_of), run.store.read_news_asof(run.as_of)
     # Built and written bucket by bucket (aion_core.ml.buckets): the parts of a dataset
     # directory, the cluster's layout, swapped in whole so a killed run leaves the last one.
-    with staged(run.store.path("ml_datasets")) as staging:
+    with staged_dir(run.store.path("ml_datasets")) as staging:
         parts = itertools.count()
 
         def sink(frame: pd.DataFrame) -> None:

@@ -21,6 +21,7 @@ from aion_core.store.files import (
     read_jsonl,
     read_parquet,
     read_text,
+    staged_dir,
     tail_lines,
     update_json,
     write_json,
@@ -31,4 +32,5 @@ from aion_core.store.root import LiveJournal, Store
 
 __all__ = ["LOCK_TIMEOUT_S", "JsonlRead", "LiveJournal", "Store", "append_jsonl",
            "atomic_write_bytes", "lock", "locked", "read_json", "read_jsonl", "read_parquet",
-           "read_text", "tail_lines", "update_json", "write_json", "write_parquet", "write_text"]
+           "read_text", "staged_dir", "tail_lines", "update_json", "write_json", "write_parquet",
+           "write_text"]

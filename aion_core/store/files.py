@@ -8,7 +8,9 @@ import io
 import json
 import logging
 import os
+import shutil
 import tempfile
+import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -301,3 +303,33 @@ def read_jsonl(path: Path) -> JsonlRead:
         documents.check(path, rec, lineno)
         out.records.append(rec)
     return out
+
+
+@contextlib.contextmanager
+def staged_dir(final: Path) -> Iterator[Path]:
+    """A new directory that replaces `final` (a file or a directory) by renames when the block
+    succeeds, removed when it fails: a reader sees the old one or the new one, never a part.
+    Stagings a killed run left beside `final` go first; the caller's job lock says no other
+    run is writing one."""
+    for left in [*final.parent.glob(f"{final.name}.*.tmp"),
+                 *final.parent.glob(f"{final.name}.*.old")]:
+        _remove(left)
+    staging = final.with_name(f"{final.name}.{uuid.uuid4().hex[:8]}.tmp")
+    staging.mkdir(parents=True)
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    old = final.with_name(f"{final.name}.{uuid.uuid4().hex[:8]}.old")
+    if final.exists():
+        os.replace(final, old)
+    os.replace(staging, final)
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()
