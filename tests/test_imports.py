@@ -140,10 +140,13 @@ def test_a_synthetic_root_is_not_mixed_with_real_bars(demo_root, tmp_path):
 # --------------------------------------------------------------------------- the shared files
 
 
+def path_of_shared() -> Path:
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
 @pytest.fixture(scope="module")
 def sp500_root(tmp_path_factory) -> Store:
-    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-    path = shared / "sp500_5yr" / "all_stocks_5yr.parquet"
+    path = path_of_shared() / "sp500_5yr" / "all_stocks_5yr.parquet"
     if not path.exists():
         pytest.skip("../shared/data is not present")
     store = Store(tmp_path_factory.mktemp("sp500") / "root")
@@ -162,10 +165,18 @@ def test_the_sp500_parquet_as_it_is_then_a_nightly_on_it(sp500_root):
     split = {f["check"] for f in report["items"]["DISCA"]["findings"]}
     assert "split_like" in split
 
+    # With the FRED series and the tweets too, as a new user imports them: their sparse
+    # sentiment columns made every nightly abort inside LightGBM (aion_core.ml.model's
+    # DEFAULT_PARAMS say why); tests/test_model.py keeps a synthetic reproducer.
+    shared = path_of_shared()
+    assert import_macro(sp500_root, [shared / "fred"]).count("imported") >= 10
+    assert import_news(sp500_root, [shared / "news_tweets"]).status == "ok"
     summary = run_nightly(sp500_root, load_settings(sp500_root.root, env_file=None),
                           skip_fetch=True)
 
     assert summary["status"] == "ok" and summary["as_of"] == "2018-02-07"
+    assert "macro yes, news yes" in next(s for s in summary["steps"]
+                                         if s["name"] == "features")["detail"]
     brain = sp500_root.read_json("rolling_brain")
     assert len(brain["symbols"]) == 505
 
