@@ -223,6 +223,8 @@ def replay(
     """Walk the clock over past sessions, filling live bot state and logs."""
     a, b = parse_day(start, "--start"), parse_day(end, "--end")
     settings, store = context(data_dir)
+    # Before the import: the replay's modules (LightGBM, SQLAlchemy, ...) take seconds.
+    logging.getLogger("aion.replay").info("replay %s..%s on %s: starting", a, b, store.root)
     from jobs.replay import run_replay
 
     typer.echo(run_replay(store, settings, a, b))

@@ -156,3 +156,12 @@ def test_help_shows_a_value_type_only_where_a_value_follows(args):
     out = runner.invoke(app, [*args, "--help"], terminal_width=100).output
     assert "--help" in out and "<bool>" not in out
     assert "<str>" in out or "<path>" in out
+
+
+def test_a_replay_says_it_started_before_its_slow_imports(tmp_path):
+    done = aion("replay", "--start", "2026-11-02", "--end", "2026-11-20",
+                "--data-dir", str(tmp_path / "empty"))
+    lines = done.stderr.strip().splitlines()
+    assert re.search(r"aion\.replay: replay 2026-11-02\.\.2026-11-20 on .*empty: starting$",
+                     lines[0])
+    assert done.returncode == 1 and "aion: error:" in lines[-1]

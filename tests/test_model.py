@@ -236,3 +236,13 @@ def test_every_horizon_trains_on_sparse_news_concentrated_in_time() -> None:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.startswith("trained 1w, 2w, 4w on 300 symbols")
+
+
+def test_training_says_where_it_is_fold_by_fold(toy, caplog) -> None:
+    caplog.set_level("INFO", logger="aion.model")
+    model.train(toy, FEATURES, toy["date"].iloc[-1], ["1w", "2w"])
+    lines = [r.getMessage() for r in caplog.records if r.name == "aion.model"]
+    folds = model.NIGHTLY.n_folds
+    assert [m.split(",")[0] for m in lines] == (
+        [f"train 1w: fold {k}/{folds}" for k in range(1, folds + 1)] + ["train 1w: final model"]
+        + [f"train 2w: fold {k}/{folds}" for k in range(1, folds + 1)] + ["train 2w: final model"])
