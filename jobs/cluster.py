@@ -33,6 +33,7 @@ from aion_core.errors import ConfigurationError, DataError
 from aion_core.ml import buckets
 from aion_core.ml.sentiment import score_headlines
 from aion_core.store import Store, staged_dir, write_parquet
+from aion_core.threads import configure_process
 from jobs.collect import EMPTY_ROOT
 
 #: At least this many buckets per worker, so that every worker holds training rows.
@@ -61,6 +62,9 @@ def connect(spec: str) -> Iterator[Any]:
             yield client
     else:
         with Client(spec) as client:
+            # The thread policy on workers this process did not start (a local cluster's
+            # inherit it); lightgbm.dask gives each worker its own nthreads.
+            client.run(configure_process)
             yield client
 
 
@@ -115,7 +119,8 @@ def _end(as_of: pd.Timestamp | None, now: datetime) -> pd.Timestamp:
 def build_dataset_on(client: Any, store: Store, as_of: pd.Timestamp | None,
                      now: datetime) -> ClusterDataset:
     """The features step on the cluster; the dataset directory swapped in at ml_datasets."""
-    symbols = store.daily_symbols()
+    missing: dict[str, str] = {}  # AION_UNIVERSE's symbols without bars, dropped as refused
+    symbols = store.universe_symbols(missing)
     if not symbols:
         raise DataError(EMPTY_ROOT.format(root=store.root))
     end = _end(as_of, now)
@@ -126,7 +131,8 @@ def build_dataset_on(client: Any, store: Store, as_of: pd.Timestamp | None,
     narrow = client.map(lambda p: p[buckets.NARROW_COLUMNS], parts)
     closes = pd.concat(client.gather(client.map(lambda p: p[["symbol", "date", "close"]],
                                                 parts)), ignore_index=True)
-    refused = {k: v for r in client.gather(client.map(lambda r: r[1], read)) for k, v in r.items()}
+    refused = {**missing, **{k: v for r in client.gather(client.map(lambda r: r[1], read))
+                             for k, v in r.items()}}
     if closes.empty:
         raise DataError(EMPTY_ROOT.format(root=store.root))
     last = pd.Timestamp(closes["date"].max())

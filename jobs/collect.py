@@ -132,6 +132,19 @@ def resolve_universe(store: Store, settings: Settings, market: MarketDataProvide
                              "e.g. AAPL,MSFT,SPY) in .env or the environment")
 
 
+def universe_left_out(store: Store, job: str) -> dict[str, str]:
+    """AION_UNIVERSE's symbols without daily bars, each with why (Store.universe_symbols,
+    which the job's bars are read through), named once in `job`'s log; {} without a
+    universe; ConfigurationError naming AION_UNIVERSE when none of its symbols has bars."""
+    missing: dict[str, str] = {}
+    if store.universe:
+        store.universe_symbols(missing)
+    if missing:
+        log.warning("%s: %d symbol(s) of AION_UNIVERSE left out, no daily bars in the data "
+                    "root: %s", job, len(missing), ", ".join(missing))
+    return missing
+
+
 # --------------------------------------------------------------------------- collect
 
 

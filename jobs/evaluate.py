@@ -31,7 +31,7 @@ from aion_core.errors import ConfigurationError
 from aion_core.ml import evaluation, model
 from aion_core.ml.dataset import build_dataset
 from aion_core.store import Store, read_json, read_parquet, write_json, write_parquet
-from jobs.collect import EMPTY_ROOT
+from jobs.collect import EMPTY_ROOT, universe_left_out
 from jobs.progress import progress
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,8 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
     horizons = horizons or list(HORIZONS)
     if start > end:
         raise ConfigurationError(f"--start {start} is after --end {end}")
-    bars = store.read_daily_panel()
+    bars = store.read_daily_panel()  # AION_UNIVERSE's symbols when it is set
+    dropped = universe_left_out(store, "evaluate")
     if bars.empty:
         raise ConfigurationError(EMPTY_ROOT.format(root=store.root))
     last = pd.Timestamp(bars["date"].max())
@@ -90,6 +91,7 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
     write_parquet(store.path("evaluation_predictions", eval_id=eval_id), predictions)
     baselines = evaluation.baseline_signals(bars)
     doc = {"id": eval_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds"), **run,
+           "dropped": dropped,
            "horizons": {h: evaluation.report(judged(predictions, frame, baselines, h),
                                              HORIZONS[h])
                         for h in horizons}}
@@ -127,15 +129,22 @@ def _prepare(folder, run: dict[str, Any], restart: bool) -> None:
     write_json(marker, run)
 
 
+def _pct(value: float | None) -> str:
+    """A signed percentage; n/a for a figure the universe was too small for (deciles)."""
+    return "n/a" if value is None else f"{value:+.2%}"
+
+
 def summary_lines(doc: dict[str, Any]) -> list[str]:
     """The report's headline figures, a line per horizon."""
     lines = [f"evaluation {doc['id']}: {doc['start']}..{doc['end']}, refit every "
-             f"{doc['retrain_every']} sessions, {doc['data']['symbols']} symbols"]
+             f"{doc['retrain_every']} sessions, {doc['data']['symbols']} symbols"
+             + (f"; left out, no bars: {', '.join(doc['dropped'])}" if doc.get("dropped")
+                else "")]
     for h, rep in doc["horizons"].items():
         m, rev, mom = rep["all"]["model"], rep["all"]["reversal"], rep["all"]["momentum"]
         lines.append(
             f"  {h}: rank IC {m['mean_rank_ic']:+.4f} (NW t {m['rank_ic_t']:+.2f}), "
             f"ICIR {m['rank_icir']:+.2f}, days > 0 {m['days_positive']:.0%}, top-bottom "
-            f"{m['top_minus_bottom']:+.2%}; reversal {rev['mean_rank_ic']:+.4f}, "
+            f"{_pct(m['top_minus_bottom'])}; reversal {rev['mean_rank_ic']:+.4f}, "
             f"momentum {mom['mean_rank_ic']:+.4f}")
     return lines

@@ -69,8 +69,9 @@ def stored_sessions(store: Store) -> list[pd.Timestamp]:
 def read_session_bars(store: Store, session: pd.Timestamp,
                       until: pd.Timestamp | None = None) -> pd.DataFrame | None:
     """INTRADAY_COLUMNS of `session`; with `until`, only bars that had ended by then
-    (`ts + 1 min <= until`): the one place the future is cut off, whatever the file holds."""
-    bars = store.read_minute(session.date())
+    (`ts + 1 min <= until`): the one place the future is cut off, whatever the file holds.
+    Only AION_UNIVERSE's symbols (Store.in_universe): the intraday bot trades the daily one."""
+    bars = store.in_universe(store.read_minute(session.date()))
     if bars is None or until is None:
         return bars
     return bars[bars["ts"] + MINUTE <= until].reset_index(drop=True)

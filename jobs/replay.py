@@ -35,9 +35,11 @@ from aion_core.config import Settings
 from aion_core.errors import ConfigurationError, DataError
 from aion_core.metrics_db import publish
 from aion_core.store import Store, write_json, write_parquet, write_text
-from jobs.collect import EMPTY_ROOT
+from jobs.collect import EMPTY_ROOT, universe_left_out
 from jobs.nightly import append_history
 from jobs.progress import progress
+
+log = logging.getLogger("aion.replay")
 
 #: (session D, horizons) -> {horizon: predictions indexed by symbol with expected_return and
 #: confidence}, made from data before D only.
@@ -142,10 +144,18 @@ def model_predictor(store: Store, settings: Settings, start: date,
     """The real pipeline: the nightly's dataset built once, models refit on schedule."""
     from aion_core.ml.dataset import build_dataset
 
+    # Said at once: reading, the features and the first fits take a while before the walk's
+    # own progress starts (35 s of silence on the synthetic market of `make run`).
+    log.info("reading bars, macro series and news through %s", end)
     bars, macro, news = load_market_inputs(store, pd.Timestamp(end))
     market = Market(bars)
     sessions = replay_sessions(market, start, end)
+    log.info("building features and labels: %d symbols, %d sessions", bars["symbol"].nunique(),
+             len(market.sessions))
     data = build_dataset(bars, macro, news)
+    log.info("walking %d sessions (%s..%s), models refit every %d sessions",
+             len(sessions), sessions[0].date(), sessions[-1].date(),
+             settings.aion_retrain_every)
     return market, sessions, ModelPredictor(data.frame, list(data.feature_columns), market,
                                             sessions, settings.aion_retrain_every)
 
@@ -210,6 +220,7 @@ def run_replay(store: Store, settings: Settings, start: date, end: date,
     """
     knobs = store.read_knobs(SWING_BOTS)
     market, sessions, predictor = engine_inputs(store, settings, start, end, predictor, market)
+    dropped = universe_left_out(store, "replay")
     with contextlib.ExitStack() as stack:
         for bot in SWING_BOTS:
             stack.enter_context(store.bot_lock(bot))
@@ -219,6 +230,8 @@ def run_replay(store: Store, settings: Settings, start: date, end: date,
         walk(desks, market, sessions, predictor, "replay",
              record=lambda preds: record_history(store, predictor, preds))
     summary = "replay " + _summary(desks, sessions) + replay_intraday(store, settings, sessions)
+    if dropped:
+        summary += f"; left out, no bars: {', '.join(dropped)}"
     publish(store, settings, "replay")
     return summary
 
@@ -301,8 +314,10 @@ def new_backtest_id(store: Store, now: datetime) -> str:
 
 
 def run_document(run_id: str, doc: dict[str, Any], knobs: dict[str, Any], settings: Settings,
-                 created: datetime, predictor: Predictor) -> dict[str, Any]:
-    """run.json: what was run, so that a run can be read, compared and repeated later."""
+                 created: datetime, predictor: Predictor,
+                 dropped: dict[str, str] | None = None) -> dict[str, Any]:
+    """run.json: what was run, so that a run can be read, compared and repeated later
+    (`dropped`: AION_UNIVERSE's symbols left out for want of bars, and why)."""
     return {"id": run_id, "created_at": created.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "start": doc["start"], "end": doc["end"], "bots": list(doc["bots"]),
@@ -310,7 +325,8 @@ def run_document(run_id: str, doc: dict[str, Any], knobs: dict[str, Any], settin
             "predictor": "model" if isinstance(predictor, ModelPredictor) else "given",
             "knobs": {swing_bot(h).name: asdict(k) for h, k in knobs.items()},
             "settings": {"provider": settings.aion_provider, "universe": settings.aion_universe,
-                         "retrain_every": settings.aion_retrain_every}}
+                         "retrain_every": settings.aion_retrain_every},
+            "dropped": dropped or {}}
 
 
 def run_backtest(store: Store, settings: Settings, start: date, end: date,
@@ -329,6 +345,7 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
     bots = [swing_bot(h) for h in horizons]
     used = store.read_knobs(bots, knobs)  # a given document replaces bots_config.json only
     market, sessions, predictor = engine_inputs(store, settings, start, end, predictor, market)
+    dropped = universe_left_out(store, "backtest")
     journals = [MemoryJournal() for _ in bots]
     desks = [Desk(bot, SwingPlanner(bot, used[bot.key]), journal)
              for bot, journal in zip(bots, journals, strict=True)]
@@ -341,7 +358,8 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
     write_parquet(out / "equity.parquet", equity)
     write_text(out / "trades.jsonl", "".join(json.dumps(t) + "\n" for t in trades))
     write_parquet(out / "predictions.parquet", made)
-    write_json(out / "run.json", run_document(run_id, doc, used, settings, created, predictor))
+    write_json(out / "run.json", run_document(run_id, doc, used, settings, created, predictor,
+                                              dropped))
     publish(store, settings, "backtest")
     lines = [f"{bot} {m['total_return']:+.2%} (sharpe {m['sharpe']:.2f})"
              for bot, m in doc["bots"].items()]

@@ -101,3 +101,20 @@ def test_a_killed_run_resumes_and_a_changed_root_starts_over(evaluated, monkeypa
     calls.clear()
     run_evaluation(store, START, END, retrain_every=42, config=QUICKER)
     assert len(calls) == len(chunks)
+
+
+def test_aion_universe_narrows_the_evaluation_and_names_a_symbol_without_bars(demo_root):
+    from aion_core.store import Store
+    from aion_core.store.root import NOT_STORED
+    from jobs.evaluate import summary_lines
+
+    subset = demo_root.daily_symbols()[3:10]
+    store = Store(demo_root.root, universe=[*subset, "gone"])
+    doc = run_evaluation(store, date(2026, 9, 1), END, retrain_every=63, horizons=["1w"],
+                         config=QUICKER)
+    preds = pd.read_parquet(store.path("evaluation_predictions", eval_id=doc["id"]))
+    assert set(preds["symbol"]) == set(subset)
+    assert doc["data"]["symbols"] == len(subset) and doc["dropped"] == {"GONE": NOT_STORED}
+    lines = summary_lines(doc)
+    assert "left out, no bars: GONE" in lines[0]
+    assert "top-bottom n/a" in lines[1]  # deciles need 10 names; the line is still printed

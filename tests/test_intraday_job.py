@@ -94,6 +94,16 @@ def test_a_replayed_session_ends_flat_with_state_and_log_in_agreement(
     assert len(state["equity_history"]) == 25
 
 
+def test_aion_universe_narrows_the_intraday_bot(store: Store, settings: Settings) -> None:
+    subset = store.daily_symbols()[:3]
+    settings = settings.model_copy(update={"aion_universe": ",".join(subset)})
+    narrowed = Store.from_settings(settings)  # how every command builds its store
+    run_intraday_cycle(narrowed, settings, at=ny("2026-11-20T11:00:00"))
+    assert sorted(narrowed.read_json("rolling")["symbols"]) == subset
+    assert {f.symbol for f in dt_fills(narrowed)} <= set(subset)
+    assert len(set(store.read_minute(SESSION.date())["symbol"])) == 6  # the file stays whole
+
+
 def test_a_rerun_of_a_cycle_changes_nothing(store: Store, settings: Settings) -> None:
     for at in ("2026-11-20T10:30:00", "2026-11-20T11:00:00"):
         run_intraday_cycle(store, settings, at=ny(at))

@@ -141,6 +141,32 @@ def test_a_fetch_failure_for_some_symbols_is_partial_and_the_rest_is_predicted(s
     assert predicted == set(market.symbols) - broken
 
 
+def test_aion_universe_narrows_the_nightly_and_names_a_symbol_without_bars(demo_root, settings):
+    from aion_core.store.root import NOT_STORED
+
+    subset = demo_root.daily_symbols()[2:8]
+    settings = settings.model_copy(update={"aion_universe": ",".join([*subset, "nope"])})
+    store = Store.from_settings(settings)  # how every command builds its store
+    summary = run(store, settings, skip_fetch=True)
+    assert set(store.read_json("rolling_brain")["symbols"]) == set(subset)
+    assert set(read_parquet(store.path("prediction_history"))["symbol"]) == set(subset)
+    # the one name without bars is named; the root's names outside the universe are not
+    assert summary["dropped"] == {"NOPE": NOT_STORED} and summary["status"] == "partial"
+    features = next(s for s in summary["steps"] if s["name"] == "features")
+    assert f"{len(subset)} symbols" in features["detail"]
+    log = store.path("nightly_logs", yyyymmdd="20261123").read_text()
+    assert f"NOPE left out: {NOT_STORED}" in log
+
+
+def test_an_aion_universe_without_any_stored_symbol_fails_naming_the_setting(demo_root,
+                                                                            settings):
+    settings = settings.model_copy(update={"aion_universe": "NOPE,NADA"})
+    summary = run(Store.from_settings(settings), settings, skip_fetch=True)
+    features = next(s for s in summary["steps"] if s["name"] == "features")
+    assert summary["status"] == "failed" and features["status"] == "failed"
+    assert "AION_UNIVERSE" in features["detail"] and "NOPE, NADA" in features["detail"]
+
+
 def test_an_empty_root_is_refused_not_filled_with_a_synthetic_market(store, settings):
     summary = run(store, settings)
     assert summary["status"] == "failed" and store.daily_symbols() == []

@@ -273,3 +273,23 @@ def test_a_second_replay_prints_the_stored_equities(demo_root, synthetic_market,
     for h in HORIZONS:
         stored = demo_root.read_json("bot_state", horizon=h)["equity_history"][-1]["equity"]
         assert f"swing_{h} equity {stored:,.2f}" in line
+
+
+def test_aion_universe_narrows_the_backtest_and_the_replay(demo_root, tmp_path):
+    from aion_core.store.root import NOT_STORED
+
+    subset = demo_root.daily_symbols()[:6]
+    settings = load_settings(demo_root.root, env_file=None).model_copy(
+        update={"aion_universe": ",".join([*subset, "GONE"])})
+    store = Store.from_settings(settings)  # how every command builds its store
+    start, end = date(2026, 10, 5), date(2026, 10, 30)
+    line = run_backtest(store, settings, start, end, ["1w"], tmp_path / "bt")
+    assert set(read_parquet(tmp_path / "bt" / "predictions.parquet")["symbol"]) == set(subset)
+    run_doc = json.loads((tmp_path / "bt" / "run.json").read_text())
+    assert run_doc["dropped"] == {"GONE": NOT_STORED} and "report in" in line
+    line = run_replay(store, settings, start, end)
+    assert "left out, no bars: GONE" in line
+    assert set(read_parquet(store.path("prediction_history"))["symbol"]) == set(subset)
+    folder = store.path("bot_trades", horizon="1w", yyyymmdd="20000101").parent.parent
+    traded = {r["symbol"] for p in folder.glob("*/trades_*.jsonl") for r in read_jsonl(p).records}
+    assert traded and traded <= set(subset)

@@ -246,3 +246,36 @@ def test_daily_panel_names_a_corrupt_file(store: Store):
     with pytest.raises(CorruptFileError) as err:
         store.read_daily_panel()
     assert str(bad) in str(err.value)
+
+
+def test_aion_universe_narrows_what_the_jobs_read_and_names_symbols_without_bars(tmp_path):
+    from aion_core.config import load_settings
+    from aion_core.errors import ConfigurationError
+    from aion_core.store.root import NOT_STORED
+
+    plain = Store(tmp_path / "data")
+    days = pd.to_datetime(["2024-01-02", "2024-01-03"])
+    for sym in ("AAA", "BBB", "CCC"):
+        plain.write_daily(sym, pd.DataFrame({"symbol": sym, "date": days, "open": 1.0,
+                                             "high": 1.0, "low": 1.0, "close": 1.0,
+                                             "volume": 1}))
+    settings = load_settings(tmp_path / "data", env_file=None).model_copy(
+        update={"aion_universe": "ccc, aaa,ZZZ,AAA"})
+    store = Store.from_settings(settings)  # how every command builds its store
+    assert store.universe == ("CCC", "AAA", "ZZZ")
+    assert store.daily_symbols() == ["AAA", "BBB", "CCC"]  # the root itself, whole
+    missing: dict[str, str] = {}
+    assert store.universe_symbols(missing) == ["AAA", "CCC"]
+    assert missing == {"ZZZ": NOT_STORED}
+    refused: dict[str, str] = {}
+    assert list(store.read_daily_panel(refused=refused)["symbol"].unique()) == ["AAA", "CCC"]
+    assert refused == {"ZZZ": NOT_STORED}
+    assert list(store.read_closes().columns) == ["AAA", "CCC"]
+    assert set(store.read_daily_panel(["BBB"])["symbol"]) == {"BBB"}  # asked for by name
+    minute = pd.DataFrame({"symbol": ["AAA", "BBB", "CCC"], "close": [1.0, 2.0, 3.0]})
+    assert list(store.in_universe(minute)["symbol"]) == ["AAA", "CCC"]
+    assert list(plain.in_universe(minute)["symbol"]) == ["AAA", "BBB", "CCC"]
+    assert set(plain.read_daily_panel()["symbol"]) == {"AAA", "BBB", "CCC"}  # no universe
+    with pytest.raises(ConfigurationError) as err:
+        Store(tmp_path / "data", universe=["XXX", "YYY"]).read_daily_panel()
+    assert "AION_UNIVERSE" in str(err.value) and "XXX, YYY" in str(err.value)

@@ -36,22 +36,31 @@ from aion_core.store.files import (
 from aion_core.store.raw import RawLocation, read_daily_bars
 from aion_core.store.schema import conform_macro, conform_minute
 
+#: Why a symbol of AION_UNIVERSE is left out of a job: the data root holds no bars for it.
+NOT_STORED = "no daily bars in the data root (named by AION_UNIVERSE)"
+
 
 class Store:
     """The data root, addressed by CONTRACT.md's keys: `store.path("raw_daily", symbol="AAPL")`."""
 
-    def __init__(self, root: Path | str, raw_url: str = "", s3_endpoint_url: str = "") -> None:
+    def __init__(self, root: Path | str, raw_url: str = "", s3_endpoint_url: str = "",
+                 universe: Iterable[str] = ()) -> None:
         self.root = Path(root)
         if self.root.exists() and not self.root.is_dir():  # else every use fails, unnamed
             raise ConfigurationError(f"the data root {self.root} is a file, not a folder: "
                                      "point --data-dir or AION_DATA_DIR at a folder")
         #: Where raw_daily lives (raw.RawLocation): under the root unless AION_RAW_URL is set.
         self.raw = RawLocation(str(self.root), raw_url, s3_endpoint_url)
+        #: AION_UNIVERSE (upper case, in order, no repeats; empty = every stored symbol): what
+        #: every job reads (`universe_symbols`), whatever else the data root holds.
+        self.universe = tuple(dict.fromkeys(s.strip().upper() for s in universe if s.strip()))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
-        """The store of `settings`' data root, its raw bars where AION_RAW_URL says."""
-        return cls(settings.aion_data_dir, settings.aion_raw_url, settings.aion_s3_endpoint_url)
+        """The store of `settings`' data root, its raw bars where AION_RAW_URL says, narrowed
+        to AION_UNIVERSE: how every command builds the store its job reads."""
+        return cls(settings.aion_data_dir, settings.aion_raw_url, settings.aion_s3_endpoint_url,
+                   settings.universe)
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -62,7 +71,31 @@ class Store:
     # daily bars ---------------------------------------------------------------
 
     def daily_symbols(self) -> list[str]:
+        """Every symbol with a bars file, sorted (AION_UNIVERSE or not: see universe_symbols)."""
         return self.raw.symbols()
+
+    def universe_symbols(self, missing: dict[str, str] | None = None) -> list[str]:
+        """The symbols the jobs read, sorted: AION_UNIVERSE's that have bars, else every
+        stored one. Each universe symbol without bars is recorded in `missing` (symbol -> why);
+        a universe none of whose symbols has bars is a ConfigurationError naming the setting."""
+        stored = self.daily_symbols()
+        if not self.universe:
+            return stored
+        have = set(stored)
+        absent = [s for s in self.universe if s not in have]
+        if len(absent) == len(self.universe):
+            shown = ", ".join(absent[:10]) + (", ..." if len(absent) > 10 else "")
+            where = f"AION_RAW_URL {self.raw.url}" if self.raw.remote \
+                else f"the data root {self.root}"
+            held = (f"it holds {len(stored)} other symbol(s), e.g. {', '.join(stored[:5])}: fix "
+                    "AION_UNIVERSE (empty = every stored symbol) or bring their bars in"
+                    if stored else "it holds none: `aion import bars FILE...` or `aion "
+                    "nightly` with AION_PROVIDER=yfinance brings them in")
+            raise ConfigurationError(f"none of the {len(absent)} symbol(s) of AION_UNIVERSE "
+                                     f"({shown}) has daily bars in {where}; {held}")
+        if missing is not None:
+            missing.update({s: NOT_STORED for s in absent})
+        return sorted(have.intersection(self.universe))
 
     def read_daily(self, symbol: str) -> pd.DataFrame | None:
         """One symbol's bars in the contract's shape (schema.conform_daily), None if absent."""
@@ -80,8 +113,20 @@ class Store:
                          refused: dict[str, str] | None = None) -> pd.DataFrame:
         """Long frame `symbol, date, open, high, low, close, volume` sorted by (symbol, date),
         from disk or object storage: raw.read_daily_bars, which says what `end` and `refused`
-        do (`end` inclusive: how `--as-of` keeps the future out of everything downstream)."""
+        do (`end` inclusive: how `--as-of` keeps the future out of everything downstream).
+
+        `symbols` None = `universe_symbols()`: AION_UNIVERSE's symbols when it is set, whose
+        names without bars are then recorded in `refused` too (NOT_STORED)."""
+        if symbols is None and self.universe:
+            symbols = self.universe_symbols(refused)
         return read_daily_bars(self.raw, symbols, end, refused)
+
+    def in_universe(self, frame: pd.DataFrame | None) -> pd.DataFrame | None:
+        """The rows of `frame` (a `symbol` column: 1-minute bars, say) of AION_UNIVERSE's
+        symbols; all of them when it is not set."""
+        if frame is None or not self.universe:
+            return frame
+        return frame[frame["symbol"].isin(self.universe)].reset_index(drop=True)
 
     # macro and news -----------------------------------------------------------
 
