@@ -7,6 +7,7 @@ fragment, and creates the admin authenticator once per run, as streamlit-authent
 
 from __future__ import annotations
 
+import html
 import secrets
 import sys
 from datetime import UTC, datetime
@@ -18,6 +19,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # AppTest runs the script without adding its folder
     sys.path.insert(0, str(HERE))
 
+from aion_core import views  # noqa: E402
+from aion_core.bots.registry import NIGHTLY_JOB  # noqa: E402
 from pages import _ui  # noqa: E402
 
 HEARTBEAT_STALE_S = 180
@@ -74,7 +77,16 @@ def draw_sidebar_status(store) -> None:
         st.caption(f"Data root `{store.root}` · bars from {', '.join(sources) or 'nowhere yet'}")
     with _ui.guard("Last nightly"):
         summary = _ui.load(store, "doc", "nightly_summary")
-        if summary is None:
+        run = None
+        with _ui.guard("Nightly run marker"):
+            run = views.run_state(_ui.load(store, "run_marker", NIGHTLY_JOB), summary)
+        if run is not None:  # started and not finished: running, or died during a step
+            st.html(f"Nightly {_ui.pill(run.headline, _ui.status_ok(run.status))} "
+                    f"<small>{html.escape(run.when)}</small>")
+            if summary is not None:
+                st.caption(f"Last finished run: {summary.get('status', '?')}, as of "
+                           f"{summary.get('as_of', '?')}")
+        elif summary is None:
             st.caption("Nightly: not run yet (`aion nightly`)")
         else:
             when, _ = _ago(summary.get("finished_at") or summary.get("started_at"))

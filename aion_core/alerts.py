@@ -6,8 +6,11 @@ notifier's memory (documents.NotifyState) so that a cause notifies once while it
 only after RENOTIFY, and anew once it has cleared. No clock, no file, no network here: every
 rule is a function of its arguments, so each cause is tested without a data root.
 
-Causes (keys): `nightly:failed|partial` (the last nightly's status), `nightly_stale` (no
-nightly started since the session it should cover), `scheduler_stale` (a heartbeat that says
+Causes (keys): `nightly:failed|partial` (the last nightly's status), `nightly:died` (the
+last nightly started and its process ended without a summary: SIGKILL, out of memory, an
+abort; `nightly:failed|interrupted` when it raised or its scheduler stopped without it: the
+run's started marker, aion_core.runs), `nightly_stale` (no nightly started since the session
+it should cover), `scheduler_stale` (a heartbeat that says
 "running" but has not been rewritten for HEARTBEAT_STALE), `kill_switch`, `drawdown:<bot>`
 (equity below its peak by the bot's `max_drawdown_alert` knob or more), `rank_ic:<horizon>`
 (the realised rank IC of the last IC_WINDOW forecast dates averages below zero).
@@ -25,6 +28,7 @@ import pandas as pd
 from aion_core import market_hours
 from aion_core.ml.evaluation import daily_ic
 from aion_core.ml.monitoring import ROLLING_DATES
+from aion_core.runs import RunState
 
 #: A nightly starts at 02:00 and takes minutes to an hour: 12 h after a session's close the
 #: nightly covering it should have started, whatever the time zone of the schedule.
@@ -71,6 +75,8 @@ class Inputs:
 
     now: datetime
     summary: Mapping[str, Any] | None = None
+    nightly_run: RunState | None = None
+    """The nightly's run that started and has not finished (running, or died during a step)."""
     heartbeat: Mapping[str, Any] | None = None
     kill_switch: bool = False
     books: Sequence[BotBook] = ()
@@ -81,9 +87,14 @@ class Inputs:
 # --------------------------------------------------------------------------- the rules
 
 
-def nightly_alerts(summary: Mapping[str, Any] | None) -> list[Alert]:
+def nightly_alerts(summary: Mapping[str, Any] | None,
+                   run: RunState | None = None) -> list[Alert]:
     """The last nightly's status when it is failed or partial, with its steps that were not
-    ok (a failed run published nothing; a partial one published on incomplete data)."""
+    ok (a failed run published nothing; a partial one published on incomplete data). A run
+    that started after that summary and ended without one (`run`: died, or raised, during a
+    step) is the last nightly instead: a failure, since it published nothing."""
+    if run is not None and run.ended:
+        return [died_alert(run)]
     status = (summary or {}).get("status")
     if status not in ("failed", "partial"):
         return []
@@ -95,20 +106,36 @@ def nightly_alerts(summary: Mapping[str, Any] | None) -> list[Alert]:
                   "failure" if status == "failed" else "warning")]
 
 
-def nightly_stale(summary: Mapping[str, Any] | None, now: datetime) -> list[Alert]:
+def died_alert(run: RunState) -> Alert:
+    """A nightly that started and ended without a summary, during which step, and when."""
+    why = (" Nothing was logged because nothing could be: SIGKILL, the out-of-memory killer "
+           "or an abort in C code end a process without a word, so its log stops at that "
+           "step's start." if run.status == "died" else "")
+    body = (f"Nightly {run.run_id} {run.text} (pid {run.pid} on {run.host}, started "
+            f"{run.started_at.isoformat()}); it wrote no summary and published nothing new."
+            f"{why} Its log: {run.log}.")
+    return Alert(f"nightly:{run.status}", f"Aion: nightly {run.headline}", body, "failure")
+
+
+def nightly_stale(summary: Mapping[str, Any] | None, now: datetime,
+                  run: RunState | None = None) -> list[Alert]:
     """No nightly has started since the close of the session it should cover by now.
 
-    Judged on when the last run started, not on its as_of: a run that started and failed is
-    `nightly:failed`, not stale. A root that never ran a nightly has nothing to be late for."""
-    if not summary or not summary.get("started_at"):
+    Judged on when the last run started (a summary's, or an unfinished `run`'s), not on its
+    as_of: a run that started and failed or died is `nightly:*`, not stale. A root that never
+    ran a nightly has nothing to be late for."""
+    starts = [pd.Timestamp(t) for t in ((summary or {}).get("started_at"),
+                                        run.started_at if run is not None else None) if t]
+    if not starts:
         return []
     expected = market_hours.last_completed_session(now - NIGHTLY_GRACE)
     _, close = market_hours.session_open_close(expected)
-    started = pd.Timestamp(summary["started_at"])
+    started = max(starts)
     if started >= close:
         return []
     body = (f"No nightly has started since {expected.date()}'s close; the last started "
-            f"{started.isoformat()} (as of {summary.get('as_of')}). Is the scheduler running?")
+            f"{started.isoformat()} (as of {(summary or {}).get('as_of')}). Is the scheduler "
+            "running?")
     return [Alert("nightly_stale", "Aion: nightly is stale", body, "failure")]
 
 
@@ -174,7 +201,8 @@ def rank_ic_alerts(track: pd.DataFrame | None, window: int = IC_WINDOW) -> list[
 
 def evaluate(inputs: Inputs) -> list[Alert]:
     """Every cause active now, in a fixed order."""
-    return [*nightly_alerts(inputs.summary), *nightly_stale(inputs.summary, inputs.now),
+    return [*nightly_alerts(inputs.summary, inputs.nightly_run),
+            *nightly_stale(inputs.summary, inputs.now, inputs.nightly_run),
             *heartbeat_stale(inputs.heartbeat, inputs.now),
             *kill_switch_alerts(inputs.kill_switch), *drawdown_alerts(inputs.books),
             *rank_ic_alerts(inputs.track)]

@@ -63,6 +63,7 @@ PATHS: Mapping[str, str] = {
     "backtest_predictions": "research/backtests/{backtest_id}/predictions.parquet",
     "model_runs": "ml_data/models/model_runs.jsonl",
     "notify_state": "logs/notify/state.json",
+    "run_marker": "logs/running/{job}.json",
 }
 
 #: CONTRACT.md's DT_PATHS (the intraday bot), relative to the data root.
@@ -152,7 +153,8 @@ class Settings(BaseSettings):
     aion_data_dir: Path = PydField(Path("./data"), description="the data root")
     aion_provider: Provider = PydField("synthetic", description="market data: synthetic|yfinance")
     aion_universe: str = PydField(
-        "", description="comma-separated symbols; empty = the synthetic universe / stored symbols"
+        "", description="comma-separated symbols every job works on (Store.from_settings "
+        "narrows what they read); empty = the stored symbols"
     )
     aion_timezone: str = PydField("America/New_York", description="the scheduler's time zone")
     aion_refresh_s: int = PydField(5, ge=1, le=3600, description="app auto-refresh, seconds")

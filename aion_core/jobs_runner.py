@@ -41,9 +41,11 @@ from aion_core.bots.registry import (
     Bot,
 )
 from aion_core.errors import AionError, CorruptFileError, RefusedError
+from aion_core.runs import FINISHED, run_state
 from aion_core.store import Store, locked, read_json, tail_lines, write_json
 
 REPLAY_JOB = "replay"
+MARKER = "started marker"
 #: Sessions a run-now replay covers, ending at the last stored bar: `make run`'s window. A
 #: replay is resumable (a session already traded is skipped), so pressing it again only
 #: catches the bots up on sessions imported since.
@@ -71,7 +73,8 @@ class LastRun:
 
     at: float
     status: str
-    source: str  # "run now" | "scheduler" | "nightly summary" | "bot state"
+    source: str  # "run now" | "scheduler" | "nightly summary" | "bot state" | MARKER
+    detail: str = ""  # a started marker's: `running train since ...`, `died during train at ...`
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,17 @@ def _record(read: Callable[[], Any], *keys: str) -> dict[str, Any]:
 
 def last_run(store: Store, name: str, doc: dict[str, Any] | None = None) -> LastRun | None:
     """The newest run of `name` any record knows of (a run-now's status `doc`, the scheduler's
-    heartbeat, the nightly summary, the bots' states); None when none does."""
+    heartbeat, the nightly summary, the bots' states); None when none does. A run that started
+    and has not finished (its started marker, aion_core.runs: running, or died during a step)
+    is the newest by construction: every run of the job rewrites that marker as it starts."""
     doc = doc or {}
+    summary = _record(lambda: store.read_json("nightly_summary")) if name == NIGHTLY_JOB \
+        else {}
+    finished = _record(lambda: store.read_json(FINISHED[name])) if name in FINISHED else {}
+    state = run_state(_record(lambda: store.read_json("run_marker", job=name)) or None,
+                      finished or None)
+    if state is not None:
+        return LastRun(state.at.timestamp(), state.status, MARKER, state.text)
     found = []
     if doc.get("started_at") and doc.get("status") not in (None, "running"):
         found.append(LastRun(float(doc.get("finished_at") or doc["started_at"]),
@@ -150,8 +162,6 @@ def last_run(store: Store, name: str, doc: dict[str, Any] | None = None) -> Last
                      "last_result")
     if _epoch(result.get("at")):
         found.append(LastRun(_epoch(result["at"]), str(result.get("status")), "scheduler"))
-    summary = _record(lambda: store.read_json("nightly_summary")) if name == NIGHTLY_JOB \
-        else {}
     if _epoch(summary.get("finished_at")):
         found.append(LastRun(_epoch(summary["finished_at"]), str(summary.get("status")),
                              "nightly summary"))

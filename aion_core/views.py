@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -20,9 +20,11 @@ from typing import Any
 
 import pandas as pd
 
+from aion_core import runs
 from aion_core.bots.registry import BOTS, INTRADAY_JOB, NIGHTLY_JOB, SWING_JOB, Bot
 from aion_core.config import HORIZONS
 from aion_core.knobs import knob_layers, validate_bots_config, validate_knobs, with_overrides
+from aion_core.runs import RunState
 from aion_core.store import Store, read_json, read_jsonl, read_parquet, tail_lines
 from aion_core.views_calc import trades_frame
 
@@ -110,6 +112,19 @@ def load_knob_env(store: Store, paths: list[Path]) -> dict[str, Any]:
 def load_doc(store: Store, paths: list[Path], key: str) -> Any | None:
     """Any keyed JSON document (summary, heartbeat, bots_config, admin_settings)."""
     return read_json(paths[0])
+
+
+@loader("run_marker", lambda s, job: [s.path("run_marker", job=job)])
+def load_run_marker(store: Store, paths: list[Path], job: str) -> dict[str, Any] | None:
+    """A job's started marker (logs/running/<job>.json), None when no run is unfinished."""
+    return read_json(paths[0])
+
+
+def run_state(marker: Mapping[str, Any] | None,
+              finished: Mapping[str, Any] | None = None) -> RunState | None:
+    """The unfinished run a marker stands for, judged now: running or died during its step
+    (aion_core.runs). Never cached: a process dies without touching a file."""
+    return runs.run_state(marker, finished)
 
 
 @loader("bars_sources", lambda s: [s.path("bars_provenance"), s.path("synthetic_spec")])

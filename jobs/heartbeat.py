@@ -7,9 +7,12 @@ every minute and after every job event:
 {"schema": 1, "pid": 1234, "at": "<UTC ISO-8601>", "started_at": "...",
  "status": "running" | "stopped", "timezone": "America/New_York", "test_seconds": null,
  "jobs": {"nightly": {"next_run": "<ISO-8601 with offset>" | null,
-                      "last_result": {"status": "ok" | "failed" | "skipped" | "missed",
+                      "last_result": {"status": "ok" | "failed" | "skipped" | "missed"
+                                                | "died" | "interrupted",
                                       "at": "<UTC ISO-8601>", "detail": "one line"} | null}}}
 ```
+"died": a run whose process ended without a result (SIGKILL, out of memory, an abort), found
+by its started marker (jobs/running.py) when the scheduler starts: `record_ended`.
 A reader treats the scheduler as dead when `at` is more than a couple of minutes old or
 `status` is "stopped". Last results survive a restart: they are read back from the previous
 file, so the app never forgets that last night's run failed just because the service bounced.
@@ -20,12 +23,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aion_core.errors import AionError
+from aion_core.runs import RunState
 from aion_core.store import Store
 
 log = logging.getLogger("aion.scheduler")
@@ -37,12 +41,20 @@ DETAIL_MAX = 300  # characters of a result's detail kept in the heartbeat
 class Outcome:
     """The result of one job run as the heartbeat shows it."""
 
-    status: str  # ok | failed | skipped | missed
+    status: str  # ok | failed | skipped | missed | died | interrupted
     detail: str = ""
 
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
+
+
+def _instant(value: Any) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 class Heartbeat:
@@ -78,12 +90,29 @@ class Heartbeat:
     def record(self, name: str, outcome: Outcome, at: datetime | None = None) -> None:
         """Keep `outcome` as `name`'s last result, log it, and rewrite the file."""
         detail = " ".join(outcome.detail.split())[:DETAIL_MAX]
-        level = logging.ERROR if outcome.status in ("failed", "missed") else logging.INFO
+        level = logging.ERROR if outcome.status in ("failed", "missed", "died", "interrupted") \
+            else logging.INFO
         log.log(level, "job %s: %s %s", name, outcome.status, detail)
         with self._lock:
             self.results[name] = {"status": outcome.status,
                                   "at": (at or now_utc()).isoformat(), "detail": detail}
         self.write()
+
+    def record_ended(self, states: Mapping[str, RunState | None]) -> list[str]:
+        """Runs that ended without a result of their own (aion_core.runs: died, or raised or
+        stopped in a process that then went away) become their job's last result, at the
+        time they were last seen, unless a newer result is known; the jobs recorded."""
+        out = []
+        for name, state in states.items():
+            if state is None or not state.ended or name not in self.names:
+                continue
+            prev = _instant((self.results.get(name) or {}).get("at"))
+            if prev is not None and prev >= state.at:
+                continue
+            self.record(name, Outcome(state.status, f"{state.text} ({state.run_id})"),
+                        at=state.at)
+            out.append(name)
+        return out
 
     def document(self) -> dict[str, Any]:
         jobs = {}

@@ -13,7 +13,9 @@ after it are filtered out as they are read, so a run `--as-of t` sees the data r
 at t's close. Everything is logged to logs/nightly/nightly_<YYYYMMDD>.log (the summary's
 `log`), and to stderr one line each (jobs/progress.py): a failed step's traceback goes to that
 file only, and the caller reports the step in one line (`failed_steps`), so that stderr says
-each failure once.
+each failure once. While it runs, its started marker (PATHS["run_marker"], jobs/running.py)
+names the step it is in; the summary replaces it, so a run killed before its summary (SIGKILL,
+out of memory, an abort in LightGBM) reads as "died during <step>" (aion_core/runs.py).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from aion_core import market_hours
+from aion_core.bots.registry import NIGHTLY_JOB
 from aion_core.config import HORIZONS, Settings
 from aion_core.errors import DataError, causes
 from aion_core.metrics_db import publish
@@ -50,6 +53,7 @@ from jobs.cluster import cluster_address
 from jobs.collect import EMPTY_ROOT, Providers, collect
 from jobs.notify import check_alerts
 from jobs.progress import FILE_ONLY, LOG_FORMAT, describe
+from jobs.running import MarkedRun
 
 log = logging.getLogger("aion.nightly")
 
@@ -77,6 +81,8 @@ class NightlyRun:
     brain: dict[str, Any] | None = None
     dropped: dict[str, str] = field(default_factory=dict)
     """Symbols of the data root left without a prediction, and why (the run is partial)."""
+    on_step: Callable[[str], None] | None = None
+    """Told each step's name as it starts (the run's started marker, jobs/running.py)."""
 
     def drop(self, reasons: dict[str, str]) -> None:
         for sym, reason in reasons.items():
@@ -89,6 +95,8 @@ class NightlyRun:
         blocked = [s["name"] for s in self.steps if s["name"] in needs and s["status"] != "ok"]
         if blocked:
             return self._record(name, "skipped", 0.0, f"needs {', '.join(blocked)}")
+        if self.on_step is not None:
+            self.on_step(name)
         log.info("step %s: start", name)
         t0 = time.perf_counter()
         try:
@@ -276,6 +284,12 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
     run_id = f"nightly-{started:%Y%m%dT%H%M%S}Z"
     run = NightlyRun(store, clock)
     handler = _attach_log(store, started)
+    # Until the summary replaces it, the marker says this run is going (or, once its process
+    # is gone without a summary, that it died during its step): aion_core/runs.py.
+    marker = MarkedRun(store, NIGHTLY_JOB, run_id, handler.baseFilename, clock)
+    marker.start()
+    run.on_step = lambda name: marker.step(name, run.steps, as_of=(
+        run.as_of.strftime("%Y-%m-%d") if run.as_of is not None else None))
     try:
         log.info("%s: as_of %s, skip_fetch %s", run_id, as_of or "latest", skip_fetch)
         if skip_fetch:
@@ -298,9 +312,11 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
 
             run_on_cluster(run, address, as_of)
         run.step("brain", lambda: _brain(run), needs=("predict",))
+        marker.step("summary", run.steps)
         run._record("summary", "ok", 0.0, f"status {run.status()}")
         summary = _summary(run, run_id, started, handler.baseFilename)
         store.write_json("nightly_summary", summary)
+        marker.finish()
         check_alerts(store, settings)  # a failed or partial night is heard of at once
         publish(store, settings, "nightly")
         log.info("%s finished: %s", run_id, summary["status"])
@@ -308,6 +324,10 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
     except Exception as exc:  # the caller says it in one line; the traceback is kept here
         log.error("%s failed: %s", run_id, describe(exc, store.root), exc_info=True,
                   extra=FILE_ONLY)
+        marker.end(exc)
+        raise
+    except BaseException as exc:  # Ctrl-C, a SystemExit: the marker says interrupted
+        marker.end(exc)
         raise
     finally:
         logging.getLogger().removeHandler(handler)

@@ -20,13 +20,14 @@ import pandas as pd
 
 from aion_core import alerts
 from aion_core.alerts import Alert, BotBook, Inputs
-from aion_core.bots.registry import BOTS
+from aion_core.bots.registry import BOTS, NIGHTLY_JOB
 from aion_core.config import Settings
 from aion_core.errors import AionError
 from aion_core.ml.monitoring import realised_returns, track_frame
 from aion_core.notify import AppriseSender, secret_values, split_urls
 from aion_core.store import Store, read_parquet
 from jobs.progress import describe
+from jobs.running import unfinished
 
 log = logging.getLogger("aion.notify")
 
@@ -90,6 +91,8 @@ def gather(store: Store, now: datetime, track: bool = True) -> Inputs:
         now=now,
         summary=part(lambda: store.read_json("nightly_summary"), "the nightly summary",
                      ("nightly", "nightly_stale"), None),
+        nightly_run=part(lambda: unfinished(store, NIGHTLY_JOB, now), "the nightly's run marker",
+                         ("nightly", "nightly_stale"), None),
         heartbeat=part(lambda: store.read_json("scheduler_heartbeat"), "the heartbeat",
                        ("scheduler_stale",), None),
         kill_switch=part(store.kill_switch_on, "the admin settings", ("kill_switch",), False),

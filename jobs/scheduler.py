@@ -41,7 +41,13 @@ job already running gets STOP_GRACE_S to finish; after that the process exits wi
 HTTP call) is C code that no flag reaches, so a bound needs a hard stop anyway, and a hard stop
 is safe here: every file is written whole or not at all (atomic rename) and every lock is an
 flock the kernel drops with the process, so it leaves exactly what the SIGKILL systemd sends
-after TimeoutStopSec (60 s) would leave, earlier and with the heartbeat written.
+after TimeoutStopSec (60 s) would leave, earlier and with the heartbeat written. The run's
+started marker (jobs/running.py) then says "interrupted during <step>", and so does the
+heartbeat's last result.
+
+Dead runs: a run that dies with its process (SIGKILL, out of memory, an abort in C code; a
+nightly here dies with the scheduler) leaves its started marker; when the scheduler starts,
+`record_unfinished` makes "died during <step> at <time>" that job's last result.
 
 Test schedule (tests and demos only): `AION_SCHEDULER_TEST_SECONDS=N` replaces every trigger
 by "every N seconds, no market-hours gate" and writes the heartbeat every N seconds; point
@@ -83,10 +89,12 @@ from aion_core.bots.registry import INTRADAY_JOB, JOB_NAMES, NIGHTLY_JOB, SWING_
 from aion_core.config import Settings
 from aion_core.errors import AionError, BusyError, ConfigurationError
 from aion_core.notify import split_urls
+from aion_core.runs import RunState
 from aion_core.store import Store
 from jobs.heartbeat import Heartbeat, Outcome, now_utc
 from jobs.notify import check_alerts
 from jobs.progress import FILE_ONLY, LOG_FORMAT, describe
+from jobs.running import interrupt_own, unfinished
 
 log = logging.getLogger("aion.scheduler")
 
@@ -280,7 +288,9 @@ def _listener(heartbeat: Heartbeat) -> Callable[[JobEvent], None]:
             exc = event.exception
             where = "" if isinstance(exc, AionError) else \
                 f" (see {heartbeat.store.path('job_log', job=event.job_id)})"
-            outcome = Outcome("failed", describe(exc, heartbeat.store.root) + where)
+            run = _own_ended_run(heartbeat.store, event.job_id)  # names the step it was in
+            outcome = Outcome("failed", (run.text if run else
+                                         describe(exc, heartbeat.store.root)) + where)
         elif event.code == EVENT_JOB_MISSED:
             outcome = Outcome("missed", f"missed its {event.scheduled_run_time} fire "
                                         "(later than misfire_grace_time)")
@@ -289,6 +299,28 @@ def _listener(heartbeat: Heartbeat) -> Callable[[JobEvent], None]:
         heartbeat.record(event.job_id, outcome)
 
     return on_event
+
+
+def _own_ended_run(store: Store, job: str) -> RunState | None:
+    """The job's run that this process started and that raised, from its started marker."""
+    try:
+        run = unfinished(store, job)
+    except AionError:
+        return None
+    return run if run is not None and run.ended and run.pid == os.getpid() else None
+
+
+def record_unfinished(store: Store, heartbeat: Heartbeat) -> list[str]:
+    """At start: each job's run that ended without a result (its process died: SIGKILL, out
+    of memory, an abort; or a scheduler stopped without it) becomes the job's last result in
+    the heartbeat, "died during <step> at <time>", unless a newer result is known."""
+    states: dict[str, RunState | None] = {}
+    for name in heartbeat.names:
+        try:
+            states[name] = unfinished(store, name)
+        except AionError as exc:  # a corrupt marker: its readers name it
+            log.warning("cannot read the run marker of %s: %s", name, exc)
+    return heartbeat.record_ended(states)
 
 
 def build_scheduler(store: Store, settings: Settings, specs: list[JobSpec],
@@ -343,6 +375,7 @@ def run_scheduler(store: Store, settings: Settings) -> None:
         log.warning("%s=%s: TEST schedule, every job every %ss", TEST_SECONDS_ENV,
                     test_seconds, test_seconds)
     log.info("scheduler started (pid %d, %s) on %s", os.getpid(), settings.aion_timezone, store)
+    record_unfinished(store, heartbeat)  # a run the last scheduler process died in, say
     # The first heartbeat, as soon as the next-run times are known.
     scheduler.add_listener(lambda _e: heartbeat.write(), mask=EVENT_SCHEDULER_START)
     try:
@@ -350,6 +383,9 @@ def run_scheduler(store: Store, settings: Settings) -> None:
     finally:
         heartbeat.stop()
     if not _jobs_end_within(STOP_GRACE_S):
+        if interrupt_own(store, heartbeat.names, f"the scheduler stopped and the run did not "
+                                                 f"end within {STOP_GRACE_S:.0f} s"):
+            record_unfinished(store, heartbeat)  # the heartbeat says which step was cut
         _exit_without_jobs()
     log.info("scheduler stopped")
 

@@ -232,8 +232,8 @@ def status_ok(status: str | None) -> bool | None:
     if not status:
         return None
     s = status.lower()
-    return True if s.startswith("ok") else False if s.startswith(("fail", "halt", "error")) \
-        else None
+    return True if s.startswith("ok") else False \
+        if s.startswith(("fail", "halt", "error", "died", "interrupted")) else None
 
 
 # --------------------------------------------------------------------------- charts

@@ -158,9 +158,12 @@ def job_line(job: jobs_runner.JobView, now: float) -> tuple[str, str]:
     itself; otherwise the newest run any record knows of, wherever it ran from, so a nightly
     run by the scheduler or a shell is not "never run" here."""
     doc = job.doc
+    last = job.last
+    if last is not None and last.source == jobs_runner.MARKER:  # started, not finished
+        how = "run now" if job.status in ("running", "interrupted") else "started marker"
+        return last.status, f"{last.detail} ({how})"
     if job.status in ("running", "interrupted"):
         return job.status, f"started {ago(now - float(doc['started_at']))} ago (run now)"
-    last = job.last
     if last is None:
         return job.status, "never run"
     took = ""

@@ -232,6 +232,9 @@ def check(job: Job, root: Path, out: Path, settled: bool) -> Check:
     problems = books.problems + ([f"backtest report: {report} doubled fills"] if report else [])
     if settled and books.open_runs:
         problems.append(f"{books.open_runs} bot(s) left with a run their state has not closed")
+    markers = _files(root / "logs" / "running", "*.json")
+    if settled and markers:  # a finished run replaces its started marker (jobs/running.py)
+        problems.append(f"started markers left by a finished run: {[p.name for p in markers]}")
     missing = [n for n in ("metrics.json", "equity.parquet", "trades.jsonl")
                if not (out / n).exists()]
     if settled and job.report and missing:

@@ -23,6 +23,7 @@ from aion_core.errors import CorruptFileError
 from aion_core.store import Store, read_json
 from jobs import scheduler as sched
 from jobs.heartbeat import Outcome
+from jobs.running import unfinished
 
 NY = ZoneInfo("America/New_York")
 ROOT = Path(__file__).resolve().parents[1]
@@ -289,3 +290,8 @@ def test_sigterm_mid_nightly_stops_within_60_s_leaving_whole_files_and_free_lock
     assert _unreadable_documents(demo_root.root) == []
     assert demo_root.read_json("scheduler_heartbeat")["status"] == "stopped"
     assert demo_root.read_json("nightly_summary") is None  # no half run passed off as a run
+    # ... and the run left behind says so, in its started marker and in the heartbeat.
+    run = unfinished(demo_root, "nightly")
+    assert run.status == "interrupted" and run.step == "collect", run
+    result = demo_root.read_json("scheduler_heartbeat")["jobs"]["nightly"]["last_result"]
+    assert result["status"] == "interrupted" and "during collect" in result["detail"]

@@ -191,6 +191,31 @@ class JobStatus(Doc):
     returncode: int | None = None
 
 
+class RunEnd(Doc):
+    """How a run that raised ended (a run that finishes removes its marker instead)."""
+
+    status: Literal["failed", "interrupted"]
+    at: str
+    detail: str = ""
+
+
+class RunMarker(Doc):
+    """logs/running/<job>.json: a run that started and has not finished (jobs/running.py);
+    aion_core.runs reads it as running, or as died when its process is gone."""
+
+    job: str
+    run_id: str
+    pid: int
+    host: str
+    started_at: str
+    step: str | None = None
+    step_at: str | None = None
+    log: str | None = None
+    proc_start: int | None = None
+    steps: list[Step] = []
+    ended: RunEnd | None = None
+
+
 class AdminSettings(Doc):
     kill_switch: bool = False
 
@@ -264,7 +289,7 @@ MODELS: dict[str, type[Doc] | Callable[[Any], None]] = {
     "evaluation_report": EvaluationReport, "bots_config": _knobs,
     "ml_models_meta": ModelMeta, "dt_brain_file": IntradayModelDoc,
     "backtest_metrics": BacktestMetrics, "backtest_run": BacktestRun,
-    "model_runs": ModelRun, "notify_state": NotifyState,
+    "model_runs": ModelRun, "notify_state": NotifyState, "run_marker": RunMarker,
 }
 
 
