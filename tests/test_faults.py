@@ -49,6 +49,12 @@ def template(tmp_path_factory) -> Path:
     store.write_json("job_status", {"job": "nightly", "status": "ok", "pid": 1,
                                     "started_at": 1.0e9, "finished_at": 1.0e9 + 60,
                                     "returncode": 0}, job="nightly")
+    # A nightly that died during training (a pid no process has): what the pages show then.
+    store.write_json("run_marker", {"job": "nightly", "run_id": "nightly-20260101T070000Z",
+                                    "pid": 2 ** 22 + 1, "host": "elsewhere",
+                                    "started_at": "2026-01-01T07:00:00+00:00",
+                                    "step": "train", "step_at": "2026-01-01T07:00:20+00:00"},
+                     job="nightly")
     return store.root
 
 
