@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # AppTest runs the script without adding its folder
     sys.path.insert(0, str(HERE))
 
-from aion_core import views  # noqa: E402
+from aion_core.app import views  # noqa: E402
 from aion_core.bots.registry import NIGHTLY_JOB  # noqa: E402
 from pages import _ui  # noqa: E402
 

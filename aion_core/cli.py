@@ -100,7 +100,7 @@ def parse_knobs(text: str) -> dict:
     """--knobs: a bots_config.json-shaped document, checked by the one knob schema."""
     import json
 
-    from aion_core.knobs import validate_bots_config
+    from aion_core.knobs.schema import validate_bots_config
 
     try:
         doc = json.loads(text)
@@ -273,7 +273,7 @@ def evaluate(
     a, b = parse_day(start, "--start"), parse_day(end, "--end")
     horizons = horizons_of(horizon)
     settings, store = context(data_dir)
-    from aion_core.metrics_db import publish
+    from aion_core.sql_copy.publish import publish
     from jobs.evaluate import run_evaluation, summary_lines
 
     doc = run_evaluation(store, a, b, retrain_every, horizons, restart=restart)
@@ -289,7 +289,7 @@ def metrics_sync(data_dir: DataDir = None) -> None:
     """Backfill every table from the data root's files (idempotent: a rerun changes nothing)."""
     settings, store = context(data_dir)
     settings.require("aion_metrics_url")
-    from aion_core.metrics_db.sync import sync_all, where
+    from aion_core.sql_copy.sync import sync_all, where
 
     changed, counts = sync_all(store, settings.aion_metrics_url)
     typer.echo(f"metrics sync to {where(settings.aion_metrics_url)}: "
@@ -337,7 +337,7 @@ def scheduler(
 @command
 def hash_password() -> None:
     """Read a password (prompt, or stdin when piped) and print its bcrypt hash."""
-    from aion_core.auth import hash_password as make_hash
+    from aion_core.app.auth import hash_password as make_hash
 
     if sys.stdin.isatty():
         password = typer.prompt("Admin password", hide_input=True, confirmation_prompt=True)
@@ -353,7 +353,7 @@ def unlock(data_dir: DataDir = None) -> None:
 
     The way back in, from the host, when a lock falls on the admin too (a shared address).
     """
-    from aion_core.auth import unlock as clear_lockout
+    from aion_core.app.auth import unlock as clear_lockout
 
     _, store = context(data_dir)
     cleared = clear_lockout(store, datetime.now().timestamp())

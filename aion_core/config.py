@@ -3,7 +3,7 @@
 Three kinds of configuration, each with one source of truth:
 - where files live (PATHS / DT_PATHS, exactly CONTRACT.md's table, relative to the data root);
 - deployment settings (Settings: `.env` and the environment, environment wins);
-- bot knobs: aion_core.knobs (the schema and its typed values).
+- bot knobs: aion_core.knobs.schema (the schema and its typed values).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def add_backtests(store, symbols: list[str], sessions, seed: int = 1) -> None:
     import numpy as np
     import pandas as pd
 
-    from aion_core import metrics
+    from aion_core.bots import performance
     from aion_core.store import write_json, write_parquet, write_text
 
     rng = np.random.default_rng(seed)
@@ -65,7 +65,7 @@ def add_backtests(store, symbols: list[str], sessions, seed: int = 1) -> None:
                                          str(rng.choice(EXITS)), 100 * price * ret - 2.0)]
             bot_trades.sort(key=lambda t: t["ts"])
             trades += bot_trades
-            sheets[bot] = metrics.tear_sheet(equity, bot_trades, gross, 1e5, bench)
+            sheets[bot] = performance.tear_sheet(equity, bot_trades, gross, 1e5, bench)
             curves.append(pd.DataFrame({"date": sessions, "bot": bot, "equity": equity.to_numpy(),
                                         "cash": (equity - gross).to_numpy(),
                                         "gross": gross.to_numpy()}))

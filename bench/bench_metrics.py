@@ -55,7 +55,7 @@ from bench_nightly import NOW, write_root  # noqa: E402
 from pg_server import MISSING, PgServer, installed  # noqa: E402
 
 from aion_core.config import HORIZONS, Settings, load_settings  # noqa: E402
-from aion_core.metrics_db import sync as metrics_sync  # noqa: E402
+from aion_core.sql_copy import sync as metrics_sync  # noqa: E402
 from aion_core.store import Store  # noqa: E402
 from jobs import bots as bots_job  # noqa: E402
 from jobs import nightly as nightly_job  # noqa: E402

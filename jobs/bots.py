@@ -21,7 +21,7 @@ from aion_core.brokers.base import Broker
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
 from aion_core.errors import ConfigurationError, DataError
-from aion_core.metrics_db import publish
+from aion_core.sql_copy.publish import publish
 from aion_core.store import Store
 from jobs.notify import check_alerts
 

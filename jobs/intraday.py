@@ -32,7 +32,6 @@ from aion_core.bots.registry import INTRADAY_BOT
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
 from aion_core.errors import ProviderError
-from aion_core.metrics_db import publish
 from aion_core.ml.intraday_features import FEATURES, features_at, minute_panel
 from aion_core.ml.intraday_model import (
     HORIZON_MINUTES,
@@ -41,6 +40,7 @@ from aion_core.ml.intraday_model import (
     model_from_document,
     train_model,
 )
+from aion_core.sql_copy.publish import publish
 from aion_core.store import Store, read_parquet
 from jobs.collect import resolve_universe
 from jobs.notify import check_alerts

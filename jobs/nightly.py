@@ -17,239 +17,34 @@ each failure once. While it runs, its started marker (PATHS["run_marker"], jobs/
 names the step it is in; the summary replaces it, so a run killed before its summary (SIGKILL,
 out of memory, an abort in LightGBM) reads as "died during <step>" (aion_core/runs.py).
 """
-
 from __future__ import annotations
 
-import itertools
 import logging
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-import pandas as pd
-
-from aion_core import market_hours
 from aion_core.bots.registry import NIGHTLY_JOB
-from aion_core.config import HORIZONS, Settings
-from aion_core.errors import DataError, causes
-from aion_core.metrics_db import publish
-from aion_core.ml import model
-from aion_core.ml.brain import aion_brain, rolling_brain
-from aion_core.ml.buckets import build_bucketed
-from aion_core.ml.dataset import Dataset
-from aion_core.ml.regime import daily_returns
+from aion_core.config import Settings
+from aion_core.sql_copy.publish import publish
 from aion_core.store import (
     Store,
-    append_jsonl,
-    locked,
-    read_parquet,
-    staged_dir,
-    write_parquet,
-    write_text,
 )
-from jobs.cluster import cluster_address
-from jobs.collect import EMPTY_ROOT, Providers, collect
+from jobs.cluster.dataset import cluster_address
+from jobs.collect import Providers
+from jobs.nightly_steps import (
+    NightlyRun,
+    brain_step,
+    collect_step,
+    features_step,
+    predict_step,
+    train_step,
+)
 from jobs.notify import check_alerts
 from jobs.progress import FILE_ONLY, LOG_FORMAT, describe
 from jobs.running import MarkedRun
 
 log = logging.getLogger("aion.nightly")
-
-#: A training step's engine: (horizon, final model, its walk-forward) for each horizon.
-Fits = Callable[["NightlyRun"], Iterator[tuple[str, model.Fitted, model.WalkForwardResult]]]
-#: A prediction step's engine: each horizon's forecasts of the as_of rows.
-Forecast = Callable[["NightlyRun"], dict[str, pd.DataFrame]]
-
-REQUIRED = ("features", "train", "predict")
-HISTORY_KEYS = ["as_of", "symbol", "horizon"]
-
-
-@dataclass
-class NightlyRun:
-    """What the steps hand each other, and the record of each step."""
-
-    store: Store
-    now: Callable[[], datetime]
-    as_of: pd.Timestamp | None = None
-    partial: bool = False
-    steps: list[dict[str, Any]] = field(default_factory=list)
-    bars: pd.DataFrame | None = None
-    dataset: Dataset | None = None
-    models: dict[str, model.Fitted] = field(default_factory=dict)
-    brain: dict[str, Any] | None = None
-    dropped: dict[str, str] = field(default_factory=dict)
-    """Symbols of the data root left without a prediction, and why (the run is partial)."""
-    on_step: Callable[[str], None] | None = None
-    """Told each step's name as it starts (the run's started marker, jobs/running.py)."""
-
-    def drop(self, reasons: dict[str, str]) -> None:
-        for sym, reason in reasons.items():
-            log.warning("%s left out: %s", sym, reason)
-        self.dropped.update(reasons)
-        self.partial = self.partial or bool(reasons)
-
-    def step(self, name: str, fn: Callable[[], str], needs: tuple[str, ...] = ()) -> bool:
-        """Run one step unless a step it needs did not succeed; record status, time, detail."""
-        blocked = [s["name"] for s in self.steps if s["name"] in needs and s["status"] != "ok"]
-        if blocked:
-            return self._record(name, "skipped", 0.0, f"needs {', '.join(blocked)}")
-        if self.on_step is not None:
-            self.on_step(name)
-        log.info("step %s: start", name)
-        t0 = time.perf_counter()
-        try:
-            detail = fn()
-        except Exception as exc:  # one step's failure is recorded, the run goes on
-            detail = describe(exc, self.store.root)[:300]
-            log.error("step %s failed: %s", name, detail, exc_info=True, extra=FILE_ONLY)
-            return self._record(name, "failed", time.perf_counter() - t0, detail)
-        return self._record(name, "ok", time.perf_counter() - t0, detail)
-
-    def _record(self, name: str, status: str, seconds: float, detail: str) -> bool:
-        said = FILE_ONLY if status == "failed" else None  # stderr gets it from the caller
-        log.info("step %s: %s in %.2f s: %s", name, status, seconds, detail, extra=said)
-        self.steps.append({"name": name, "status": status, "seconds": round(seconds, 3),
-                           "detail": detail})
-        return status == "ok"
-
-    def status(self) -> str:
-        """failed / partial / ok, as the module docstring defines them."""
-        state = {s["name"]: s["status"] for s in self.steps}
-        if any(state.get(name) != "ok" for name in REQUIRED):
-            return "failed"
-        degraded = self.partial or state.get("collect") == "failed" or state.get("brain") != "ok"
-        return "partial" if degraded else "ok"
-
-
-# --------------------------------------------------------------------------- reading as of
-
-
-def _resolve_as_of(bars: pd.DataFrame, as_of: date | None, now: datetime,
-                   root: object) -> pd.Timestamp:
-    """The requested session, or the last stored session on or before the last completed one."""
-    if bars.empty:
-        raise DataError(EMPTY_ROOT.format(root=root))
-    if as_of is not None:
-        day = pd.Timestamp(as_of)
-        if not market_hours.is_session(day):
-            raise DataError(f"--as-of {day.date()} is not an NYSE session")
-        if not (bars["date"] == day).any():
-            raise DataError(f"no stored bars for --as-of {day.date()}")
-        return day
-    stored = bars["date"][bars["date"] <= market_hours.last_completed_session(now)]
-    if stored.empty:
-        raise DataError("every stored bar is newer than the last completed session")
-    return pd.Timestamp(stored.max())
-
-
-# --------------------------------------------------------------------------- the steps
-
-
-def _collect(run: NightlyRun, settings: Settings, as_of: date | None,
-             providers: Providers | None) -> str:
-    end = as_of or market_hours.last_completed_session(run.now()).date()
-    report = collect(run.store, settings, end, providers)
-    run.partial = run.partial or report.partial
-    return report.summary()
-
-
-def _features(run: NightlyRun, as_of: date | None) -> str:
-    refused: dict[str, str] = {}
-    bars = run.store.read_daily_panel(end=as_of, refused=refused)
-    run.drop(refused)
-    run.as_of = _resolve_as_of(bars, as_of, run.now(), run.store.root)
-    later = bars["date"] > run.as_of  # stored for a session not yet closed, say
-    run.bars = bars[~later].reset_index(drop=True) if later.any() else bars
-    macro, news = run.store.read_macro_asof(run.as_of), run.store.read_news_asof(run.as_of)
-    # Built and written bucket by bucket (aion_core.ml.buckets): the parts of a dataset
-    # directory, the cluster's layout, swapped in whole so a killed run leaves the last one.
-    with staged_dir(run.store.path("ml_datasets")) as staging:
-        parts = itertools.count()
-
-        def sink(frame: pd.DataFrame) -> None:
-            # lz4: this large dataset is rewritten every night; zstd took twice as long.
-            write_parquet(staging / f"part-{next(parts):05d}.parquet", frame,
-                          compression="lz4")
-
-        run.dataset = build_bucketed(run.bars, macro, news, sink)
-    return (f"as_of {run.as_of.date()}: {len(run.dataset.frame)} rows x "
-            f"{len(run.dataset.feature_columns)} features, {run.bars['symbol'].nunique()} "
-            f"symbols; macro {'yes' if macro is not None else 'no'}, "
-            f"news {'yes' if news is not None else 'no'}")
-
-
-def _fit_local(run: NightlyRun) -> Iterator[tuple[str, model.Fitted, model.WalkForwardResult]]:
-    ds = run.dataset
-    data = model.TrainingMatrix.build(ds.frame, ds.feature_columns, run.as_of)
-    for h in HORIZONS:
-        walk = model.walk_forward(data, h)
-        yield h, model.fit(data, h, walk.num_rounds, walk), walk
-
-
-def _train(run: NightlyRun, fits: Fits = _fit_local) -> str:
-    parts = []
-    for h, fitted, walk in fits(run):
-        write_text(run.store.path("ml_models", horizon=h), fitted.to_model_string())
-        run.store.write_json("ml_models_meta", fitted.metadata(), horizon=h)
-        append_jsonl(run.store.path("model_runs"), [fitted.run_record()])
-        run.models[h] = fitted
-        parts.append(f"{h}: {fitted.num_rounds} rounds, rank IC {walk.mean()['rank_ic']:+.4f}")
-    return "; ".join(parts)
-
-
-def _forecast_local(run: NightlyRun) -> dict[str, pd.DataFrame]:
-    frame = run.dataset.frame
-    return model.predict_all(run.models, frame[frame["date"] == run.as_of])
-
-
-def _predict(run: NightlyRun, forecast: Forecast = _forecast_local) -> str:
-    preds = forecast(run)
-    predicted = len(next(iter(preds.values()))) if preds else 0
-    run.drop(_unpredicted(run.bars, set().union(*(set(p["symbol"]) for p in preds.values())),
-                          run.as_of))
-    last = run.bars[run.bars["date"] == run.as_of].set_index("symbol")["close"]
-    metas = {h: m.metadata() for h, m in run.models.items()}
-    run.brain = rolling_brain(run.as_of.strftime("%Y-%m-%d"), preds, metas, last.to_dict(),
-                              run.now())
-    run.store.write_json("rolling_brain", run.brain)
-    append_history(run.store, pd.concat([p.assign(horizon=h) for h, p in preds.items()],
-                                        ignore_index=True).assign(as_of=run.as_of))
-    left_out = f"; {len(run.dropped)} symbol(s) left out: {causes(run.dropped)}" \
-        if run.dropped else ""
-    return f"{predicted} symbols x {len(preds)} horizons{left_out}"
-
-
-def _unpredicted(bars: pd.DataFrame, predicted: set[str], as_of: pd.Timestamp
-                 ) -> dict[str, str]:
-    """Stored symbols without a prediction as of `as_of`, each with the reason."""
-    last = bars.groupby("symbol", sort=True)["date"].max()
-    return {str(sym): f"no bar on {as_of.date()} (last {day.date()})" if day < as_of
-            else "too little history for the features" for sym, day in last.items()
-            if sym not in predicted}
-
-
-def append_history(store: Store, new: pd.DataFrame, replace: bool = True) -> None:
-    """Add predictions (HISTORY_KEYS, expected_return, confidence, score, rank) to
-    prediction_history, one row per (as_of, symbol, horizon). `replace`: the new rows win
-    (a nightly rerun for the same as_of replaces its own); else the stored rows win (a
-    replay's quick refits never overwrite what a nightly published)."""
-    new = new[HISTORY_KEYS + ["expected_return", "confidence", "score", "rank"]]
-    path = store.path("prediction_history")
-    with locked(path):
-        old = read_parquet(path)
-        both = new if old is None else pd.concat([old, new] if replace else [new, old],
-                                                 ignore_index=True)
-        both = both.drop_duplicates(HISTORY_KEYS, keep="last")
-        write_parquet(path, both.sort_values(HISTORY_KEYS, kind="stable"))
-
-
-def _brain(run: NightlyRun) -> str:
-    brain = aion_brain(run.brain, daily_returns(run.bars))
-    run.store.write_json("aion_brain", brain)
-    cash = ", ".join(f"{h} cash {p['cash']:.0%}" for h, p in brain["portfolio"].items())
-    return f"regime {brain['regime']['label']}; {cash}"
 
 
 # --------------------------------------------------------------------------- the job
@@ -273,7 +68,7 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
     """Run the six steps; returns the summary written to last_nightly_summary.json.
 
     cluster: `local:N` or a scheduler address (else AION_DASK_SCHEDULER; neither = this
-    process alone): features, training and predictions then run on Dask (jobs/cluster.py).
+    process alone): features, training and predictions then run on Dask (jobs/cluster/dataset.py).
 
     as_of: the session to run as of (None = the last stored session on or before the last
     completed one). providers: (market, macro, news) for collection (None = from settings).
@@ -301,17 +96,17 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
                         "the synthetic provider does not extend (AION_PROVIDER=yfinance "
                         "updates them); stored raw files used")
         else:
-            run.step("collect", lambda: _collect(run, settings, as_of, providers))
+            run.step("collect", lambda: collect_step(run, settings, as_of, providers))
         address = cluster_address(cluster, settings.aion_dask_scheduler)
         if address is None:
-            run.step("features", lambda: _features(run, as_of))
-            run.step("train", lambda: _train(run), needs=("features",))
-            run.step("predict", lambda: _predict(run), needs=("features", "train"))
+            run.step("features", lambda: features_step(run, as_of))
+            run.step("train", lambda: train_step(run), needs=("features",))
+            run.step("predict", lambda: predict_step(run), needs=("features", "train"))
         else:
-            from jobs.nightly_cluster import run_on_cluster
+            from jobs.cluster.nightly import run_on_cluster
 
             run_on_cluster(run, address, as_of)
-        run.step("brain", lambda: _brain(run), needs=("predict",))
+        run.step("brain", lambda: brain_step(run), needs=("predict",))
         marker.step("summary", run.steps)
         run._record("summary", "ok", 0.0, f"status {run.status()}")
         summary = _summary(run, run_id, started, handler.baseFilename)

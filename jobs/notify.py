@@ -1,6 +1,6 @@
 """The notifier: after the nightly, the bots and each intraday cycle, and every few minutes
-in the scheduler, read the data root, decide the causes (aion_core.alerts), send the new
-ones (aion_core.notify) and remember them in PATHS["notify_state"].
+in the scheduler, read the data root, decide the causes (aion_core.alerts.rules), send the new
+ones (aion_core.alerts.sender) and remember them in PATHS["notify_state"].
 
 `check_alerts` never raises and does nothing without AION_NOTIFY_URLS: a notification is a
 courtesy of the job that calls it, and the files stay the record. Each part of the data root
@@ -18,13 +18,13 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from aion_core import alerts
-from aion_core.alerts import Alert, BotBook, Inputs
+from aion_core.alerts import rules
+from aion_core.alerts.rules import Alert, BotBook, Inputs
+from aion_core.alerts.sender import AppriseSender, secret_values, split_urls
 from aion_core.bots.registry import BOTS, NIGHTLY_JOB
 from aion_core.config import Settings
 from aion_core.errors import AionError
 from aion_core.ml.monitoring import realised_returns, track_frame
-from aion_core.notify import AppriseSender, secret_values, split_urls
 from aion_core.store import Store, read_parquet
 from jobs.progress import describe
 from jobs.running import unfinished
@@ -34,7 +34,7 @@ log = logging.getLogger("aion.notify")
 HISTORY_COLUMNS = ["as_of", "symbol", "horizon", "expected_return", "confidence"]
 #: Forecast dates read for the rank IC: the window plus the longest horizon (20 sessions)
 #: whose outcomes are not known yet, with a margin for dates of too few names.
-HISTORY_DATES = alerts.IC_WINDOW + 20 + 10
+HISTORY_DATES = rules.IC_WINDOW + 20 + 10
 _FAILED = object()  # a part of the data root that could not be read
 
 
@@ -62,15 +62,15 @@ def check_alerts(store: Store, settings: Settings, now: datetime | None = None,
 
 def _check(store: Store, now: datetime, sender: Sender, track: bool = True) -> list[str]:
     inputs = gather(store, now, track)
-    found = alerts.evaluate(inputs)
+    found = rules.evaluate(inputs)
     with store.file_lock("notify_state"):
         state = _part(lambda: store.read_json("notify_state"), "the notify state", None)
         sent: set[str] = set()
-        for alert in alerts.due(found, state, now):
+        for alert in rules.due(found, state, now):
             if not sender.send(alert):
                 break  # down or silent: the rest wait for the next check, not on this job
             sent.add(alert.key)
-        store.write_json("notify_state", alerts.remember(state, found, sent, now,
+        store.write_json("notify_state", rules.remember(state, found, sent, now,
                                                          inputs.unknown))
     return [f"notified: {a.title}" for a in found if a.key in sent]
 

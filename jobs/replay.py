@@ -25,7 +25,8 @@ from typing import Any
 
 import pandas as pd
 
-from aion_core import market_hours, metrics
+from aion_core import market_hours
+from aion_core.bots import performance
 from aion_core.bots.desk import Desk, MemoryJournal
 from aion_core.bots.ledger import session_key
 from aion_core.bots.registry import INTRADAY_BOT, SWING_BOTS, swing_bot
@@ -33,10 +34,10 @@ from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
 from aion_core.errors import ConfigurationError, DataError
-from aion_core.metrics_db import publish
+from aion_core.sql_copy.publish import publish
 from aion_core.store import Store, write_json, write_parquet, write_text
 from jobs.collect import EMPTY_ROOT, universe_left_out
-from jobs.nightly import append_history
+from jobs.nightly_steps import append_history
 from jobs.progress import progress
 
 log = logging.getLogger("aion.replay")
@@ -280,20 +281,20 @@ def report(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex,
     (EQUITY_COLUMNS, the benchmark's curve included) and the trades."""
     closes = market.close.loc[market.close.index.isin(sessions)]
     initial = desks[0].state["initial_cash"]
-    bench_curve = metrics.buy_and_hold(closes, initial)
+    bench_curve = performance.buy_and_hold(closes, initial)
     bots, curves = {}, []
     for desk, journal in zip(desks, journals, strict=True):
         hist = pd.DataFrame(desk.state["equity_history"])
         hist["date"] = pd.to_datetime(hist["date"])
         book = hist.set_index("date")
         trades = [f.to_record() for f in journal.logged]
-        bots[desk.bot.name] = metrics.tear_sheet(book["equity"], trades, book["gross"],
+        bots[desk.bot.name] = performance.tear_sheet(book["equity"], trades, book["gross"],
                                                  desk.state["initial_cash"], bench_curve)
         curves.append(hist.assign(bot=desk.bot.name)[EQUITY_COLUMNS])
     curves.append(pd.DataFrame({"date": bench_curve.index, "bot": BENCHMARK,
                                 "equity": bench_curve.to_numpy(), "cash": 0.0,
                                 "gross": bench_curve.to_numpy()}))
-    bench = metrics.benchmark(closes, initial)
+    bench = performance.benchmark(closes, initial)
     doc = {"start": f"{sessions[0]:%Y-%m-%d}", "end": f"{sessions[-1]:%Y-%m-%d}", "bots": bots,
            "benchmark": bench}
     trades = [f.to_record() for j in journals for f in j.logged]

@@ -85,10 +85,10 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aion_core import market_hours
+from aion_core.alerts.sender import split_urls
 from aion_core.bots.registry import INTRADAY_JOB, JOB_NAMES, NIGHTLY_JOB, SWING_BOTS, SWING_JOB
 from aion_core.config import Settings
 from aion_core.errors import AionError, BusyError, ConfigurationError
-from aion_core.notify import split_urls
 from aion_core.runs import RunState
 from aion_core.store import Store
 from jobs.heartbeat import Heartbeat, Outcome, now_utc

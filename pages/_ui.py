@@ -1,9 +1,9 @@
 """What every page shares: the data root, cached loading, empty/corrupt states, formats, colours.
 
-Pages stay thin: `*_ui()` reads widgets, `aion_core.views*` computes, `draw_*` renders with the
+Pages stay thin: `*_ui()` reads widgets, `aion_core.app.views*` computes, `draw_*` renders with the
 helpers here. Loading is cached with `st.cache_data` keyed on the mtimes of the files a loader
 reads (`views.source_key`), so an auto-refresh re-reads only what a job rewrote; with
-`AION_REDIS_URL` set, a miss there asks Redis, shared by every app process (aion_core.cache),
+`AION_REDIS_URL` set, a miss there asks Redis, shared by every app process (aion_core.app.cache),
 before reading the files.
 """
 
@@ -20,13 +20,12 @@ import plotly.io as pio
 import streamlit as st
 from pydantic import ValidationError
 
-from aion_core import views, views_calc
+from aion_core.app import calc, views
+from aion_core.app.cache import SharedCache, cached_load
+from aion_core.app.views import Knob, Store
 from aion_core.bots.registry import BOTS, Bot
-from aion_core.cache import SharedCache, cached_load
 from aion_core.config import Settings, load_settings
 from aion_core.errors import AionError, ConfigurationError, CorruptFileError
-from aion_core.knobs import Knob
-from aion_core.store import Store
 
 #: The house template as the process's default rather than per figure: Plotly validates and
 #: deep-copies a template passed to a figure, about 15 ms each, and a page draws eight.
@@ -191,7 +190,7 @@ def knobs_ui(bot: Bot, config: dict | None, prefix: str = "knob", env: dict | No
     (bots_config.json) over `env` (knobs.env / dt_knobs.env, views loader "knob_env");
     returns their current values. The Config page and the Research page's backtest form both
     draw them; `sources` adds under each the layer its stored value comes from."""
-    table = views_calc.knob_table(config, bot, env).set_index("knob")
+    table = calc.knob_table(config, bot, env).set_index("knob")
     values = {}
     cols = st.columns(2)
     for i, knob in enumerate(bot.schema()):
@@ -209,16 +208,16 @@ def refresh_every(settings: Settings) -> str:
 
 # --------------------------------------------------------------------------- formats
 
-MONEY_AXIS = views_calc.MONEY_AXIS
+MONEY_AXIS = calc.MONEY_AXIS
 
 
-money, pct = views_calc.fmt_money, views_calc.fmt_pct
+money, pct = calc.fmt_money, calc.fmt_pct
 
 
 def delta(x: float | None) -> str | None:
     """A signed percentage for `st.metric(delta=...)`. Streamlit picks the arrow and its colour
     from a leading ASCII "-", so here (only) the true minus would show a loss as a green gain."""
-    return None if x is None else pct(x).replace(views_calc.MINUS, "-")
+    return None if x is None else pct(x).replace(calc.MINUS, "-")
 
 
 def pill(text: str, ok: bool | None, title: str | None = None) -> str:
@@ -268,7 +267,7 @@ def plot(fig: go.Figure, key: str | None = None) -> None:
 
 
 def prediction_columns() -> dict[str, Any]:
-    """One look for every predictions table (views_calc.PRED_COLUMNS)."""
+    """One look for every predictions table (calc.PRED_COLUMNS)."""
     return {
         "symbol": "Symbol", "horizon": "Horizon", "rank": "Rank",
         "expected_return": st.column_config.NumberColumn("Exp. return", format="percent"),

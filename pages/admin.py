@@ -18,7 +18,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from aion_core import auth, jobs_runner, views
+from aion_core.app import auth, run_now, views
 from aion_core.config import masked_settings
 from aion_core.errors import RefusedError
 from pages import _ui
@@ -143,23 +143,23 @@ def draw_kill_switch(store) -> None:
 
 def run_buttons(store) -> None:
     st.subheader("Run now")
-    cols = st.columns(len(jobs_runner.JOBS) + 2)
-    for col, name in zip(cols, jobs_runner.JOBS, strict=False):
+    cols = st.columns(len(run_now.JOBS) + 2)
+    for col, name in zip(cols, run_now.JOBS, strict=False):
         if col.button(f"Run {name}", key=f"run_{name}", icon=":material/play_arrow:"):
             try:
-                pid = jobs_runner.start_job(store, name)
+                pid = run_now.start_job(store, name)
                 st.success(f"{name} started (pid {pid}).")
             except RefusedError as exc:
                 st.warning(f"Refused: {exc}", icon=":material/block:")
 
 
-def job_line(job: jobs_runner.JobView, now: float) -> tuple[str, str]:
+def job_line(job: run_now.JobView, now: float) -> tuple[str, str]:
     """The status pill and the note beside it. A run-now in progress (or killed) speaks for
     itself; otherwise the newest run any record knows of, wherever it ran from, so a nightly
     run by the scheduler or a shell is not "never run" here."""
     doc = job.doc
     last = job.last
-    if last is not None and last.source == jobs_runner.MARKER:  # started, not finished
+    if last is not None and last.source == run_now.MARKER:  # started, not finished
         how = "run now" if job.status in ("running", "interrupted") else "started marker"
         return last.status, f"{last.detail} ({how})"
     if job.status in ("running", "interrupted"):
@@ -187,8 +187,8 @@ def draw_jobs(store) -> None:
     whose gate ends the session and shows the login form."""
     if not session_open():
         st.rerun(scope="app")
-    for name in jobs_runner.JOBS:
-        job = jobs_runner.job_view(store, name)
+    for name in run_now.JOBS:
+        job = run_now.job_view(store, name)
         status, note = job_line(job, time.time())
         ok = True if status == "ok" else None if status in ("running", "idle") else False
         st.html(f"<b>{name}</b> {_ui.pill(status, ok)} <small>{note}</small>")

@@ -6,14 +6,14 @@ import pandas as pd
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from aion_core.bots.registry import Bot
-from aion_core.views_calc import (
+from aion_core.app.calc import (
     bot_card,
     drawdown_series,
     equity_series,
     knob_table,
     positions_frame,
 )
+from aion_core.bots.registry import Bot
 from pages import _ui
 
 RECENT_TRADES = 500

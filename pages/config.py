@@ -15,10 +15,10 @@ from typing import Any
 
 import streamlit as st
 
-from aion_core import views
+from aion_core.app import views
+from aion_core.app.views import validate_bots_config
 from aion_core.bots.registry import Bot
 from aion_core.errors import KnobError
-from aion_core.knobs import validate_bots_config
 from pages import _ui
 
 

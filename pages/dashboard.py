@@ -6,9 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from aion_core.bots.registry import BOTS, SWING_JOB
-from aion_core.config import HORIZONS
-from aion_core.views_calc import (
+from aion_core.app.calc import (
     BotCard,
     bot_card,
     cumulative_returns,
@@ -17,6 +15,8 @@ from aion_core.views_calc import (
     predictions_table,
     regime_view,
 )
+from aion_core.bots.registry import BOTS, SWING_JOB
+from aion_core.config import HORIZONS
 from pages import _ui
 
 TOP_N = 50

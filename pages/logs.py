@@ -17,11 +17,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from aion_core import views
-from aion_core.bots.registry import NIGHTLY_JOB
-from aion_core.errors import AionError
-from aion_core.runs import RunState, stamp
-from aion_core.views_calc import (
+from aion_core.app import views
+from aion_core.app.calc import (
     import_findings,
     import_runs,
     log_frame,
@@ -29,6 +26,9 @@ from aion_core.views_calc import (
     summary_steps,
     traceback_of,
 )
+from aion_core.app.views import RunState, stamp
+from aion_core.bots.registry import NIGHTLY_JOB
+from aion_core.errors import AionError
 from pages import _ui
 
 LEVEL_COLOURS = {"ERROR": ("#fde8e7", "#b42318"), "CRITICAL": ("#fde8e7", "#b42318"),

@@ -7,11 +7,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from aion_core import views_models  # also registers this page's loaders
+from aion_core.app import models_view  # also registers this page's loaders
+from aion_core.app.calc import predictions_table, validation_row
+from aion_core.app.views import FILL
 from aion_core.bots.registry import SWING_JOB
 from aion_core.config import HORIZONS
-from aion_core.views import FILL
-from aion_core.views_calc import predictions_table, validation_row
 from pages import _ui
 
 HORIZON_COLOURS = {"1w": "#1f6feb", "2w": "#8250df", "4w": "#bf8700"}
@@ -111,7 +111,7 @@ def draw_reliability(rel: pd.DataFrame) -> None:
     plot_closest(fig, 300, "Reliability of confidence")
 
 
-def draw_track_record(record: views_models.TrackRecord | None, h: str) -> None:
+def draw_track_record(record: models_view.TrackRecord | None, h: str) -> None:
     if record is None:
         st.info(f"No prediction history yet. Run `{NIGHTLY}` to start one, or `{REPLAY}` to "
                 "record past sessions' forecasts at once.", icon=":material/hourglass_empty:")
@@ -169,14 +169,14 @@ def draw_importance(runs: pd.DataFrame, h: str) -> None:
     st.caption(f"Importance unit: {unit}; shown as each feature's share of its run's total.")
 
 
-def draw_drift(drift: views_models.Drift | None, h: str) -> None:
+def draw_drift(drift: models_view.Drift | None, h: str) -> None:
     if drift is None:
         _ui.empty(f"No training dataset or {h} model", NIGHTLY)
         return
     t = drift.table
     fig = go.Figure(go.Bar(x=t["feature"], y=t["psi"],
                            marker_color=[_ui.LOSS if f else _ui.MUTED for f in t["flagged"]]))
-    flag = views_models.PSI_FLAG
+    flag = models_view.PSI_FLAG
     fig.add_hline(y=flag, line={"dash": "dot", "color": _ui.LOSS},
                   annotation_text=f"drift flag {flag}", annotation_position="top right")
     plot_closest(fig, 320, f"Feature drift of the {h} model (PSI)")
@@ -205,7 +205,7 @@ def symbol_ui(brain: dict | None, h: str) -> str | None:
                         help="Ordered by the forecast's rank, best first") if ranked else None
 
 
-def draw_explanation(exp: views_models.Explanation | None, symbol: str, h: str) -> None:
+def draw_explanation(exp: models_view.Explanation | None, symbol: str, h: str) -> None:
     if exp is None:
         _ui.empty(f"No {h} model, dataset or row for {symbol}", NIGHTLY)
         return

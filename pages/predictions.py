@@ -7,8 +7,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from aion_core.app.calc import chart_frame, predictions_table
 from aion_core.config import HORIZONS
-from aion_core.views_calc import chart_frame, predictions_table
 from pages import _ui
 
 

@@ -2,11 +2,11 @@
 runs side by side, and the `aion evaluate` reports.
 
 A backtest started here runs as a background job through the same runner and lock as the
-admin's run-now buttons (aion_core.jobs_runner), so one runs at a time and its progress is its
+admin's run-now buttons (aion_core.app.run_now), so one runs at a time and its progress is its
 log; it never touches the live bots. Every figure is recomputed from the run's files with
-aion_core.metrics (views_research), the functions that wrote its metrics.json, once per change
-of those files: the page draws the cached "tear_sheets" read model, and reads the raw run only
-when a download is clicked.
+aion_core.bots.performance (aion_core.app.research_view), the functions that wrote its
+metrics.json, once per change of those files: the page draws the cached "tear_sheets" read
+model, and reads the raw run only when a download is clicked.
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from aion_core import jobs_runner, views
-from aion_core import views_research as vr
+from aion_core.app import research_view as vr
+from aion_core.app import run_now, views
+from aion_core.app.views import Store, validate_bots_config
 from aion_core.bots.registry import SWING_BOTS, swing_bot
 from aion_core.config import Settings
 from aion_core.errors import AionError
-from aion_core.knobs import validate_bots_config
-from aion_core.store import Store
 from pages import _ui
 
 FILL_BACKTEST = "aion backtest --start YYYY-MM-DD --end YYYY-MM-DD"
@@ -57,7 +56,7 @@ def knobs_form_ui(config: dict | None,
     for key in keys:
         with st.expander(f"Knobs of {swing_bot(key).label}"):
             swing[key] = _ui.knobs_ui(swing_bot(key), config, prefix="bt", env=env)
-    return keys, {"swing": swing}
+    return keys, {SWING_BOTS[0].section: swing}  # the swing bots share one section
 
 
 def start_backtest(store: Store, start: date, end: date, every: int, keys: list[str],
@@ -70,7 +69,7 @@ def start_backtest(store: Store, start: date, end: date, every: int, keys: list[
         return
     try:
         validate_bots_config(knobs)
-        jobs_runner.start_job(store, jobs_runner.BACKTEST_JOB, extra=[
+        run_now.start_job(store, run_now.BACKTEST_JOB, extra=[
             "--start", f"{start:%Y-%m-%d}", "--end", f"{end:%Y-%m-%d}", "--horizon",
             ",".join(keys), "--retrain-every", str(every), "--knobs", json.dumps(knobs)])
     except AionError as exc:
@@ -82,7 +81,7 @@ def start_backtest(store: Store, start: date, end: date, every: int, keys: list[
 def draw_progress(store: Store) -> None:
     """The backtest job's state: a progress bar from its log while it runs, its last line
     when it has ended."""
-    job = jobs_runner.job_view(store, jobs_runner.BACKTEST_JOB, lines=40)
+    job = run_now.job_view(store, run_now.BACKTEST_JOB, lines=40)
     was_running = st.session_state.get("bt_was_running", False)
     st.session_state["bt_was_running"] = job.running
     if was_running and not job.running:

@@ -16,7 +16,7 @@ from streamlit.runtime import context as st_context
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from aion_core import auth
+from aion_core.app import auth
 from aion_core.cli import app as cli_app
 from aion_core.errors import ConfigurationError
 from aion_core.store import Store

@@ -11,11 +11,11 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from aion_core import jobs_runner
+from aion_core.app import run_now
 from aion_core.config import load_settings
 from aion_core.errors import KnobError, RefusedError
 from aion_core.store import read_jsonl, read_parquet
-from jobs.nightly import append_history
+from jobs.nightly_steps import append_history
 from jobs.replay import BENCHMARK, EQUITY_COLUMNS, PREDICTION_COLUMNS, run_backtest, run_replay
 
 START, END = date(2026, 11, 2), date(2026, 11, 13)
@@ -77,11 +77,11 @@ def test_the_runner_starts_a_backtest_with_the_pages_arguments(store):
     whose one-line error (an empty root here) ends the job's log."""
     extra = ["--start", "2026-11-02", "--end", "2026-11-13", "--horizon", "1w,4w",
              "--retrain-every", "30", "--knobs", '{"swing": {"1w": {"max_positions": 3}}}']
-    jobs_runner.start_job(store, jobs_runner.BACKTEST_JOB, extra=extra)
+    run_now.start_job(store, run_now.BACKTEST_JOB, extra=extra)
     with pytest.raises(RefusedError, match="already running"):
-        jobs_runner.start_job(store, jobs_runner.BACKTEST_JOB, extra=extra)
+        run_now.start_job(store, run_now.BACKTEST_JOB, extra=extra)
     deadline = time.time() + 60
-    while (view := jobs_runner.job_view(store, jobs_runner.BACKTEST_JOB)).running:
+    while (view := run_now.job_view(store, run_now.BACKTEST_JOB)).running:
         assert time.time() < deadline
         time.sleep(0.2)
     assert view.status == "failed" and view.doc["args"] == ["backtest", *extra]

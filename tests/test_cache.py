@@ -1,4 +1,4 @@
-"""aion_core.cache against a real redis-server: the encoding of every read model, keys that
+"""aion_core.app.cache against a real redis-server: the encoding of every read model, keys that
 follow the files, two processes sharing one cache, and the app rendering with Redis down."""
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from app_data import build_filled_root  # noqa: E402
 from redis_server import RedisServer  # noqa: E402
 
-import aion_core.views_models  # noqa: E402, F401 - registers the Models page's loaders
-from aion_core import cache, views  # noqa: E402
+import aion_core.app.models_view  # noqa: E402, F401 - registers the Models page's loaders
+from aion_core.app import cache, views  # noqa: E402
+from aion_core.app.research_view import BacktestRun  # noqa: E402
 from aion_core.config import Settings, load_settings, masked_settings  # noqa: E402
 from aion_core.errors import ConfigurationError  # noqa: E402
 from aion_core.ml.monitoring import Drift, Explanation  # noqa: E402
 from aion_core.store import Store  # noqa: E402
-from aion_core.views_research import BacktestRun  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 PAGES = ["bots", "predictions", "models", "config", "logs", "admin", "research"]
@@ -205,7 +205,7 @@ def test_a_damaged_entry_is_loaded_again_and_replaced(redis_url):
 SECOND_PROCESS = """
 import json, sys
 import pandas as pd
-from aion_core import cache, views
+from aion_core.app import cache, views
 from aion_core.store import Store
 
 calls = []

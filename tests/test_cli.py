@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from aion_core.auth import check_password
+from aion_core.app.auth import check_password
 from aion_core.cli import app
 from aion_core.store import Store
 from jobs.progress import describe

@@ -20,7 +20,7 @@ from aion_core.config import HORIZONS, load_settings
 from aion_core.errors import ConfigurationError
 from aion_core.ml.dataset import build_dataset
 from aion_core.store import Store, read_json, read_parquet
-from jobs.cluster import cluster_address
+from jobs.cluster.dataset import cluster_address
 from jobs.demo import write_demo_data
 from jobs.nightly import run_nightly
 

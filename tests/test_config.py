@@ -10,7 +10,7 @@ import pytest
 from aion_core import config
 from aion_core.config import DT_PATHS, HORIZONS, PATHS, load_settings, resolve
 from aion_core.errors import ConfigurationError, CorruptFileError, KnobError
-from aion_core.knobs import (
+from aion_core.knobs.schema import (
     DT_KNOBS,
     SWING_KNOBS,
     effective_knobs,

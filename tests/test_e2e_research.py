@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_e2e import browser_page, goto, running_app, settle  # noqa: E402
 
-from aion_core import views_research as vr  # noqa: E402
+from aion_core.app import research_view as vr  # noqa: E402
 from aion_core.store import Store  # noqa: E402
 
 pytestmark = pytest.mark.e2e

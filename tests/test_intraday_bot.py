@@ -11,7 +11,7 @@ from aion_core.bots.desk import Plan
 from aion_core.bots.desk import run_key as key_of
 from aion_core.bots.intraday import IntradayCycle, IntradayPlanner, cycle_key, fresh_state
 from aion_core.bots.ledger import Book
-from aion_core.knobs import IntradayKnobs, effective_knobs
+from aion_core.knobs.schema import IntradayKnobs, effective_knobs
 
 KEY = "202611201015"
 AT = pd.Timestamp("2026-11-20 15:15", tz="UTC")

@@ -6,15 +6,15 @@ import time
 
 import pytest
 
-from aion_core import jobs_runner
+from aion_core.app import run_now
 from aion_core.bots.registry import NIGHTLY_JOB, SWING_JOB
 from aion_core.errors import RefusedError
 
 
-def _wait(store, name: str, timeout: float = 60.0) -> jobs_runner.JobView:
+def _wait(store, name: str, timeout: float = 60.0) -> run_now.JobView:
     end = time.time() + timeout
     while time.time() < end:
-        view = jobs_runner.job_view(store, name)
+        view = run_now.job_view(store, name)
         if not view.running:
             return view
         time.sleep(0.2)
@@ -22,41 +22,41 @@ def _wait(store, name: str, timeout: float = 60.0) -> jobs_runner.JobView:
 
 
 def test_idle_before_any_run(store):
-    view = jobs_runner.job_view(store, SWING_JOB)
+    view = run_now.job_view(store, SWING_JOB)
     assert view.status == "idle" and view.log_tail == []
 
 
 def test_second_press_refused_then_result_recorded(store):
-    pid = jobs_runner.start_job(store, SWING_JOB)
+    pid = run_now.start_job(store, SWING_JOB)
     assert pid > 0
-    assert jobs_runner.job_view(store, SWING_JOB).running
+    assert run_now.job_view(store, SWING_JOB).running
     with pytest.raises(RefusedError, match="already running"):
-        jobs_runner.start_job(store, SWING_JOB)
+        run_now.start_job(store, SWING_JOB)
     view = _wait(store, SWING_JOB)
     # An empty data root has no predictions: the CLI says so and exits non-zero.
     assert view.status in ("ok", "failed")
     assert (view.doc["returncode"] == 0) == (view.status == "ok")
     assert view.doc["finished_at"] >= view.doc["started_at"]
     assert view.log_tail, "the command's output lands in the job log"
-    jobs_runner.start_job(store, SWING_JOB)  # a finished job can be started again
+    run_now.start_job(store, SWING_JOB)  # a finished job can be started again
     _wait(store, SWING_JOB)
 
 
 def test_dead_supervisor_reads_as_interrupted(store):
     store.write_json("job_status", {"job": "nightly", "status": "running", "pid": 2 ** 22 + 7,
                                     "started_at": 0.0}, job="nightly")
-    assert jobs_runner.job_view(store, "nightly").status == "interrupted"
+    assert run_now.job_view(store, "nightly").status == "interrupted"
 
 
 def test_unknown_job_refused(store):
     with pytest.raises(RefusedError):
-        jobs_runner.start_job(store, "rm")
+        run_now.start_job(store, "rm")
 
 
 def test_a_failed_run_keeps_its_traceback_in_the_job_log_and_ends_with_the_clear_line(store):
     """The job log is the run's stderr: the page shows its tail, so the line that says what
     to do comes last, and the traceback is there for whoever debugs."""
-    jobs_runner.start_job(store, NIGHTLY_JOB)
+    run_now.start_job(store, NIGHTLY_JOB)
     view = _wait(store, NIGHTLY_JOB)
     assert view.status == "failed"
     text = store.path("job_log", job=NIGHTLY_JOB).read_text()
@@ -67,24 +67,24 @@ def test_a_failed_run_keeps_its_traceback_in_the_job_log_and_ends_with_the_clear
 
 def test_a_run_made_elsewhere_is_the_last_run_and_the_newest_record_wins(store):
     """A nightly from a shell writes no run-now status: its summary still dates it."""
-    assert jobs_runner.last_run(store, NIGHTLY_JOB) is None
+    assert run_now.last_run(store, NIGHTLY_JOB) is None
     store.write_json("nightly_summary", {"run_id": "r", "status": "partial", "steps": [],
                                          "started_at": "2026-11-20T02:00:00+00:00",
                                          "finished_at": "2026-11-20T02:05:00+00:00"})
-    last = jobs_runner.job_view(store, NIGHTLY_JOB).last
+    last = run_now.job_view(store, NIGHTLY_JOB).last
     assert (last.status, last.source) == ("partial", "nightly summary")
     store.write_json("job_status", {"job": "nightly", "status": "ok", "pid": 1,
                                     "started_at": 0.0, "finished_at": 1.0}, job="nightly")
-    assert jobs_runner.last_run(store, NIGHTLY_JOB).source == "nightly summary"
+    assert run_now.last_run(store, NIGHTLY_JOB).source == "nightly summary"
 
 
 def test_intraday_and_replay_can_be_run_now(demo_root):
-    assert {"intraday", "replay"} <= set(jobs_runner.JOBS)
-    args = jobs_runner.replay_args(demo_root, sessions=10)
+    assert {"intraday", "replay"} <= set(run_now.JOBS)
+    args = run_now.replay_args(demo_root, sessions=10)
     assert args[0] == "replay" and args[1] == "--start" and args[3] == "--end"
     assert args[2] < args[4]
 
 
 def test_replay_refused_on_an_empty_root(store):
     with pytest.raises(RefusedError, match="no daily bars"):
-        jobs_runner.replay_args(store)
+        run_now.replay_args(store)

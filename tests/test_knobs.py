@@ -10,8 +10,8 @@ import pytest
 
 from aion_core.bots.registry import BOTS
 from aion_core.errors import KnobError
-from aion_core.knob_env import parse_knobs_env
-from aion_core.knobs import (
+from aion_core.knobs.env_file import parse_knobs_env
+from aion_core.knobs.schema import (
     DT_KNOBS,
     KNOB_TYPES,
     SWING_KNOBS,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aion_core import metrics
+from aion_core.bots import performance
 
 
 @pytest.fixture
@@ -18,20 +18,20 @@ def equity() -> pd.Series:
 
 
 def test_ratios_match_empyrical(equity):
-    rets = metrics.returns(equity)
-    assert metrics.sharpe(rets) == pytest.approx(empyrical.sharpe_ratio(rets), rel=1e-9)
-    assert metrics.sortino(rets) == pytest.approx(empyrical.sortino_ratio(rets), rel=1e-9)
-    assert metrics.max_drawdown(equity) == pytest.approx(empyrical.max_drawdown(rets), rel=1e-9)
-    assert metrics.max_drawdown(equity) < 0
-    assert metrics.total_return(equity) == pytest.approx(empyrical.cum_returns_final(rets))
-    assert metrics.cagr(equity) == pytest.approx(empyrical.annual_return(rets), rel=1e-9)
+    rets = performance.returns(equity)
+    assert performance.sharpe(rets) == pytest.approx(empyrical.sharpe_ratio(rets), rel=1e-9)
+    assert performance.sortino(rets) == pytest.approx(empyrical.sortino_ratio(rets), rel=1e-9)
+    assert performance.max_drawdown(equity) == pytest.approx(empyrical.max_drawdown(rets), rel=1e-9)
+    assert performance.max_drawdown(equity) < 0
+    assert performance.total_return(equity) == pytest.approx(empyrical.cum_returns_final(rets))
+    assert performance.cagr(equity) == pytest.approx(empyrical.annual_return(rets), rel=1e-9)
 
 
 def test_pnl_by_period_sums_to_the_total_change(equity):
     for period in ("day", "week", "month"):
-        pnl = metrics.pnl_by(equity, period, initial=100_000.0)
+        pnl = performance.pnl_by(equity, period, initial=100_000.0)
         assert pnl.sum() == pytest.approx(equity.iloc[-1] - 100_000.0)
-    monthly = metrics.pnl_by(equity, "month")
+    monthly = performance.pnl_by(equity, "month")
     assert len(monthly) == equity.index.to_period("M").nunique()
 
 
@@ -40,7 +40,7 @@ def test_trade_stats_and_performance_keys(equity):
               {"qty": 10, "price": 110.0, "realized_pnl": 100.0},
               {"qty": 5, "price": 90.0, "realized_pnl": -50.0},
               {"qty": 5, "price": 80.0, "realized_pnl": 30.0}]
-    perf = metrics.performance(equity, trades, gross=equity * 0.5, initial=100_000.0)
+    perf = performance.performance(equity, trades, gross=equity * 0.5, initial=100_000.0)
     assert perf["win_rate"] == pytest.approx(2 / 3)
     assert (perf["avg_win"], perf["avg_loss"]) == (65.0, -50.0)
     assert perf["exposure"] == pytest.approx(0.5)
@@ -52,39 +52,40 @@ def test_benchmark_is_equal_weight_buy_and_hold():
     days = pd.bdate_range("2024-01-02", periods=3)
     closes = pd.DataFrame({"A": [10.0, 11.0, 12.0], "B": [20.0, 18.0, 20.0],
                            "C": [np.nan, 5.0, 6.0]}, index=days)
-    curve = metrics.buy_and_hold(closes, 1_000.0)
+    curve = performance.buy_and_hold(closes, 1_000.0)
     assert curve.tolist() == pytest.approx([1_000.0, 1_000.0, 1_100.0])
-    bench = metrics.benchmark(closes, 1_000.0)
+    bench = performance.benchmark(closes, 1_000.0)
     assert bench["total_return"] == pytest.approx(0.1)
     assert bench["win_rate"] == 0.5 and bench["exposure"] == pytest.approx(1.0)
 
 
 def test_tear_sheet_ratios_match_empyrical(equity):
-    rets = metrics.returns(equity)
+    rets = performance.returns(equity)
     bench = equity.shift(3).bfill() * 0.5 + equity.iloc[0] * 0.5
-    b_rets = metrics.returns(bench)
-    assert metrics.volatility(rets) == pytest.approx(empyrical.annual_volatility(rets), rel=1e-9)
-    assert metrics.calmar(metrics.cagr(equity), metrics.max_drawdown(equity)) == pytest.approx(
-        empyrical.calmar_ratio(rets), rel=1e-9)
-    alpha, beta = metrics.alpha_beta(rets, b_rets)
+    b_rets = performance.returns(bench)
+    assert performance.volatility(rets) == pytest.approx(empyrical.annual_volatility(rets),
+                                                         rel=1e-9)
+    assert performance.calmar(performance.cagr(equity), performance.max_drawdown(equity)) \
+        == pytest.approx(empyrical.calmar_ratio(rets), rel=1e-9)
+    alpha, beta = performance.alpha_beta(rets, b_rets)
     want_alpha, want_beta = empyrical.alpha_beta(rets, b_rets)
     assert (alpha, beta) == (pytest.approx(want_alpha, rel=1e-9), pytest.approx(want_beta))
-    assert metrics.alpha_beta(rets, rets) == (pytest.approx(0.0, abs=1e-12), pytest.approx(1.0))
-    assert metrics.alpha_beta(rets, rets * 0) == (0.0, 0.0)
+    assert performance.alpha_beta(rets, rets) == (pytest.approx(0.0, abs=1e-12), pytest.approx(1.0))
+    assert performance.alpha_beta(rets, rets * 0) == (0.0, 0.0)
 
 
 def test_curves_underwater_rolling_sharpe_and_monthly_returns(equity):
-    under = metrics.drawdown(equity)
-    assert under.max() == 0 and under.min() == pytest.approx(metrics.max_drawdown(equity))
-    rets = metrics.returns(equity)
-    roll = metrics.rolling_sharpe(rets, 63)
+    under = performance.drawdown(equity)
+    assert under.max() == 0 and under.min() == pytest.approx(performance.max_drawdown(equity))
+    rets = performance.returns(equity)
+    roll = performance.rolling_sharpe(rets, 63)
     assert len(roll) == len(rets) - 62
-    assert roll.iloc[-1] == pytest.approx(metrics.sharpe(rets.iloc[-63:]))
-    months = metrics.monthly_returns(equity, initial=100_000)
+    assert roll.iloc[-1] == pytest.approx(performance.sharpe(rets.iloc[-63:]))
+    months = performance.monthly_returns(equity, initial=100_000)
     assert list(months.columns) == list(range(1, 13))
     growth = (1 + months.stack()).prod()
     assert growth == pytest.approx(equity.iloc[-1] / 100_000)
-    assert metrics.session_returns(equity, 100_000).iloc[0] == pytest.approx(
+    assert performance.session_returns(equity, 100_000).iloc[0] == pytest.approx(
         equity.iloc[0] / 100_000 - 1)
 
 
@@ -101,21 +102,21 @@ def test_round_trips_flat_to_flat_and_profit_factor():
               _fill("2024-01-04", "BBB", "buy", 5, 50.0, "entry"),
               _fill("2024-01-05", "BBB", "sell", 5, 40.0, "stop_loss", pnl=-52.0),
               _fill("2024-01-08", "CCC", "buy", 1, 10.0, "entry")]
-    trips = metrics.round_trips(trades)
+    trips = performance.round_trips(trades)
     assert list(trips["symbol"]) == ["BBB", "AAA"], "ordered by exit; CCC is still open"
     aaa = trips.set_index("symbol").loc["AAA"]
     assert aaa["days_held"] == 7 and aaa["exit_reason"] == "take_profit"
     assert aaa["cost"] == pytest.approx(2102.0) and aaa["return"] == pytest.approx(297 / 2102)
-    assert metrics.profit_factor([297.0, -52.0]) == pytest.approx(297 / 52)
-    assert metrics.profit_factor([297.0]) is None
-    assert metrics.round_trips([]).empty
+    assert performance.profit_factor([297.0, -52.0]) == pytest.approx(297 / 52)
+    assert performance.profit_factor([297.0]) is None
+    assert performance.round_trips([]).empty
 
 
 def test_tear_sheet_adds_to_performance(equity):
     trades = [_fill("2024-01-02", "AAA", "buy", 10, 100.0, "entry"),
               _fill("2024-01-09", "AAA", "sell", 10, 120.0, "horizon", pnl=198.0)]
-    sheet = metrics.tear_sheet(equity, trades, equity * 0.5, 100_000, bench=equity)
-    assert set(metrics.performance(equity, trades, equity * 0.5, 100_000)) < set(sheet)
+    sheet = performance.tear_sheet(equity, trades, equity * 0.5, 100_000, bench=equity)
+    assert set(performance.performance(equity, trades, equity * 0.5, 100_000)) < set(sheet)
     assert sheet["beta"] == pytest.approx(1.0) and sheet["alpha"] == pytest.approx(0, abs=1e-9)
     assert sheet["avg_holding_days"] == 7 and sheet["profit_factor"] is None
     assert sheet["exposure"] == pytest.approx(0.5)

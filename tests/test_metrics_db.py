@@ -1,4 +1,4 @@
-"""aion_core.metrics_db against a real PostgreSQL (conftest's pg_server): the jobs' figures in
+"""aion_core.sql_copy against a real PostgreSQL (conftest's pg_server): the jobs' figures in
 the tables, counts equal to the files', a server lost mid-run costs a warning only, and
 `aion metrics sync` brings the tables level again, a second time changing nothing."""
 
@@ -20,12 +20,12 @@ from sqlalchemy import text
 from stand_ins import truth_predictor
 from typer.testing import CliRunner
 
-import aion_core.metrics_db as metrics_db
+import aion_core.sql_copy.publish as sql_publish
 from aion_core.bots.registry import INTRADAY_BOT, SWING_BOTS
 from aion_core.cli import app
 from aion_core.config import HORIZONS, load_settings
-from aion_core.metrics_db.sync import make_engine, migrate, sync_from_root, table_counts
-from aion_core.metrics_db.tables import metadata
+from aion_core.sql_copy.sync import make_engine, migrate, sync_from_root, table_counts
+from aion_core.sql_copy.tables import metadata
 from aion_core.store import read_jsonl
 from jobs.nightly import run_nightly
 from jobs.replay import Market, run_replay
@@ -71,7 +71,7 @@ def test_a_nightly_and_a_replay_fill_the_tables_with_the_files_counts(
         demo_root, synthetic_market, metrics_url, caplog):
     settings = load_settings(demo_root.root, env_file=None).model_copy(
         update={"aion_metrics_url": metrics_url})
-    with caplog.at_level(logging.WARNING, logger="aion.metrics_db"):
+    with caplog.at_level(logging.WARNING, logger="aion.sql_copy"):
         run_jobs(demo_root, settings, synthetic_market)
     assert not caplog.records
     engine = make_engine(metrics_url)
@@ -99,7 +99,7 @@ def test_a_server_stopped_mid_run_costs_a_warning_and_sync_catches_up(
     assert run_nightly(demo_root, settings, skip_fetch=True)["status"] == "ok"
     pg_server.stop()
     try:
-        with caplog.at_level(logging.WARNING, logger="aion.metrics_db"):
+        with caplog.at_level(logging.WARNING, logger="aion.sql_copy"):
             market = Market(demo_root.read_daily_panel())
             days = synthetic_market.intraday_days()
             run_replay(demo_root, settings, (days[0] - pd.Timedelta(days=14)).date(),
@@ -107,7 +107,7 @@ def test_a_server_stopped_mid_run_costs_a_warning_and_sync_catches_up(
                        market=market)
     finally:
         pg_server.start()
-    warnings = [r.getMessage() for r in caplog.records if r.name == "aion.metrics_db"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "aion.sql_copy"]
     assert len(warnings) == 1 and "after replay" in warnings[0], warnings
     engine = make_engine(metrics_url)
     brain = demo_root.read_json("rolling_brain")
@@ -132,14 +132,14 @@ def test_a_server_that_never_answers_delays_a_job_by_the_budget_only(demo_root, 
     silent.listen(8)
     held: list[socket.socket] = []
     threading.Thread(target=lambda: held.append(silent.accept()[0]), daemon=True).start()
-    monkeypatch.setattr(metrics_db, "PUBLISH_BUDGET_S", 1.0)
-    monkeypatch.setattr(metrics_db, "STATEMENT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(sql_publish, "PUBLISH_BUDGET_S", 1.0)
+    monkeypatch.setattr(sql_publish, "STATEMENT_TIMEOUT_S", 1.0)
     url = f"postgresql+psycopg://aion:s3cret-pw@127.0.0.1:{silent.getsockname()[1]}/aion"
     settings = load_settings(demo_root.root, env_file=None).model_copy(
         update={"aion_metrics_url": url})
     t0 = time.monotonic()
-    with caplog.at_level(logging.WARNING, logger="aion.metrics_db"):
-        metrics_db.publish(demo_root, settings, "bots")
+    with caplog.at_level(logging.WARNING, logger="aion.sql_copy"):
+        sql_publish.publish(demo_root, settings, "bots")
     assert time.monotonic() - t0 < 5
     [record] = caplog.records
     assert "s3cret" not in record.getMessage() and "sync" in record.getMessage()

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from fake_http import FakeHTTPServer, Reply, serving
 
+from aion_core.alerts.sender import AppriseSender, redact, split_urls
 from aion_core.config import Settings
-from aion_core.notify import AppriseSender, redact, split_urls
 from aion_core.store import Store, write_parquet
 from jobs.notify import check_alerts
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aion_core import jobs_runner
+from aion_core.app import run_now
 from aion_core.bots.registry import BOTS, JOB_NAMES, SWING_BOTS, swing_bot
 from aion_core.config import HORIZONS, load_settings
 from jobs import scheduler as sched
@@ -30,7 +30,7 @@ def test_names_keys_and_paths_follow_the_contract():
 def test_one_spelling_of_each_job_everywhere():
     assert {b.job for b in BOTS.values()} <= set(JOB_NAMES)
     # Run-now jobs are the scheduled ones plus the replay, which only a person starts.
-    assert set(jobs_runner.JOBS) == {*JOB_NAMES, jobs_runner.REPLAY_JOB}
+    assert set(run_now.JOBS) == {*JOB_NAMES, run_now.REPLAY_JOB}
     specs = sched.job_specs(load_settings(env_file=None))
     assert [s.name for s in specs] == list(JOB_NAMES)
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from stand_ins import truth_predictor
 
-from aion_core import metrics
+from aion_core.bots import performance
 from aion_core.bots.ledger import Book, Fill
 from aion_core.bots.registry import swing_bot
 from aion_core.config import HORIZONS, load_settings
@@ -158,7 +158,7 @@ def test_backtest_report_and_live_state_untouched(demo_root, synthetic_market, m
     one = equity[equity.bot == "swing_1w"].set_index("date")["equity"]
     assert doc["bots"]["swing_1w"]["total_return"] == pytest.approx(one.iloc[-1] / 100_000 - 1)
     assert doc["bots"]["swing_1w"]["max_drawdown"] == pytest.approx(
-        metrics.max_drawdown(pd.concat([pd.Series([100_000.0]), one])))
+        performance.max_drawdown(pd.concat([pd.Series([100_000.0]), one])))
     assert len({t.order_id for t in trades}) == len(trades) > 0
 
 

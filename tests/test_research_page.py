@@ -1,5 +1,5 @@
 """The Research page under AppTest on empty, filled and corrupt roots; its tear sheet's figures
-against aion_core.metrics on the same run (a real backtest of the nightly's recipe); a
+against aion_core.bots.performance on the same run (a real backtest of the nightly's recipe); a
 backtest started from the form goes through the job runner, and its progress shows."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from streamlit.testing.v1 import AppTest
 sys.path.insert(0, str(Path(__file__).parent))
 from research_data import EVAL_ID, model_run, truth_run, write_evaluation  # noqa: E402
 
-from aion_core import jobs_runner, metrics  # noqa: E402
-from aion_core import views_research as vr  # noqa: E402
+from aion_core.app import research_view as vr  # noqa: E402
+from aion_core.app import run_now  # noqa: E402
+from aion_core.bots import performance
 from aion_core.store import read_jsonl, read_parquet, write_json  # noqa: E402
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -65,19 +66,19 @@ def expected_sheet(store, run_id: str, bot: str) -> dict[str, float | None]:
     mine = equity[equity["bot"] == bot].set_index("date")
     bench = equity[equity["bot"] == "benchmark"].set_index("date")["equity"]
     eq = mine["equity"]
-    rets = metrics.session_returns(eq, initial)
-    worst = metrics.max_drawdown(pd.concat([pd.Series([initial]), eq]))
-    growth = metrics.cagr(eq, initial)
-    alpha, beta = metrics.alpha_beta(rets, metrics.session_returns(bench, initial))
+    rets = performance.session_returns(eq, initial)
+    worst = performance.max_drawdown(pd.concat([pd.Series([initial]), eq]))
+    growth = performance.cagr(eq, initial)
+    alpha, beta = performance.alpha_beta(rets, performance.session_returns(bench, initial))
     closing = [t["realized_pnl"] for t in trades if t["realized_pnl"]]
     notional = sum(t["qty"] * t["price"] for t in trades)
-    return {"total_return": metrics.total_return(eq, initial), "cagr": growth,
-            "volatility": metrics.volatility(rets), "sharpe": metrics.sharpe(rets),
-            "sortino": metrics.sortino(rets), "max_drawdown": worst,
-            "calmar": metrics.calmar(growth, worst), "alpha": alpha, "beta": beta,
-            "win_rate": metrics.trade_stats(closing)["win_rate"],
-            "profit_factor": metrics.profit_factor(closing),
-            "avg_holding_days": metrics.round_trips(trades)["days_held"].mean(),
+    return {"total_return": performance.total_return(eq, initial), "cagr": growth,
+            "volatility": performance.volatility(rets), "sharpe": performance.sharpe(rets),
+            "sortino": performance.sortino(rets), "max_drawdown": worst,
+            "calmar": performance.calmar(growth, worst), "alpha": alpha, "beta": beta,
+            "win_rate": performance.trade_stats(closing)["win_rate"],
+            "profit_factor": performance.profit_factor(closing),
+            "avg_holding_days": performance.round_trips(trades)["days_held"].mean(),
             "turnover": notional / eq.mean() / (len(eq) / 252),
             "exposure": (mine["gross"] / eq).mean()}
 
@@ -116,7 +117,7 @@ def test_a_corrupt_run_and_report_are_named_and_the_rest_renders(monkeypatch, de
 def test_the_form_starts_a_backtest_through_the_runner_and_shows_its_progress(
         monkeypatch, demo_root):
     started = []
-    monkeypatch.setattr(jobs_runner, "start_job",
+    monkeypatch.setattr(run_now, "start_job",
                         lambda store, name, extra=None: started.append((name, extra)) or 1)
     at = research(monkeypatch, demo_root.root)
     at.multiselect(key="bt_bots").set_value(["1w", "4w"])
@@ -124,12 +125,12 @@ def test_the_form_starts_a_backtest_through_the_runner_and_shows_its_progress(
     at.button(key="FormSubmitter:bt_form-Start backtest").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     (name, extra), = started
-    assert name == jobs_runner.BACKTEST_JOB
+    assert name == run_now.BACKTEST_JOB
     args = dict(zip(extra[::2], extra[1::2], strict=True))
     assert args["--horizon"] == "1w,4w" and args["--retrain-every"] == "21"
     knobs = json.loads(args["--knobs"])
     assert set(knobs["swing"]) == {"1w", "4w"} and knobs["swing"]["1w"]["max_positions"] == 3
-    status = demo_root.path("job_status", job=jobs_runner.BACKTEST_JOB)
+    status = demo_root.path("job_status", job=run_now.BACKTEST_JOB)
     write_json(status, {"job": "backtest", "status": "running", "pid": os.getpid(),
                         "started_at": time.time()})
     demo_root.path("job_log", job="backtest").write_text(
@@ -145,8 +146,8 @@ def test_a_rerun_redoes_no_tear_sheet_maths_and_tables_share_one_format(monkeypa
     at = research(monkeypatch, demo_root.root)
     reduced = []
     for name in ("round_trips", "tear_sheet", "monthly_returns", "rolling_sharpe"):
-        real = getattr(metrics, name)
-        monkeypatch.setattr(metrics, name, lambda *a, _real=real, _n=name, **k: (
+        real = getattr(performance, name)
+        monkeypatch.setattr(performance, name, lambda *a, _real=real, _n=name, **k: (
             reduced.append(_n), _real(*a, **k))[1])
     at.segmented_control(key="bt_sheet_bot").set_value("swing_4w").run()
     at.run()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from aion_core.bots.risk import exit_reason, position_return
-from aion_core.knobs import effective_knobs
+from aion_core.knobs.schema import effective_knobs
 
 KNOBS = effective_knobs({}, "swing", "1w")
 LONG = {"qty": 10, "avg_price": 100.0, "entry_date": "2024-01-02"}

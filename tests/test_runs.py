@@ -24,10 +24,11 @@ from streamlit.testing.v1 import AppTest
 sys.path.insert(0, str(Path(__file__).parent))
 from test_kills import JOBS, _start, unreadable  # noqa: E402
 
-from aion_core import alerts, runs  # noqa: E402
-from aion_core.alerts import Alert  # noqa: E402
+from aion_core import runs  # noqa: E402
+from aion_core.alerts import rules  # noqa: E402
+from aion_core.alerts.rules import Alert  # noqa: E402
+from aion_core.app.run_now import MARKER, last_run  # noqa: E402
 from aion_core.config import Settings, load_settings  # noqa: E402
-from aion_core.jobs_runner import MARKER, last_run  # noqa: E402
 from aion_core.runs import Probe, interpret  # noqa: E402
 from aion_core.store import Store  # noqa: E402
 from jobs import nightly  # noqa: E402
@@ -115,13 +116,13 @@ def test_a_run_is_marked_running_with_its_step_and_a_finished_run_replaces_the_m
                          job="nightly")
     assert unfinished(demo_root, "nightly").status == "died"
     seen = []
-    train = nightly._train
+    train = nightly.train_step
 
     def spying(run):
         seen.append(unfinished(demo_root, "nightly"))
         return train(run)
 
-    monkeypatch.setattr(nightly, "_train", spying)
+    monkeypatch.setattr(nightly, "train_step", spying)
     settings = load_settings(demo_root.root, env_file=None)
     summary = nightly.run_nightly(demo_root, settings, skip_fetch=True)
     [during] = seen
@@ -144,7 +145,7 @@ def test_a_run_that_raises_leaves_failed_during_its_step(demo_root, monkeypatch)
     run = unfinished(demo_root, "nightly")
     assert run.status == "failed" and run.step == "summary"
     assert "disk full" in run.text
-    [alert] = alerts.nightly_alerts(None, run)
+    [alert] = rules.nightly_alerts(None, run)
     assert alert.key == "nightly:failed" and alert.level == "failure"
 
 
@@ -271,10 +272,10 @@ def test_a_died_run_replaces_the_summary_alert_and_counts_as_a_start():
     old = {"run_id": "n-1", "started_at": "2026-11-19T07:00:00+00:00", "status": "failed",
            "steps": []}
     run = interpret(marker(), Probe(False), NOW)
-    assert [a.key for a in alerts.nightly_alerts(old, run)] == ["nightly:died"]
-    assert [a.key for a in alerts.nightly_alerts(old, replace(run, status="running"))] == [
+    assert [a.key for a in rules.nightly_alerts(old, run)] == ["nightly:died"]
+    assert [a.key for a in rules.nightly_alerts(old, replace(run, status="running"))] == [
         "nightly:failed"]  # while a new run goes, the last outcome stands
-    assert alerts.nightly_stale(old, NOW) != [] and alerts.nightly_stale(old, NOW, run) == []
+    assert rules.nightly_stale(old, NOW) != [] and rules.nightly_stale(old, NOW, run) == []
 
 
 def test_a_running_nightly_shows_its_step_and_a_corrupt_marker_is_named(

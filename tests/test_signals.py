@@ -9,7 +9,7 @@ import pandas as pd
 
 from aion_core.bots.signals import generate_orders
 from aion_core.bots.swing import fresh_state
-from aion_core.knobs import effective_knobs
+from aion_core.knobs.schema import effective_knobs
 
 SESSION = pd.Timestamp("2024-03-04")
 KNOBS = effective_knobs({}, "swing", "1w")

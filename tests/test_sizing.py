@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from aion_core.bots.sizing import cost_buffer, entry_qty, target_notional
-from aion_core.knobs import effective_knobs
+from aion_core.knobs.schema import effective_knobs
 
 KNOBS = effective_knobs({}, "swing", "1w")
 

@@ -10,7 +10,7 @@ from aion_core.bots.desk import Plan
 from aion_core.bots.ledger import Book, order_id
 from aion_core.bots.registry import swing_bot
 from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession, fresh_state
-from aion_core.knobs import effective_knobs
+from aion_core.knobs.schema import effective_knobs
 
 BOT = swing_bot("2w")
 KNOBS = effective_knobs({}, "swing", "2w")

@@ -13,7 +13,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from app_data import build_filled_root  # noqa: E402
 
-from aion_core import views  # noqa: E402
+from aion_core.app import views  # noqa: E402
 from aion_core.bots.registry import BOTS  # noqa: E402
 from aion_core.errors import CorruptFileError, KnobError  # noqa: E402
 from aion_core.store import read_jsonl  # noqa: E402
@@ -153,7 +153,7 @@ def test_trades_frame_matches_the_log(filled):
 
 
 def test_money_and_pct_share_one_minus_style():
-    from aion_core.views_calc import MINUS, fmt_money, fmt_pct
+    from aion_core.app.calc import MINUS, fmt_money, fmt_pct
 
     assert fmt_money(-527.09) == f"{MINUS}$527.09"  # sign before the "$", as on the axes
     assert fmt_money(-20_000) == f"{MINUS}$20.0k"
@@ -167,7 +167,7 @@ def test_money_and_pct_share_one_minus_style():
 def test_intraday_equity_is_compared_per_day():
     import pandas as pd
 
-    from aion_core.views_calc import cumulative_returns, daily_equity
+    from aion_core.app.calc import cumulative_returns, daily_equity
 
     cycles = pd.Series([100.0, 104.0, 102.0, 110.0],
                        index=pd.to_datetime(["2024-01-02 15:00", "2024-01-02 20:45",

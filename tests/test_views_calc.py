@@ -6,9 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aion_core import metrics
-from aion_core.bots.registry import BOTS
-from aion_core.views_calc import (
+from aion_core.app.calc import (
     bot_card,
     chart_frame,
     cumulative_returns,
@@ -25,6 +23,8 @@ from aion_core.views_calc import (
     trades_frame,
     validation_row,
 )
+from aion_core.bots import performance
+from aion_core.bots.registry import BOTS
 
 BRAIN = {"as_of": "2026-11-20", "symbols": {
     "AAA": {"last_close": 10.0, "predictions": {
@@ -76,7 +76,7 @@ def test_positions_unrealised_signed_for_shorts():
 def test_drawdown_and_pnl_use_the_equity_curve():
     eq = equity_series(_state([100.0, 110.0, 99.0, 104.5]))
     dd = drawdown_series(eq)
-    assert dd.min() == pytest.approx(metrics.max_drawdown(eq)) == pytest.approx(-0.1)
+    assert dd.min() == pytest.approx(performance.max_drawdown(eq)) == pytest.approx(-0.1)
     pnl = pnl_table({"b": eq}, {"b": 100.0}, "day")
     assert pnl["b"].sum() == pytest.approx(4.5)
     assert list(pnl["b"].round(6)) == [0.0, 10.0, -11.0, 5.5]
@@ -138,8 +138,8 @@ def test_validation_row_summarises_folds():
 
 
 def test_import_reports_become_a_run_list_and_a_findings_table(tmp_path):
+    from aion_core.app.calc import import_findings, import_runs
     from aion_core.store import Store
-    from aion_core.views_calc import import_findings, import_runs
     from jobs.imports import import_bars
 
     store = Store(tmp_path / "root")
@@ -167,7 +167,7 @@ def test_bot_card_risk_figures_are_the_metrics_of_the_same_curve():
         entry["gross"] = gross
     card = bot_card("swing_1w", state, trades_frame([]))
     equity = equity_series(state)
-    perf = metrics.performance(equity, gross=pd.Series([50.0, 52.0, 0.0, 51.5],
+    perf = performance.performance(equity, gross=pd.Series([50.0, 52.0, 0.0, 51.5],
                                                        index=equity.index), initial=100.0)
     assert card.sharpe == pytest.approx(perf["sharpe"])
     assert card.max_drawdown == pytest.approx(99.0 / 104.0 - 1.0)

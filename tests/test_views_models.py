@@ -14,12 +14,12 @@ from scipy.stats import spearmanr
 sys.path.insert(0, str(Path(__file__).parent))
 from app_data import FEATURES, add_models, build_filled_root  # noqa: E402
 
-from aion_core import views, views_models  # noqa: E402
+from aion_core.app import models_view, views  # noqa: E402
+from aion_core.app.calc import validation_row  # noqa: E402
 from aion_core.errors import CorruptFileError  # noqa: E402
 from aion_core.ml import monitoring  # noqa: E402
 from aion_core.ml.model import Fitted  # noqa: E402
 from aion_core.store import Store, append_jsonl, write_parquet  # noqa: E402
-from aion_core.views_calc import validation_row  # noqa: E402
 
 HORIZON = {"1w": 2}  # two sessions ahead keeps hand-built frames short
 
@@ -160,7 +160,7 @@ def test_loaders_on_an_empty_root(tmp_path):
 def test_importance_runs_count_a_run_once_and_in_shares():
     run = {"horizon": "1w", "as_of": "2026-11-20", "trained_through": "2026-11-13",
            "num_rounds": 30, "feature_importance": {"a": 3.0, "b": 1.0}}
-    frame = views_models.importance_runs([run, {**run, "as_of": "2026-11-19"}, run])
+    frame = models_view.importance_runs([run, {**run, "as_of": "2026-11-19"}, run])
     assert len(frame) == 4
     last = frame[frame["as_of"] == pd.Timestamp("2026-11-20")].set_index("feature")
     assert last.loc["a", "share"] == pytest.approx(0.75)

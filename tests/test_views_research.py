@@ -13,8 +13,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from research_data import EVAL_ID, truth_run, write_evaluation  # noqa: E402
 
-from aion_core import cache, metrics, views  # noqa: E402
-from aion_core import views_research as vr  # noqa: E402
+from aion_core.app import cache, views  # noqa: E402
+from aion_core.app import research_view as vr  # noqa: E402
+from aion_core.bots import performance
 
 
 def test_an_empty_root_has_no_runs_and_no_reports(store):
@@ -45,7 +46,7 @@ def test_a_tear_sheet_from_the_files_agrees_with_the_written_metrics(demo_root,
 
 def test_round_trip_tables_and_the_runs_table(demo_root, synthetic_market):
     run = views.load(demo_root, "backtest", truth_run(demo_root, synthetic_market, ["1w"]))
-    trips = metrics.round_trips(run.bot_trades("swing_1w"))
+    trips = performance.round_trips(run.bot_trades("swing_1w"))
     assert len(trips) > 0
     for column in ("symbol", "exit_reason"):
         table = vr.pnl_by(trips, column)
@@ -122,14 +123,14 @@ def test_the_tear_sheets_read_model_equals_the_metrics_on_the_same_run(demo_root
     assert bundle["doc"] == run.doc and list(bundle["sheets"]) == run.bots
     for bot, sheet in bundle["sheets"].items():
         trades = run.bot_trades(bot)
-        assert sheet["figures"] == metrics.tear_sheet(run.curve(bot), trades,
+        assert sheet["figures"] == performance.tear_sheet(run.curve(bot), trades,
                                                       run.curve(bot, "gross"), run.initial(bot),
                                                       run.curve(vr.BENCHMARK))
         for key, value in run.metrics["bots"][bot].items():
             assert sheet["figures"][key] == pytest.approx(value, nan_ok=True), (bot, key)
-        trips = metrics.round_trips(trades)
+        trips = performance.round_trips(trades)
         pd.testing.assert_frame_equal(sheet["trips"], trips.drop(columns="bot"))
-        pd.testing.assert_frame_equal(sheet["monthly"], metrics.monthly_returns(
+        pd.testing.assert_frame_equal(sheet["monthly"], performance.monthly_returns(
             run.curve(bot), run.initial(bot)))
         pd.testing.assert_series_equal(sheet["rolling"], vr.rolling_sharpe(run, bot))
         pd.testing.assert_frame_equal(sheet["curves"], vr.curves_frame(run, bot))

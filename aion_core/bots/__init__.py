@@ -1,2 +1,2 @@
-"""Swing bots as pure functions: signals (orders from predictions), risk (exit rules),
-sizing, swing (a session planned and closed) and ledger (fills <-> positions and cash)."""
+"""The bots, pure: registry (every bot once), desk, planners, signals, sizing, risk, ledger and
+performance (a bot's figures). Imports config, errors and knobs; never ml, the store or an SDK."""

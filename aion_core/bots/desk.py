@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from aion_core.bots.ledger import Book, Fill, Order, Submits, with_realized
 from aion_core.bots.registry import Bot
 from aion_core.errors import DataError, RefusedError
-from aion_core.knobs import BotKnobs
+from aion_core.knobs.schema import BotKnobs
 
 
 def run_key(order_id: str) -> str:

@@ -31,7 +31,7 @@ from aion_core.bots.ledger import Book, Order, order_id
 from aion_core.bots.registry import INTRADAY_BOT, Bot
 from aion_core.bots.risk import position_return
 from aion_core.bots.sizing import entry_qty
-from aion_core.knobs import IntradayKnobs
+from aion_core.knobs.schema import IntradayKnobs
 
 NY = "America/New_York"
 

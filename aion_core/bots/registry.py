@@ -17,7 +17,14 @@ from typing import Literal
 
 from aion_core.bots.ledger import session_key
 from aion_core.config import HORIZONS, resolve
-from aion_core.knobs import BotKnobs, Knob, effective_knobs, knob_schema
+from aion_core.knobs.schema import (
+    DT_SECTION,
+    SWING_SECTION,
+    BotKnobs,
+    Knob,
+    effective_knobs,
+    knob_schema,
+)
 
 Kind = Literal["swing", "intraday"]
 
@@ -41,7 +48,7 @@ class Bot:
     @property
     def section(self) -> str:
         """Its section of bots_config.json and of the knob schema."""
-        return "swing" if self.kind == "swing" else "dt"
+        return SWING_SECTION if self.kind == "swing" else DT_SECTION
 
     @property
     def sessions(self) -> int:

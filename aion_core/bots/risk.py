@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aion_core.knobs import SwingKnobs
+from aion_core.knobs.schema import SwingKnobs
 
 
 def position_return(qty: float, avg_price: float, price: float) -> float:

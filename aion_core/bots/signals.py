@@ -19,7 +19,7 @@ from aion_core import market_hours
 from aion_core.bots.ledger import Order
 from aion_core.bots.risk import exit_reason
 from aion_core.bots.sizing import GAP_RESERVE, entry_qty
-from aion_core.knobs import SwingKnobs
+from aion_core.knobs.schema import SwingKnobs
 
 
 def prediction_frame(predictions: pd.DataFrame) -> pd.DataFrame:

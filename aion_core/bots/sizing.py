@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from aion_core.knobs import BotKnobs
+from aion_core.knobs.schema import BotKnobs
 
 GAP_RESERVE = 0.02  # a 2 % gap up between the decision close and the fill open
 

@@ -18,7 +18,7 @@ from aion_core.bots.desk import Plan
 from aion_core.bots.ledger import Book, order_id, session_key
 from aion_core.bots.registry import Bot
 from aion_core.bots.signals import generate_orders, prediction_frame, rank_candidates
-from aion_core.knobs import SwingKnobs
+from aion_core.knobs.schema import SwingKnobs
 
 PENDING_SHOWN = 10
 

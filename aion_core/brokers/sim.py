@@ -11,7 +11,7 @@ from typing import Protocol
 
 from aion_core.bots.ledger import PRICE_DP, Book, Fill, Order
 from aion_core.errors import RefusedError
-from aion_core.knobs import BotKnobs
+from aion_core.knobs.schema import BotKnobs
 
 
 class SimulatedRun(Protocol):

@@ -1,6 +1,5 @@
-"""Real data in: vendor files read and normalised to the contract, and checked.
+"""Real data in, pure: vendor layouts (columns), the checks of daily bars (quality), vendor frames
+to the contract's (normalise), reading a user's files (files). Imports config and errors only.
 
-`columns` (aliases and date encodings, shared with the store's readers), `quality` (the
-checks of daily bars: pure), `normalise` (vendor frames to the contract's), `files` (reading
-a user's CSV, CSV.gz, Parquet and JSONL files). Orchestrated by jobs/imports.py.
+Orchestrated by jobs/imports.py.
 """

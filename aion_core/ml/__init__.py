@@ -1,3 +1,3 @@
-"""The ML domain, pure and as_of-aware: features (technical, sentiment, macro), labels, the
-dataset, the LightGBM model and its calibration, regime and portfolio for the brain, and the
-intraday features and model. Imports no store, provider, broker, UI or job."""
+"""The ML domain, pure and as_of-aware: features, labels, dataset, the LightGBM model and its
+calibration, evaluation, regime, portfolio, brain, intraday model. Imports config and errors only.
+"""

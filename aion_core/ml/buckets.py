@@ -1,6 +1,6 @@
 """The dataset of aion_core.ml.dataset built in buckets of symbols; pure.
 
-Both nightly paths build it this way: a cluster runs the steps as tasks (jobs/cluster.py),
+Both nightly paths build it this way: a cluster runs the steps as tasks (jobs/cluster/dataset.py),
 one process runs them bucket by bucket (`build_bucketed`), so that neither ever holds the
 whole panel's ~150 columns at once (at 5,000 symbols x 10 years that frame alone is 7 GB of
 float32, and its float64 columns twice that while they are built).

@@ -1,13 +1,11 @@
-"""The only reader and writer of the data root.
+"""The only reader and writer of the data root: atomic files and locks (files), schemas, documents,
+the Store (root), as-of readers (asof), raw bars on disk or S3 (raw). Imports config, knobs, bots.
 
 Guarantees (CONTRACT.md): every file is written whole or not at all (temporary file in the same
 folder, fsync, os.replace, fsync of the folder); writers of one file are serialised with a file
 lock beside it; a missing file reads as None ("nothing yet"); a corrupt one raises
 CorruptFileError naming the path. JSONL logs are appended durably; a line torn by a crash is
 skipped and reported by readers, and trimmed by the next appender before it writes.
-
-`files` holds those primitives, `root` the `Store` (the data root by CONTRACT.md's keys, the
-bots' books), `asof` the readers that see the root as it was at a session's close.
 """
 
 from aion_core.store.files import (

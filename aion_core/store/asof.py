@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import gc
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -18,8 +19,17 @@ import pyarrow as pa
 from aion_core import market_hours
 from aion_core.errors import CorruptFileError
 
-if TYPE_CHECKING:
-    from aion_core.store.root import Store
+
+class Store(Protocol):
+    """What these readers ask of the data root (store.root.Store has it): typed by its shape,
+    so this module needs nothing of the Store that calls it and no import goes back up."""
+
+    def macro_series_ids(self) -> list[str]: ...
+    def read_macro(self, series: str) -> pd.DataFrame | None: ...
+    def news_days(self) -> list[str]: ...
+    def read_news(self, day: str) -> list[dict[str, Any]] | None: ...
+    def path(self, key: str, **fields: Any) -> Path: ...
+    def read_daily_panel(self) -> pd.DataFrame: ...
 
 #: The fields of a stored headline (CONTRACT.md, news_cache).
 NEWS_FIELDS = ("symbol", "published_at", "headline", "source")

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from aion_core.config import DT_PATHS, PATHS
 from aion_core.errors import CorruptFileError, KnobError
-from aion_core.knobs import validate_bots_config
+from aion_core.knobs.schema import validate_bots_config
 
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]

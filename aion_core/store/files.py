@@ -211,7 +211,7 @@ def _read_table(path: Path, columns: list[str] | None = None,
         return None
     try:
         # ParquetFile skips the dataset machinery: half the cost per file. A directory is a
-        # cluster nightly's dataset (jobs/cluster.py): its part files, read in name order.
+        # cluster nightly's dataset (jobs/cluster/dataset.py): its part files, read in name order.
         if filters is None and not path.is_dir():
             with pq.ParquetFile(path) as parquet:
                 return parquet.read(columns=columns, use_threads=use_threads)

@@ -19,8 +19,8 @@ from aion_core.bots.ledger import Fill
 from aion_core.bots.registry import Bot
 from aion_core.config import Settings, resolve
 from aion_core.errors import BusyError, ConfigurationError
-from aion_core.knob_env import parse_knobs_env
-from aion_core.knobs import BotKnobs
+from aion_core.knobs.env_file import parse_knobs_env
+from aion_core.knobs.schema import DT_SECTION, SWING_SECTION, BotKnobs
 from aion_core.store import asof
 from aion_core.store.files import (
     append_jsonl,
@@ -285,7 +285,7 @@ class Store:
         exists; knob_env.parse_knobs_env); a bad line raises KnobError naming the file, the
         line and the knob."""
         doc: dict[str, Any] = {}
-        for section, key in (("swing", "knobs_env"), ("dt", "dt_knobs_env")):
+        for section, key in ((SWING_SECTION, "knobs_env"), (DT_SECTION, "dt_knobs_env")):
             path = self.path(key)
             text = read_text(path)
             if text is not None:

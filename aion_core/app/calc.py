@@ -1,8 +1,8 @@
 """Read models for the pages: pure functions from loaded documents to what a page shows.
 
-No I/O and no Streamlit: `aion_core.views` loads the files, these shape them, the pages lay
-them out. Every figure comes from `aion_core.metrics` (one implementation for the app and the
-backtest report); this module only selects and reshapes.
+No I/O and no Streamlit: `aion_core.app.views` loads the files, these shape them, the pages lay
+them out. Every figure comes from `aion_core.bots.performance` (one implementation for the
+app and the backtest report); this module only selects and reshapes.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import pandas as pd
 
-from aion_core import metrics
+from aion_core.bots import performance
 from aion_core.bots.registry import Bot
-from aion_core.knobs import knob_layers
+from aion_core.knobs.schema import knob_layers
 
 PRED_COLUMNS = ["symbol", "horizon", "expected_return", "confidence", "score", "rank",
                 "last_close"]
@@ -146,7 +146,7 @@ class BotCard:
 
 
 def risk_figures(state: Mapping[str, Any]) -> dict[str, float | None]:
-    """Sharpe, max drawdown and exposure of a bot's history, by `metrics.performance`, so a
+    """Sharpe, max drawdown and exposure of a bot's history, by `performance.performance`, so a
     card shows the figures a backtest report of the same curve would.
 
     The intraday bot records a point per cycle: its curve is cut to each day's close first,
@@ -161,7 +161,7 @@ def risk_figures(state: Mapping[str, Any]) -> dict[str, float | None]:
     if "gross" in hist and hist["gross"].notna().all() and len(hist) == len(equity):
         gross = pd.Series(hist["gross"].astype(float).to_numpy(), index=equity.index)
     initial = float(state.get("initial_cash") or 0) or None
-    perf = metrics.performance(equity, gross=gross, initial=initial)
+    perf = performance.performance(equity, gross=gross, initial=initial)
     return {"sharpe": perf["sharpe"], "max_drawdown": perf["max_drawdown"],
             "exposure": perf["exposure"] if gross is not None else None}
 
@@ -173,7 +173,7 @@ def bot_card(bot: str, state: Mapping[str, Any], trades: pd.DataFrame) -> BotCar
     prev = float(equity.iloc[-2]) if len(equity) > 1 else initial
     closing = trades["realized_pnl"].dropna() if len(trades) else pd.Series(dtype=float)
     closing = closing[closing != 0]
-    stats = metrics.trade_stats(closing)
+    stats = performance.trade_stats(closing)
     last = state.get("last_run") or {}
     return BotCard(bot=bot, equity=now, day_pnl=now - prev, total_pnl=now - initial,
                    total_return=now / initial - 1.0 if initial else 0.0,
@@ -186,7 +186,7 @@ def bot_card(bot: str, state: Mapping[str, Any], trades: pd.DataFrame) -> BotCar
 def pnl_table(curves: Mapping[str, pd.Series], initials: Mapping[str, float],
               period: str) -> pd.DataFrame:
     """PnL (USD) per `period` ("day", "week", "month"): index period end, one column per bot."""
-    cols = {bot: metrics.pnl_by(eq, period, initials.get(bot))
+    cols = {bot: performance.pnl_by(eq, period, initials.get(bot))
             for bot, eq in curves.items() if len(eq)}
     return pd.DataFrame(cols).fillna(0.0) if cols else pd.DataFrame()
 
@@ -206,7 +206,7 @@ def cumulative_returns(curves: Mapping[str, pd.Series], initials: Mapping[str, f
     if closes is not None and not closes.empty and not out.empty:
         window = closes.loc[(closes.index >= out.index.min()) & (closes.index <= out.index.max())]
         if len(window):
-            out["benchmark"] = metrics.buy_and_hold(window, 1.0) - 1.0
+            out["benchmark"] = performance.buy_and_hold(window, 1.0) - 1.0
     return out
 
 

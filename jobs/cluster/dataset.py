@@ -11,7 +11,7 @@ columns; each bucket is then assembled and written by its worker as one Parquet 
 dataset directory at the ml_datasets path, which `dd.read_parquet` (and pyarrow) read back.
 The directory is written beside the old dataset and swapped in by renames, so a killed run
 leaves the last complete dataset (or none, for the instant between the two renames). Training
-and predictions: jobs/cluster_train.py. Models, brain and summary are written by the
+and predictions: jobs/cluster/train.py. Models, brain and summary are written by the
 nightly's own code, as in the single-process path.
 """
 

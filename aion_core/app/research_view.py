@@ -1,9 +1,9 @@
 """Read models of the Research page: backtest runs, their tear sheets and `aion evaluate`
 reports.
 
-Loaders are registered with `aion_core.views.loader`, so the app caches them on the mtimes of
+Loaders are registered with `aion_core.app.views.loader`, so the app caches them on the mtimes of
 exactly the files they read, like every other page. The figures and frames are pure functions
-of a loaded run, computed with `aion_core.metrics` (the functions that wrote the run's
+of a loaded run, computed with `aion_core.bots.performance` (the functions that wrote the run's
 metrics.json), so a tear sheet can be recomputed from the files and checked. The "tear_sheets"
 loader bundles all of them per run: a year of ~7,500 fills a bot takes about a second to
 reduce, far too slow to redo on every rerun of the page.
@@ -18,12 +18,12 @@ from typing import Any, TypedDict
 
 import pandas as pd
 
-from aion_core import metrics
+from aion_core.app.calc import MINUS, fmt_pct
+from aion_core.app.views import loader
+from aion_core.bots import performance
 from aion_core.config import PATHS
 from aion_core.errors import CorruptFileError
 from aion_core.store import Store, read_json, read_jsonl, read_parquet
-from aion_core.views import loader
-from aion_core.views_calc import MINUS, fmt_pct
 
 BENCHMARK = "benchmark"  # the benchmark's bot name in equity.parquet (jobs/replay.py)
 RUNS_SHOWN = 50
@@ -179,22 +179,22 @@ def load_evaluations(store: Store, paths: list[Path]) -> tuple[list[dict[str, An
 
 
 def tear_sheet(run: BacktestRun, bot: str) -> dict[str, Any]:
-    """The tear sheet's figures of one bot (metrics.tear_sheet against the run's benchmark)."""
+    """The tear sheet's figures of one bot (performance.tear_sheet against the run's benchmark)."""
     bench = run.curve(BENCHMARK) if BENCHMARK in set(run.equity["bot"]) else None
-    return metrics.tear_sheet(run.curve(bot), run.bot_trades(bot), run.curve(bot, "gross"),
+    return performance.tear_sheet(run.curve(bot), run.bot_trades(bot), run.curve(bot, "gross"),
                               run.initial(bot), bench)
 
 
 class TearSheet(TypedDict):
     """Everything the page shows of one bot of a run. Plain dicts, frames and series, so the
-    shared cache (aion_core.cache) carries it between the app's processes."""
+    shared cache (aion_core.app.cache) carries it between the app's processes."""
 
-    figures: dict[str, Any]  # metrics.tear_sheet: FIGURES' keys and the trade stats
+    figures: dict[str, Any]  # performance.tear_sheet: FIGURES' keys and the trade stats
     initial: float  # starting cash, USD
     curves: pd.DataFrame  # curves_frame
-    monthly: pd.DataFrame  # metrics.monthly_returns: index year, columns months 1-12
+    monthly: pd.DataFrame  # performance.monthly_returns: index year, columns months 1-12
     rolling: pd.Series  # rolling_sharpe, index session dates
-    trips: pd.DataFrame  # metrics.round_trips without `bot`
+    trips: pd.DataFrame  # performance.round_trips without `bot`
     by_symbol: pd.DataFrame  # pnl_by(trips, "symbol")
     by_exit: pd.DataFrame  # pnl_by(trips, "exit_reason")
 
@@ -208,10 +208,10 @@ class RunSheets(TypedDict):
 
 def bot_sheet(run: BacktestRun, bot: str) -> TearSheet:
     """The TearSheet of one bot of `run`."""
-    trips = metrics.round_trips(run.bot_trades(bot)).drop(columns="bot")
+    trips = performance.round_trips(run.bot_trades(bot)).drop(columns="bot")
     return TearSheet(figures=tear_sheet(run, bot), initial=run.initial(bot),
                      curves=curves_frame(run, bot),
-                     monthly=metrics.monthly_returns(run.curve(bot), run.initial(bot)),
+                     monthly=performance.monthly_returns(run.curve(bot), run.initial(bot)),
                      rolling=rolling_sharpe(run, bot), trips=trips,
                      by_symbol=pnl_by(trips, "symbol"), by_exit=pnl_by(trips, "exit_reason"))
 
@@ -230,7 +230,7 @@ def curves_frame(run: BacktestRun, bot: str) -> pd.DataFrame:
     """Per session: `equity`, `benchmark` (USD), `drawdown` (fraction, <= 0), `exposure` and
     `cash` (fractions of equity); index session dates."""
     equity = run.curve(bot)
-    frame = pd.DataFrame({"equity": equity, "drawdown": metrics.drawdown(
+    frame = pd.DataFrame({"equity": equity, "drawdown": performance.drawdown(
         pd.concat([pd.Series([run.initial(bot)]), equity]))[1:].to_numpy(),
         "exposure": run.curve(bot, "gross") / equity, "cash": run.curve(bot, "cash") / equity})
     if BENCHMARK in set(run.equity["bot"]):
@@ -241,8 +241,8 @@ def curves_frame(run: BacktestRun, bot: str) -> pd.DataFrame:
 def rolling_sharpe(run: BacktestRun, bot: str, window: int = 63) -> pd.Series:
     """Rolling Sharpe over `window` sessions, shortened to a third of the run when the run
     is short (so a three-month run still shows a curve)."""
-    rets = metrics.session_returns(run.curve(bot), run.initial(bot))
-    return metrics.rolling_sharpe(rets, max(5, min(window, len(rets) // 3)))
+    rets = performance.session_returns(run.curve(bot), run.initial(bot))
+    return performance.rolling_sharpe(rets, max(5, min(window, len(rets) // 3)))
 
 
 def pnl_by(trips: pd.DataFrame, column: str) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Loaders of the Models page: the live models' track record, importance, drift, explanation.
 
-Registered in aion_core.views' loader registry, so the app caches each on the modification
+Registered in aion_core.app.views' loader registry, so the app caches each on the modification
 times of exactly the files it reads. Missing files load as None or an empty frame; a file
 that cannot serve (a model text LightGBM refuses, metadata it cannot be rebuilt from) raises
 CorruptFileError naming it. The figures themselves are aion_core.ml.monitoring's.
@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from lightgbm.basic import LightGBMError
 
+from aion_core.app.views import load_model_meta, loader
 from aion_core.config import HORIZONS
 from aion_core.errors import CorruptFileError
 from aion_core.ml.model import Fitted
@@ -30,7 +31,6 @@ from aion_core.ml.monitoring import (
     track_record,
 )
 from aion_core.store import Store, read_json, read_jsonl, read_parquet, read_text
-from aion_core.views import load_model_meta, loader
 
 __all__ = ["PSI_FLAG", "importance_runs"]
 

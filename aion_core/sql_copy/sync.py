@@ -22,8 +22,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import NullPool
 
 from aion_core.errors import ConfigurationError, TemporaryError
-from aion_core.metrics_db import rows as files
-from aion_core.metrics_db.tables import TABLES
+from aion_core.sql_copy import rows as files
+from aion_core.sql_copy.tables import TABLES
 from aion_core.store import Store
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -158,7 +158,6 @@ def sync_all(store: Store, url: str) -> tuple[dict[str, int], dict[str, int]]:
     held) per table; a database error is a TemporaryError in one line."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from aion_core.metrics_db import reason
 
     engine = make_engine(url)
     try:
@@ -174,3 +173,15 @@ def table_counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
         return {name: conn.execute(select(func.count()).select_from(t)).scalar_one()
                 for name, t in TABLES.items()}
+
+
+def reason(exc: Exception, url: str) -> str:
+    """One line on why a write failed: the driver's first line (SQLAlchemy's own text adds
+    the statement and its parameters), with the URL's password masked should it appear."""
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    line = f"{type(exc).__name__}: {text[0] if text else ''}"
+    try:
+        password = make_url(url).password
+    except Exception:  # an unparsable URL: its error names no part of it
+        return line
+    return line.replace(str(password), "***") if password else line

@@ -37,7 +37,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from aion_core import views
+from aion_core.app import views
 from aion_core.store import Store
 
 TTL_S = 3600
@@ -54,7 +54,7 @@ _LEN = struct.Struct(">Q")
 #: importing the cache does not import the models' libraries.
 READ_MODEL_TYPES: dict[str, str] = {
     "TrackRecord": "aion_core.ml.monitoring", "Drift": "aion_core.ml.monitoring",
-    "Explanation": "aion_core.ml.monitoring", "BacktestRun": "aion_core.views_research",
+    "Explanation": "aion_core.ml.monitoring", "BacktestRun": "aion_core.app.research_view",
 }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from aion_core.metrics_db.tables import metadata
+from aion_core.sql_copy.tables import metadata
 
 #: Two jobs finishing together would both try to create the tables: one waits for the other.
 MIGRATION_LOCK = 0x41494F4E  # "AION"

@@ -23,7 +23,7 @@ from aion_core.config import HORIZONS
 from aion_core.errors import DataError
 from aion_core.ml import model
 from aion_core.ml.calibration import Calibration, cross_sectional_metrics
-from jobs.cluster import ClusterDataset
+from jobs.cluster.dataset import ClusterDataset
 
 #: Round counts compared on each fold's validation rows (every ROUND_STEP-th).
 ROUND_STEP = 5

@@ -1,11 +1,8 @@
-"""The optional PostgreSQL metrics store (AION_METRICS_URL): the files' figures, queryable.
-
-The files stay the source of truth. After a job, `publish` copies what that job changed
-into the database within a bounded time, in a worker thread, and a database that is down,
-slow or refusing costs one warning, never the job: the next publish of the same job (it
-upserts every row of its files that the database lacks or holds differently) or `aion
-metrics sync` catches the rows up. SQLAlchemy, psycopg and Alembic are imported only when a
-URL is set (metrics_db.sync), so nothing changes for a data root without one.
+"""After a job, its figures copied into the SQL database (AION_METRICS_URL) within a bounded
+time, in a worker thread: a database that is down, slow or refusing costs one warning, never
+the job; the next publish of the same job (it upserts every row of its files that the
+database lacks or holds differently) or `aion metrics sync` catches the rows up. SQLAlchemy,
+psycopg and Alembic are imported only when a URL is set (sync), so nothing changes without one.
 """
 
 from __future__ import annotations
@@ -17,7 +14,7 @@ import time
 from aion_core.config import Settings
 from aion_core.store import Store
 
-log = logging.getLogger("aion.metrics_db")
+log = logging.getLogger("aion.sql_copy")
 
 #: Seconds a job may spend on its publish, connection and statements included.
 PUBLISH_BUDGET_S = 15.0
@@ -40,7 +37,7 @@ def publish(store: Store, settings: Settings, what: str) -> None:
     if worker.is_alive():
         failure.append(f"no answer within {PUBLISH_BUDGET_S + STATEMENT_TIMEOUT_S:.0f} s")
     if failure:
-        from aion_core.metrics_db.sync import where
+        from aion_core.sql_copy.sync import where
 
         log.warning("metrics database %s not updated after %s (%s); the files are intact, "
                     "the next run or `aion metrics sync` catches it up",
@@ -49,7 +46,7 @@ def publish(store: Store, settings: Settings, what: str) -> None:
 
 def _publish(store: Store, url: str, what: str, failure: list[str]) -> None:
     try:
-        from aion_core.metrics_db.sync import make_engine, sync_from_root
+        from aion_core.sql_copy.sync import make_engine, sync_from_root
 
         engine = make_engine(url, STATEMENT_TIMEOUT_S)
         try:
@@ -57,18 +54,6 @@ def _publish(store: Store, url: str, what: str, failure: list[str]) -> None:
         finally:
             engine.dispose()
     except Exception as exc:  # a job's figures are extra: any failure is one warning
+        from aion_core.sql_copy.sync import reason
+
         failure.append(reason(exc, url))
-
-
-def reason(exc: Exception, url: str) -> str:
-    """One line on why a write failed: the driver's first line (SQLAlchemy's own text adds
-    the statement and its parameters), with the URL's password masked should it appear."""
-    from sqlalchemy.engine import make_url
-
-    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-    line = f"{type(exc).__name__}: {text[0] if text else ''}"
-    try:
-        password = make_url(url).password
-    except Exception:  # an unparsable URL: its error names no part of it
-        return line
-    return line.replace(str(password), "***") if password else line

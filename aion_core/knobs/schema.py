@@ -7,7 +7,7 @@ whose fields a test holds equal to the schema, so a misspelt knob fails a test, 
 
 Three layers set a knob, each above the one before: the schema's default, the env files
 (`knobs.env` for the swing bots, `dt_knobs.env` for the intraday bot; parsed by
-`aion_core.knob_env`), then `bots_config.json`; `knob_layers` is where they meet.
+`aion_core.knobs.env_file`), then `bots_config.json`; `knob_layers` is where they meet.
 `bots_config.json` holds overrides only: `{"swing": {"1w": {knob: value}}, "dt": {...}}`.
 A bot's place in it is its (section, horizon): ("swing", "1w") or ("dt", None); `overrides`
 and `with_overrides` are the only code that knows that shape.
@@ -25,12 +25,15 @@ from pydantic import ValidationError, create_model
 from aion_core.config import HORIZONS
 from aion_core.errors import KnobError
 
-SECTIONS = ("swing", "dt")
+#: bots_config.json's sections, spelled here once: the swing bots' (by horizon) and the
+#: intraday bot's; the bot registry gives each bot its section from these.
+SWING_SECTION, DT_SECTION = "swing", "dt"
+SECTIONS = (SWING_SECTION, DT_SECTION)
 
 #: Where an effective knob value comes from (knob_layers), lowest layer first; the env file
 #: names are those of PATHS["knobs_env"] and PATHS["dt_knobs_env"].
 DEFAULT_SOURCE, CONFIG_SOURCE = "default", "bots_config.json"
-ENV_SOURCES = {"swing": "knobs.env", "dt": "dt_knobs.env"}
+ENV_SOURCES = {SWING_SECTION: "knobs.env", DT_SECTION: "dt_knobs.env"}
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Knob:
     help: str = ""
 
 
-#: Not a risk rule: the bot keeps trading; AION_NOTIFY_URLS hears of it (aion_core/alerts.py).
+#: Not a risk rule: the bot keeps trading; AION_NOTIFY_URLS hears of it (aion_core/alerts/rules.py).
 _DRAWDOWN_HELP = ("Notify when equity has fallen this fraction below its peak (0.20 = 20%); "
                   "trading is unaffected.")
 
@@ -158,7 +161,8 @@ class IntradayKnobs(BotKnobs):
     flat_last_minutes: int
 
 
-KNOB_TYPES: dict[str, type[BotKnobs]] = {"swing": SwingKnobs, "dt": IntradayKnobs}
+KNOB_TYPES: dict[str, type[BotKnobs]] = {SWING_SECTION: SwingKnobs,
+                                          DT_SECTION: IntradayKnobs}
 
 
 # --------------------------------------------------------------------------- validation
@@ -166,9 +170,9 @@ KNOB_TYPES: dict[str, type[BotKnobs]] = {"swing": SwingKnobs, "dt": IntradayKnob
 
 def knob_schema(section: str, horizon: str | None = None) -> tuple[Knob, ...]:
     """The knobs of `section` ("swing" with a horizon, or "dt")."""
-    if section == "dt":
+    if section == DT_SECTION:
         return DT_KNOBS
-    if section == "swing" and horizon in SWING_KNOBS:
+    if section == SWING_SECTION and horizon in SWING_KNOBS:
         return SWING_KNOBS[horizon]
     raise KnobError(f"unknown bot {section}/{horizon}")
 
@@ -208,27 +212,27 @@ def overrides(config: Mapping[str, Any] | None, section: str,
               horizon: str | None = None) -> dict[str, Any]:
     """One bot's overrides as stored in a bots_config document (unchecked)."""
     config = config or {}
-    if section == "swing":
-        return dict((config.get("swing") or {}).get(horizon) or {})
-    return dict(config.get("dt") or {})
+    if section == SWING_SECTION:
+        return dict((config.get(SWING_SECTION) or {}).get(horizon) or {})
+    return dict(config.get(DT_SECTION) or {})
 
 
 def with_overrides(config: Mapping[str, Any], section: str, horizon: str | None,
                    values: Mapping[str, Any] | None) -> dict[str, Any]:
     """`config` with one bot's overrides replaced by `values` (None or {} removes them)."""
     doc = dict(config)
-    if section == "swing":
-        swing = dict(doc.get("swing") or {})
+    if section == SWING_SECTION:
+        swing = dict(doc.get(SWING_SECTION) or {})
         swing.pop(horizon, None)
         if values:
             swing[horizon] = dict(values)
-        doc["swing"] = swing
+        doc[SWING_SECTION] = swing
         if not swing:
-            doc.pop("swing")
+            doc.pop(SWING_SECTION)
     else:
-        doc.pop("dt", None)
+        doc.pop(DT_SECTION, None)
         if values:
-            doc["dt"] = dict(values)
+            doc[DT_SECTION] = dict(values)
     return doc
 
 
@@ -266,17 +270,18 @@ def validate_bots_config(config: Any) -> dict[str, Any]:
         raise KnobError(f"unknown section(s) in bots_config: {sorted(unknown)} "
                         f"(known: {', '.join(SECTIONS)})")
     clean: dict[str, Any] = {}
-    swing = _section(config, "swing", "horizons (1w, 2w, 4w)")
+    swing = _section(config, SWING_SECTION, "horizons (1w, 2w, 4w)")
     if swing:
         bad = set(swing) - set(HORIZONS)
         if bad:
             raise KnobError(f"unknown horizon(s) in bots_config: {sorted(bad)} "
                             f"(known: {', '.join(HORIZONS)})")
-        clean["swing"] = {h: validate_knobs("swing", _section(swing, h, "knobs", "swing/"), h)
+        clean[SWING_SECTION] = {h: validate_knobs(SWING_SECTION, _section(
+            swing, h, "knobs", f"{SWING_SECTION}/"), h)
                           for h in swing}
-    dt = _section(config, "dt", "knobs")
+    dt = _section(config, DT_SECTION, "knobs")
     if dt:
-        clean["dt"] = validate_knobs("dt", dt)
+        clean[DT_SECTION] = validate_knobs(DT_SECTION, dt)
     return clean
 
 

@@ -1,6 +1,6 @@
-"""The nightly's features, train and predict steps on a Dask cluster (jobs/cluster.py says
+"""The nightly's features, train and predict steps on a Dask cluster (jobs/cluster/dataset.py says
 how); the steps are recorded, timed and gated exactly as jobs/nightly.py does in one process,
-and training and predictions publish through its own `_train` and `_predict`."""
+and training and predictions publish through its public `train_step` and `predict_step`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from datetime import date
 
 import pandas as pd
 
-from jobs.cluster import ClusterDataset, build_dataset_on, connect
-from jobs.cluster_train import predict_on_cluster, train_on_cluster
-from jobs.nightly import NightlyRun, _predict, _train
+from jobs.cluster.dataset import ClusterDataset, build_dataset_on, connect
+from jobs.cluster.train import predict_on_cluster, train_on_cluster
+from jobs.nightly_steps import NightlyRun, predict_step, train_step
 
 
 def run_on_cluster(run: NightlyRun, address: str, as_of: date | None) -> None:
@@ -28,8 +28,8 @@ def run_on_cluster(run: NightlyRun, address: str, as_of: date | None) -> None:
                     f"features, {ds.closes['symbol'].nunique()} symbols on {address}")
 
         run.step("features", features)
-        run.step("train", lambda: _train(run, lambda _: train_on_cluster(built[0])),
+        run.step("train", lambda: train_step(run, lambda _: train_on_cluster(built[0])),
                  needs=("features",))
-        run.step("predict", lambda: _predict(
+        run.step("predict", lambda: predict_step(
             run, lambda r: predict_on_cluster(client, built[0], r.models)),
             needs=("features", "train"))

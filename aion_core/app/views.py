@@ -21,12 +21,18 @@ from typing import Any
 import pandas as pd
 
 from aion_core import runs
+from aion_core.app.calc import trades_frame
 from aion_core.bots.registry import BOTS, INTRADAY_JOB, NIGHTLY_JOB, SWING_JOB, Bot
 from aion_core.config import HORIZONS
-from aion_core.knobs import knob_layers, validate_bots_config, validate_knobs, with_overrides
+
+# The names the pages use of the layers below, so that they import nothing but this package
+# (and the registry, config and errors): tests/test_layers.py. Store, RunState and
+# validate_bots_config below are theirs too.
+from aion_core.knobs.schema import Knob as Knob
+from aion_core.knobs.schema import knob_layers, validate_bots_config, validate_knobs, with_overrides
 from aion_core.runs import RunState
+from aion_core.runs import stamp as stamp  # for the pages too, as Knob above
 from aion_core.store import Store, read_json, read_jsonl, read_parquet, tail_lines
-from aion_core.views_calc import trades_frame
 
 LOG_LINES = 1000
 _LOG_NAME = re.compile(r"^nightly_(\d{8})\.log$")
@@ -58,7 +64,7 @@ class Loader:
     """files(store, *args) -> the paths it reads; read(store, paths, *args) -> the value.
 
     `version` is part of the key under which the app shares the value between its processes
-    (aion_core.cache): bump it when the value's shape changes without the loader's own code
+    (aion_core.app.cache): bump it when the value's shape changes without the loader's own code
     changing (a helper it calls now returns other columns), so no process reads the old one.
     """
 

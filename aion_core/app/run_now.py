@@ -1,6 +1,6 @@
 """Run-now buttons: an `aion` command as a background process the admin page can watch.
 
-`start_job` launches this module as a small supervisor (`python -m aion_core.jobs_runner`),
+`start_job` launches this module as a small supervisor (`python -m aion_core.app.run_now`),
 detached from the Streamlit server, which runs `python -m aion_core <args>` with its output
 going to PATHS["job_log"] and writes PATHS["job_status"] before and after:
 
@@ -199,7 +199,7 @@ def start_job(store: Store, name: str, python: str = sys.executable,
             raise RefusedError(f"{name} is already running; wait for it to finish")
         args = replay_args(store) if name == REPLAY_JOB \
             else [*{**JOBS, **PAGE_JOBS}[name], *(extra or [])]
-        cmd = [python, "-m", "aion_core.jobs_runner", "--data-dir", str(store.root), name,
+        cmd = [python, "-m", "aion_core.app.run_now", "--data-dir", str(store.root), name,
                *args]
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True)

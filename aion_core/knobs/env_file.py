@@ -23,7 +23,7 @@ from typing import Any
 
 from aion_core.config import HORIZONS
 from aion_core.errors import KnobError
-from aion_core.knobs import Knob, knob_schema, validate_knobs
+from aion_core.knobs.schema import DT_SECTION, SWING_SECTION, Knob, knob_schema, validate_knobs
 
 _LINE = re.compile(r"^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$")
 _BOOLS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
@@ -50,14 +50,14 @@ def parse_knobs_env(text: str, section: str, source: str) -> dict[str, Any]:
         seen[key] = number
         horizon, knob = _target(key, section, source, number)
         value = _value(knob, raw, source, number)
-        all_swing = section == "swing" and horizon is None
+        all_swing = section == SWING_SECTION and horizon is None
         for h in HORIZONS if all_swing else [horizon]:
             _check(section, h, knob.name, value, source, number)
         (every if all_swing else per.setdefault(horizon, {}))[knob.name] = value
-    if section == "dt":
-        return {"dt": per[None]} if per else {}
+    if section == DT_SECTION:
+        return {DT_SECTION: per[None]} if per else {}
     swing = {h: {**every, **per.get(h, {})} for h in HORIZONS if every or per.get(h)}
-    return {"swing": swing} if swing else {}
+    return {SWING_SECTION: swing} if swing else {}
 
 
 def _entry(line: str, source: str, number: int) -> tuple[str, str] | None:
@@ -77,12 +77,12 @@ def _entry(line: str, source: str, number: int) -> tuple[str, str] | None:
 def _target(key: str, section: str, source: str, number: int) -> tuple[str | None, Knob]:
     """The horizon a name addresses (None: every swing bot, or the intraday bot) and its knob."""
     horizon, name = None, key
-    for h in HORIZONS if section == "swing" else ():
+    for h in HORIZONS if section == SWING_SECTION else ():
         if key.startswith(f"swing_{h}_"):
             horizon, name = h, key[len(f"swing_{h}_"):]
     schema = {k.name: k for k in knob_schema(section, horizon or next(iter(HORIZONS)))}
     if name not in schema:
-        forms = "KNOB or SWING_<1W|2W|4W>_KNOB, " if section == "swing" else ""
+        forms = "KNOB or SWING_<1W|2W|4W>_KNOB, " if section == SWING_SECTION else ""
         raise KnobError(f"{source} line {number}: unknown knob {key.upper()} ({forms}knobs: "
                         f"{', '.join(schema)})", knob=name)
     return horizon, schema[name]

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 import apprise
 from apprise.utils.parse import parse_urls
 
-from aion_core.alerts import Alert
+from aion_core.alerts.rules import Alert
 from aion_core.config import SECRET_SETTINGS, Settings
 from aion_core.retry import http_timeout
 
