@@ -4,8 +4,9 @@ Every `retrain_every` sessions from `start` (an anchor), the models are trained 
 the nightly trains them (aion_core.ml.model.train with the NIGHTLY config: the same features,
 walk-forward folds, purge and calibration) on data whose labels had ended by the anchor's
 close, and predict each session from the anchor up to the next one at that session's close.
-Predictions are judged against the realised forward returns, beside two baselines on the
-same days and names (aion_core.ml.evaluation).
+Predictions are judged against the tradeable forward return (open t+1 to open t+1+h, where
+the bots fill), with close-to-close beside it, and beside two baselines on the same days and
+names (aion_core.ml.evaluation).
 
 Resumable: each anchor's predictions are written atomically as a chunk, so a killed run
 started again with the same arguments picks up at the first missing chunk; if the data root
@@ -30,6 +31,7 @@ from aion_core.config import HORIZONS
 from aion_core.errors import ConfigurationError
 from aion_core.ml import evaluation, model
 from aion_core.ml.dataset import build_dataset
+from aion_core.ml.labels import open_forward_returns
 from aion_core.store import Store, read_json, read_parquet, write_json, write_parquet
 from jobs.collect import EMPTY_ROOT, universe_left_out
 from jobs.progress import progress
@@ -90,25 +92,30 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
          for a in anchors], ignore_index=True).sort_values(["horizon", "date", "symbol"])
     write_parquet(store.path("evaluation_predictions", eval_id=eval_id), predictions)
     baselines = evaluation.baseline_signals(bars)
+    truth = frame[["symbol", "date", *(model.label_column(h) for h in horizons)]].merge(
+        open_forward_returns(bars, {h: HORIZONS[h] for h in horizons}),
+        on=["symbol", "date"], how="left")
     doc = {"id": eval_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds"), **run,
            "dropped": dropped,
-           "horizons": {h: evaluation.report(judged(predictions, frame, baselines, h),
+           "horizons": {h: evaluation.report(judged(predictions, truth, baselines, h),
                                              HORIZONS[h])
                         for h in horizons}}
     write_json(store.path("evaluation_report", eval_id=eval_id), doc)
     return doc
 
 
-def judged(predictions: pd.DataFrame, frame: pd.DataFrame, baselines: pd.DataFrame,
+def judged(predictions: pd.DataFrame, truth: pd.DataFrame, baselines: pd.DataFrame,
            horizon: str) -> pd.DataFrame:
-    """One horizon's predictions beside the realised forward return and the baselines, rows
-    where all of them are known."""
+    """One horizon's predictions beside its realised returns, tradeable (`realised`, from
+    `open_fwd_<h>`) and close-to-close (`realised_close`, from `fwd_<h>`), and the baselines:
+    rows where all of them are known."""
     preds = predictions[predictions["horizon"] == horizon]
-    truth = frame[["symbol", "date", model.label_column(horizon)]].rename(
-        columns={model.label_column(horizon): "realised"})
-    both = preds.merge(truth, on=["symbol", "date"], how="inner")
+    known = truth[["symbol", "date", f"open_fwd_{horizon}", model.label_column(horizon)]].rename(
+        columns={f"open_fwd_{horizon}": "realised", model.label_column(horizon): "realised_close"})
+    both = preds.merge(known, on=["symbol", "date"], how="inner")
     both = both.merge(baselines, on=["symbol", "date"], how="left")
-    return both.dropna(subset=["realised", "expected_return", "reversal", "momentum"])
+    return both.dropna(subset=["realised", "realised_close", "expected_return", "reversal",
+                               "momentum"])
 
 
 def _recipe(features: list[str], config: model.TrainConfig) -> str:
@@ -129,22 +136,27 @@ def _prepare(folder, run: dict[str, Any], restart: bool) -> None:
     write_json(marker, run)
 
 
-def _pct(value: float | None) -> str:
-    """A signed percentage; n/a for a figure the universe was too small for (deciles)."""
-    return "n/a" if value is None else f"{value:+.2%}"
+def _fmt(value: float | None, spec: str) -> str:
+    """A figure in `spec`; n/a where the report holds none (too few names for deciles, too
+    few days for a t: the last sessions of a window have no label yet)."""
+    return "n/a" if value is None else format(value, spec)
 
 
 def summary_lines(doc: dict[str, Any]) -> list[str]:
-    """The report's headline figures, a line per horizon."""
+    """The report's headline figures, a line per horizon: tradeable label first."""
     lines = [f"evaluation {doc['id']}: {doc['start']}..{doc['end']}, refit every "
              f"{doc['retrain_every']} sessions, {doc['data']['symbols']} symbols"
              + (f"; left out, no bars: {', '.join(doc['dropped'])}" if doc.get("dropped")
                 else "")]
     for h, rep in doc["horizons"].items():
         m, rev, mom = rep["all"]["model"], rep["all"]["reversal"], rep["all"]["momentum"]
+        close = (rep.get("close_to_close") or {}).get("all", {}).get("model", {})
         lines.append(
-            f"  {h}: rank IC {m['mean_rank_ic']:+.4f} (NW t {m['rank_ic_t']:+.2f}), "
-            f"ICIR {m['rank_icir']:+.2f}, days > 0 {m['days_positive']:.0%}, top-bottom "
-            f"{_pct(m['top_minus_bottom'])}; reversal {rev['mean_rank_ic']:+.4f}, "
-            f"momentum {mom['mean_rank_ic']:+.4f}")
+            f"  {h} ({rep.get('label', 'close t -> close t+h')}): rank IC "
+            f"{_fmt(m['mean_rank_ic'], '+.4f')} (NW t {_fmt(m['rank_ic_t'], '+.2f')}, "
+            f"non-overlapping t {_fmt(m.get('rank_ic_t_nonoverlap'), '+.2f')}), ICIR "
+            f"{_fmt(m['rank_icir'], '+.2f')}, days > 0 {_fmt(m['days_positive'], '.0%')}, "
+            f"top-bottom {_fmt(m['top_minus_bottom'], '+.2%')}; reversal "
+            f"{_fmt(rev['mean_rank_ic'], '+.4f')}, momentum {_fmt(mom['mean_rank_ic'], '+.4f')}"
+            f"; close->close rank IC {_fmt(close.get('mean_rank_ic'), '+.4f')}")
     return lines

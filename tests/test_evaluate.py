@@ -52,21 +52,32 @@ def test_the_report_s_figures_follow_from_its_predictions_file(evaluated):
     assert list(preds.columns) == ["date", "symbol", "horizon", "expected_return", "score",
                                    "confidence"]
     bars = store.read_daily_panel()
+    opens = bars.pivot(index="date", columns="symbol", values="open")
+    closes = bars.pivot(index="date", columns="symbol", values="close")
     for h, steps in (("1w", 5), ("4w", 20)):
-        mine = preds[preds["horizon"] == h].merge(bars[["symbol", "date", "close"]],
-                                                  on=["symbol", "date"])
-        closes = bars.pivot(index="date", columns="symbol", values="close")
-        future = closes.shift(-steps) / closes - 1
-        realised = future.stack().rename("realised").reset_index()
-        mine = mine.merge(realised, on=["date", "symbol"]).dropna(subset=["realised"])
-        # the report judges the days where the 12-1 momentum baseline is known too
+        # tradeable: bought at the next open, sold at the open `steps` sessions later
+        tradeable = (opens.shift(-1 - steps) / opens.shift(-1) - 1).stack().rename("realised")
+        close = (closes.shift(-steps) / closes - 1).stack().rename("close")
+        mine = preds[preds["horizon"] == h].merge(tradeable.reset_index(), on=["date", "symbol"])
+        mine = mine.merge(close.reset_index(), on=["date", "symbol"]).dropna(
+            subset=["realised", "close"])
         ic = _spearman_by_date(mine)
-        figures = doc["horizons"][h]["all"]["model"]
+        rep = doc["horizons"][h]
+        figures = rep["all"]["model"]
+        assert rep["label"] == "open t+1 -> open t+1+h" and rep["newey_west_lags"] == 2 * steps
         assert figures["days"] == len(ic)
         assert figures["mean_rank_ic"] == pytest.approx(ic.mean(), abs=1e-9)
-        assert figures["rank_ic_nw_se"] == pytest.approx(_newey_west(ic.to_numpy(), steps - 1),
+        assert figures["rank_ic_nw_se"] == pytest.approx(_newey_west(ic.to_numpy(), 2 * steps),
                                                          rel=1e-9)
         assert figures["days_positive"] == pytest.approx((ic > 0).mean())
+        apart = ic.to_numpy()[::steps]  # every h-th date: labels that do not overlap
+        assert figures["rank_ic_t_nonoverlap"] == pytest.approx(
+            apart.mean() / (apart.std(ddof=1) / np.sqrt(len(apart))), rel=1e-9)
+        # close-to-close on the same rows, beside it
+        by_close = _spearman_by_date(mine.drop(columns="realised").rename(
+            columns={"close": "realised"}))
+        assert rep["close_to_close"]["all"]["model"]["mean_rank_ic"] == pytest.approx(
+            by_close.mean(), abs=1e-9)
 
 
 def test_predictions_are_out_of_sample_and_cover_the_window(evaluated):

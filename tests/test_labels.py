@@ -54,3 +54,17 @@ def test_the_residual_target_sums_the_next_sessions_residuals(synthetic_market):
         got = labels[f"resid_fwd_{name}"].to_numpy()
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=name)
         assert np.isfinite(got).mean() > 0.8  # known from the first refit on
+
+
+def test_the_tradeable_label_runs_from_the_next_open_to_the_open_h_sessions_later():
+    from aion_core.ml.labels import open_forward_returns
+
+    dates = pd.bdate_range("2020-01-01", periods=8)
+    bars = pd.DataFrame({"symbol": ["A"] * 8 + ["B"] * 3, "date": [*dates, *dates[:3]],
+                         "open": [10, 11, 12, 0, 14, 15, 16, 17, 5, 6, 7.0],
+                         "high": 20.0, "low": 1.0, "close": 9.0, "volume": 1.0})
+    got = open_forward_returns(bars, {"x": 2})["open_fwd_x"].to_numpy()
+    want = [np.nan, 14 / 12 - 1, np.nan, 16 / 14 - 1, 17 / 15 - 1,  # A: the zero open of
+            np.nan, np.nan, np.nan,  # row 3 is unknown; the last three rows have no open t+3
+            np.nan, np.nan, np.nan]  # B: never two sessions past its next open
+    np.testing.assert_allclose(got, want, rtol=1e-12)
