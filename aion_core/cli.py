@@ -283,6 +283,25 @@ def evaluate(
     typer.echo(f"  report: {store.path('evaluation_report', eval_id=doc['id'])}")
 
 
+@app.command()
+@command
+def trials(
+    kind: Annotated[str | None, typer.Option(help="evaluate|backtest (default: both)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Every evaluation and backtest run so far, oldest first: the research trial registry."""
+    if kind not in (None, "evaluate", "backtest"):
+        raise fail(f"--kind must be evaluate or backtest, got {kind!r}")
+    _, store = context(data_dir)
+    from jobs.trials import lines_for_people
+    from jobs.trials import trials as recorded
+
+    lines = [t for t in recorded(store) if kind is None or t["kind"] == kind]
+    for line in lines_for_people(lines):
+        typer.echo(line)
+    typer.echo(f"{len(lines)} trial(s) in {store.path('research_trials')}")
+
+
 @metrics_app.command("sync")
 @command
 def metrics_sync(data_dir: DataDir = None) -> None:

@@ -64,6 +64,7 @@ PATHS: Mapping[str, str] = {
     "model_runs": "ml_data/models/model_runs.jsonl",
     "notify_state": "logs/notify/state.json",
     "run_marker": "logs/running/{job}.json",
+    "research_trials": "research/trials.jsonl",
 }
 
 #: CONTRACT.md's DT_PATHS (the intraday bot), relative to the data root.

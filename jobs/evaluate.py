@@ -35,6 +35,7 @@ from aion_core.ml.labels import open_forward_returns
 from aion_core.store import Store, read_json, read_parquet, write_json, write_parquet
 from jobs.collect import EMPTY_ROOT, universe_left_out
 from jobs.progress import progress
+from jobs.trials import overlapping, record_trial, trials
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,14 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
            "horizons": {h: evaluation.report(judged(predictions, truth, baselines, h),
                                              HORIZONS[h])
                         for h in horizons}}
+    options = {k: run[k] for k in ("retrain_every", "horizons", "recipe")}
+    doc["trials"] = len([t for t in overlapping(trials(store), run["start"], run["end"])
+                         if (t["kind"], t["id"]) != ("evaluate", eval_id)]) + 1
     write_json(store.path("evaluation_report", eval_id=eval_id), doc)
+    record_trial(store, "evaluate", eval_id, options, run["start"], run["end"],
+                 run["data"]["symbols"],
+                 {h: {k: rep["all"]["model"][k] for k in ("mean_rank_ic", "rank_ic_t")}
+                  for h, rep in doc["horizons"].items()})
     return doc
 
 
@@ -145,7 +153,8 @@ def _fmt(value: float | None, spec: str) -> str:
 def summary_lines(doc: dict[str, Any]) -> list[str]:
     """The report's headline figures, a line per horizon: tradeable label first."""
     lines = [f"evaluation {doc['id']}: {doc['start']}..{doc['end']}, refit every "
-             f"{doc['retrain_every']} sessions, {doc['data']['symbols']} symbols"
+             f"{doc['retrain_every']} sessions, {doc['data']['symbols']} symbols, trial "
+             f"{doc.get('trials', '?')} on this window (research/trials.jsonl)"
              + (f"; left out, no bars: {', '.join(doc['dropped'])}" if doc.get("dropped")
                 else "")]
     for h, rep in doc["horizons"].items():

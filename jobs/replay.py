@@ -39,6 +39,7 @@ from aion_core.store import Store, write_json, write_parquet, write_text
 from jobs.collect import EMPTY_ROOT, universe_left_out
 from jobs.nightly_steps import append_history
 from jobs.progress import progress
+from jobs.trials import deflated, record_trial
 
 log = logging.getLogger("aion.replay")
 
@@ -301,6 +302,10 @@ def report(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex,
     return doc, pd.concat(curves, ignore_index=True), trades
 
 
+def _prob(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
 def new_backtest_id(store: Store, now: datetime) -> str:
     """A fresh id `bt_<UTC YYYYMMDDTHHMMSS>[_n]`, its folder created (claimed) here."""
     base = f"bt_{now:%Y%m%dT%H%M%S}"
@@ -353,16 +358,29 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
     made = walk(desks, market, sessions, predictor, "backtest")
     record_history(store, predictor, made)
     doc, equity, trades = report(desks, market, sessions, journals)
+    initial = desks[0].state["initial_cash"]
+    returns = {bot: performance.session_returns(curve.set_index("date")["equity"], initial)
+               for bot, curve in equity[equity["bot"] != BENCHMARK].groupby("bot")}
+    doc["deflated"] = deflated(store, doc["start"], doc["end"], returns)
     run_id = out.name if out else new_backtest_id(store, created)
     out = Path(out) if out else store.path("backtest_run", backtest_id=run_id).parent
     write_json(out / "metrics.json", doc)
     write_parquet(out / "equity.parquet", equity)
     write_text(out / "trades.jsonl", "".join(json.dumps(t) + "\n" for t in trades))
     write_parquet(out / "predictions.parquet", made)
-    write_json(out / "run.json", run_document(run_id, doc, used, settings, created, predictor,
-                                              dropped))
+    run = run_document(run_id, doc, used, settings, created, predictor, dropped)
+    write_json(out / "run.json", run)
+    record_trial(store, "backtest", run_id,
+                 {k: run[k] for k in ("bots", "knobs", "retrain_every", "predictor", "settings")},
+                 doc["start"], doc["end"], int(market.close.shape[1]),
+                 {"sharpe": {b: m["sharpe"] for b, m in doc["bots"].items()},
+                  "total_return": {b: m["total_return"] for b, m in doc["bots"].items()},
+                  "sharpe_per_session": {b: d["sharpe_per_session"]
+                                         for b, d in doc["deflated"]["bots"].items()}})
     publish(store, settings, "backtest")
-    lines = [f"{bot} {m['total_return']:+.2%} (sharpe {m['sharpe']:.2f})"
+    dsr = doc["deflated"]["bots"]
+    lines = [f"{bot} {m['total_return']:+.2%} (sharpe {m['sharpe']:.2f}, deflated "
+             f"{_prob(dsr[bot]['dsr'])} over {doc['deflated']['trials']} trials)"
              for bot, m in doc["bots"].items()]
     return f"backtest {doc['start']}..{doc['end']}: " + ", ".join(lines) \
         + f"; benchmark {doc['benchmark']['total_return']:+.2%}; report in {out}"

@@ -129,3 +129,15 @@ def test_aion_universe_narrows_the_evaluation_and_names_a_symbol_without_bars(de
     lines = summary_lines(doc)
     assert "left out, no bars: GONE" in lines[0]
     assert "top-bottom n/a" in lines[1]  # deciles need 10 names; the line is still printed
+
+
+def test_an_evaluation_is_a_trial_counted_once_however_often_it_resumes(evaluated):
+    from jobs.trials import trials
+
+    store, doc = evaluated
+    run_evaluation(store, START, END, retrain_every=42, config=QUICKER)  # the same try again
+    (line,) = [t for t in trials(store) if t["kind"] == "evaluate"]
+    assert line["id"] == doc["id"] and doc["trials"] == 1
+    assert (line["start"], line["end"]) == (str(START), str(END))
+    assert line["figures"]["1w"]["mean_rank_ic"] == doc["horizons"]["1w"]["all"]["model"][
+        "mean_rank_ic"]

@@ -34,9 +34,10 @@ JOBS = {"bots": ["bots", "run"],
 # Each page's reads are cached per file version; the app's refresh fragments are not run.
 # Not in a filled root: evaluation reports and backtest runs (test_research_page damages
 # those), the intraday model (trained from minute bars the filled root does not hold) and
-# the notifier's state (written only when AION_NOTIFY_URLS is set; test_notify).
+# the notifier's state (written only when AION_NOTIFY_URLS is set; test_notify) and the trial
+# registry (written by evaluate and backtest; test_trials).
 KEYS = sorted(set(MODELS) - {"evaluation_report", "backtest_metrics", "backtest_run",
-                             "dt_brain_file", "notify_state"})
+                             "dt_brain_file", "notify_state", "research_trials"})
 
 
 @pytest.fixture(scope="module")

@@ -120,3 +120,34 @@ def test_tear_sheet_adds_to_performance(equity):
     assert sheet["beta"] == pytest.approx(1.0) and sheet["alpha"] == pytest.approx(0, abs=1e-9)
     assert sheet["avg_holding_days"] == 7 and sheet["profit_factor"] is None
     assert sheet["exposure"] == pytest.approx(0.5)
+
+
+def test_psr_and_dsr_give_the_papers_worked_numbers():
+    """Bailey & Lopez de Prado (2014), "The Deflated Sharpe Ratio", the numerical example:
+    100 trials whose annualised Sharpe ratios vary by 1/2, the best at 2.5 annualised over
+    1,250 daily returns with skewness -3 and kurtosis 10: SR0 = 0.1132 per day, DSR = 0.9004."""
+    daily = 250
+    sr0 = performance.expected_max_sharpe(100, 0.5 / daily)
+    assert sr0 == pytest.approx(0.1132, abs=5e-5)
+    dsr = performance.deflated_sharpe(2.5 / np.sqrt(daily), 1250, -3.0, 10.0, 100, 0.5 / daily)
+    assert dsr == pytest.approx(0.9004, abs=5e-4)
+    # one trial deflates nothing: the DSR is the PSR against zero
+    assert performance.deflated_sharpe(0.1, 500, 0.0, 3.0, 1, 0.0) == pytest.approx(
+        performance.probabilistic_sharpe(0.1, 500, 0.0, 3.0))
+
+
+def test_psr_and_the_moments_recomputed_by_plain_code():
+    from math import erf, sqrt
+
+    rng = np.random.default_rng(5)
+    rets = pd.Series(rng.standard_t(5, 750) * 0.01 + 0.0006)
+    m = performance.sharpe_moments(rets)
+    x = rets.to_numpy()
+    sr = x.mean() / x.std(ddof=1)
+    d = x - x.mean()
+    skew, kurt = np.mean(d ** 3) / np.mean(d ** 2) ** 1.5, np.mean(d ** 4) / np.mean(d ** 2) ** 2
+    assert (m["sharpe"], m["skew"], m["kurtosis"], m["n"]) == (
+        pytest.approx(sr), pytest.approx(skew), pytest.approx(kurt), 750)
+    z = sr * sqrt(749) / sqrt(1 - skew * sr + (kurt - 1) / 4 * sr ** 2)
+    assert performance.probabilistic_sharpe(sr, 750, skew, kurt) == pytest.approx(
+        0.5 * (1 + erf(z / sqrt(2))))

@@ -242,3 +242,58 @@ def tear_sheet(equity: pd.Series, trades: list[Mapping[str, Any]], gross: pd.Ser
                                            if t.get("realized_pnl")),
                avg_holding_days=float(trips["days_held"].mean()) if len(trips) else 0.0)
     return out
+
+
+# --------------------------------------------------------------------------- deflated Sharpe
+
+#: The Euler-Mascheroni constant, in the expected maximum of N Sharpe ratios.
+EULER_GAMMA = 0.5772156649015329
+
+
+def sharpe_moments(rets: pd.Series) -> dict[str, float]:
+    """What the probabilistic and deflated Sharpe ratios need of a return series: its Sharpe
+    per period (not annualised), skewness, kurtosis (3 for a normal) and length."""
+    x = pd.Series(rets, dtype=float).dropna().to_numpy()
+    n = len(x)
+    sd = x.std(ddof=1) if n > 1 else 0.0
+    if n < 3 or sd == 0:
+        return {"sharpe": float("nan"), "skew": float("nan"), "kurtosis": float("nan"),
+                "n": n}
+    z = (x - x.mean()) / x.std(ddof=0)
+    return {"sharpe": float(x.mean() / sd), "skew": float(np.mean(z ** 3)),
+            "kurtosis": float(np.mean(z ** 4)), "n": n}
+
+
+def probabilistic_sharpe(sharpe: float, n: int, skew: float, kurtosis: float,
+                         benchmark: float = 0.0) -> float:
+    """PSR (Bailey & Lopez de Prado, 2012): the probability that the true Sharpe ratio
+    exceeds `benchmark`, given an observed per-period `sharpe` over `n` returns with their
+    skewness and kurtosis (non-normal returns widen the estimate's error)."""
+    from scipy.stats import norm
+
+    spread = 1.0 - skew * sharpe + (kurtosis - 1.0) / 4.0 * sharpe ** 2
+    if n < 2 or not np.isfinite(sharpe) or not spread > 0:
+        return float("nan")
+    return float(norm.cdf((sharpe - benchmark) * math.sqrt(n - 1) / math.sqrt(spread)))
+
+
+def expected_max_sharpe(trials: int, sharpe_variance: float) -> float:
+    """The Sharpe ratio the best of `trials` skill-less trials shows on average, given the
+    variance of the trials' Sharpe ratios (per period): the deflated Sharpe's benchmark; 0
+    for a single trial."""
+    from scipy.stats import norm
+
+    if trials < 2 or not np.isfinite(sharpe_variance):
+        return 0.0
+    z = ((1.0 - EULER_GAMMA) * norm.ppf(1.0 - 1.0 / trials)
+         + EULER_GAMMA * norm.ppf(1.0 - 1.0 / (trials * math.e)))
+    return float(math.sqrt(max(sharpe_variance, 0.0)) * z)
+
+
+def deflated_sharpe(sharpe: float, n: int, skew: float, kurtosis: float, trials: int,
+                    sharpe_variance: float) -> float:
+    """DSR (Bailey & Lopez de Prado, 2014): the PSR against the expected maximum Sharpe of
+    `trials` trials, i.e. the probability that the observed Sharpe beats what selection among
+    that many tries would have shown by luck."""
+    return probabilistic_sharpe(sharpe, n, skew, kurtosis,
+                                expected_max_sharpe(trials, sharpe_variance))

@@ -259,6 +259,22 @@ class BacktestRun(Doc):
     knobs: dict[str, dict[str, Any]]
 
 
+class TrialLine(Doc):
+    """A line of research/trials.jsonl: one evaluation or backtest as a trial (jobs/trials.py),
+    so that every later figure can be deflated for the tries before it."""
+
+    kind: Literal["evaluate", "backtest"]
+    id: str
+    at: str
+    recipe: str
+    start: str
+    end: str
+    symbols: int
+    code_version: str
+    options: dict[str, Any] = {}
+    figures: dict[str, Any] = {}
+
+
 class NotifyCause(Doc):
     """A cause that is active now: since when, and when it was last sent (None: not yet)."""
 
@@ -290,6 +306,7 @@ MODELS: dict[str, type[Doc] | Callable[[Any], None]] = {
     "ml_models_meta": ModelMeta, "dt_brain_file": IntradayModelDoc,
     "backtest_metrics": BacktestMetrics, "backtest_run": BacktestRun,
     "model_runs": ModelRun, "notify_state": NotifyState, "run_marker": RunMarker,
+    "research_trials": TrialLine,
 }
 
 
