@@ -31,6 +31,7 @@ from aion_core.config import HORIZONS
 from aion_core.errors import ConfigurationError
 from aion_core.ml import evaluation, model
 from aion_core.ml.dataset import build_dataset
+from aion_core.ml.features import MODEL_FEATURES
 from aion_core.ml.labels import open_forward_returns
 from aion_core.store import Store, read_json, read_parquet, write_json, write_parquet
 from jobs.collect import EMPTY_ROOT, universe_left_out
@@ -92,7 +93,9 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
         [read_parquet(store.path("evaluation_chunk", eval_id=eval_id, yyyymmdd=a.date()))
          for a in anchors], ignore_index=True).sort_values(["horizon", "date", "symbol"])
     write_parquet(store.path("evaluation_predictions", eval_id=eval_id), predictions)
-    baselines = evaluation.baseline_signals(bars)
+    baselines = evaluation.baseline_signals(bars).merge(
+        evaluation.model_input_signals(frame, list(MODEL_FEATURES)), on=["symbol", "date"],
+        how="left")
     truth = frame[["symbol", "date", *(model.label_column(h) for h in horizons)]].merge(
         open_forward_returns(bars, {h: HORIZONS[h] for h in horizons}),
         on=["symbol", "date"], how="left")
@@ -122,8 +125,8 @@ def judged(predictions: pd.DataFrame, truth: pd.DataFrame, baselines: pd.DataFra
         columns={f"open_fwd_{horizon}": "realised", model.label_column(horizon): "realised_close"})
     both = preds.merge(known, on=["symbol", "date"], how="inner")
     both = both.merge(baselines, on=["symbol", "date"], how="left")
-    return both.dropna(subset=["realised", "realised_close", "expected_return", "reversal",
-                               "momentum"])
+    return both.dropna(subset=["realised", "realised_close", "expected_return",
+                               *evaluation.BASELINES])
 
 
 def _recipe(features: list[str], config: model.TrainConfig) -> str:
@@ -158,6 +161,7 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
              + (f"; left out, no bars: {', '.join(doc['dropped'])}" if doc.get("dropped")
                 else "")]
     for h, rep in doc["horizons"].items():
+        lines.append(f"  {h} verdict: {rep.get('verdict', 'none')}")
         m, rev, mom = rep["all"]["model"], rep["all"]["reversal"], rep["all"]["momentum"]
         close = (rep.get("close_to_close") or {}).get("all", {}).get("model", {})
         lines.append(

@@ -128,7 +128,8 @@ def test_aion_universe_narrows_the_evaluation_and_names_a_symbol_without_bars(de
     assert doc["data"]["symbols"] == len(subset) and doc["dropped"] == {"GONE": NOT_STORED}
     lines = summary_lines(doc)
     assert "left out, no bars: GONE" in lines[0]
-    assert "top-bottom n/a" in lines[1]  # deciles need 10 names; the line is still printed
+    assert lines[1].startswith("  1w verdict: model ")
+    assert "top-bottom n/a" in lines[2]  # deciles need 10 names; the line is still printed
 
 
 def test_an_evaluation_is_a_trial_counted_once_however_often_it_resumes(evaluated):

@@ -97,4 +97,25 @@ def test_summary_lines_print_n_a_where_a_window_ending_at_the_last_session_has_n
     doc = {"id": "e", "start": "2026-11-01", "end": "2026-11-20", "retrain_every": 63,
            "data": {"symbols": 60}, "horizons": {"1w": rep}}
     lines = summary_lines(doc)
-    assert "rank IC n/a (NW t n/a, non-overlapping t n/a)" in lines[1]
+    assert lines[1] == "  1w verdict: no verdict: too few judged days"
+    assert "rank IC n/a (NW t n/a, non-overlapping t n/a)" in lines[2]
+
+
+def test_the_verdict_pairs_the_model_with_the_composite_and_the_best_baseline_per_date():
+    frame = _planted("after_open")
+    rng = np.random.default_rng(9)
+    frame["composite"] = frame["expected_return"] + rng.normal(0, 3.0, len(frame))  # weaker
+    frame["reversal_20"] = frame["expected_return"]  # the same signal: no better, no worse
+    doc = report(frame, 5)
+    versus = doc["versus"]
+    assert set(versus) == {"composite", "reversal", "reversal_20", "momentum"}
+    # plain per-date code: Spearman of each signal, then the model's lead over the composite
+    lead = []
+    for _, day in frame.groupby("date"):
+        r = day["realised"].rank()
+        lead.append(np.corrcoef(day["expected_return"].rank(), r)[0, 1]
+                    - np.corrcoef(day["composite"].rank(), r)[0, 1])
+    assert versus["composite"]["mean_difference"] == approx(np.mean(lead))
+    assert versus["composite"]["t"] > 2 and versus["reversal_20"]["mean_difference"] == 0
+    assert doc["verdict"].startswith("model +0.")
+    assert "beats composite" in doc["verdict"] and "does not beat reversal_20" in doc["verdict"]

@@ -26,6 +26,8 @@ from aion_core.ml.calibration import MIN_NAMES_PER_DATE, cross_sectional_positio
 
 DECILES = 10
 CONFIDENCE_BINS = (0.0, 0.5, 0.51, 0.52, 0.53, 0.54, 0.55, 0.6, 1.0)
+#: Every baseline a report judges beside the model, on the same rows and label.
+BASELINES = ("composite", "reversal", "reversal_20", "resid_reversal", "momentum")
 
 
 def newey_west_se(values: np.ndarray, lags: int) -> float:
@@ -150,7 +152,7 @@ TRADEABLE_LABEL = "open t+1 -> open t+1+h"
 
 
 def report(frame: pd.DataFrame, horizon_sessions: int,
-           baselines: tuple[str, ...] = ("reversal", "momentum")) -> dict[str, Any]:
+           baselines: tuple[str, ...] = BASELINES) -> dict[str, Any]:
     """The model's and the baselines' figures on one horizon's rows: overall and per
     calendar year on the tradeable label, and overall on close-to-close (`close_to_close`).
     frame: `date, symbol, expected_return, confidence, realised` (tradeable), optionally
@@ -171,9 +173,12 @@ def report(frame: pd.DataFrame, horizon_sessions: int,
            "all": block(frame),
            "by_year": {str(y): block(frame[pd.DatetimeIndex(frame["date"]).year == y])
                        for y in years}}
+    doc["versus"] = {b: paired(frame, b, lags) for b in baselines if b in frame}
     if "realised_close" in frame:
         doc["close_to_close"] = {"all": block(frame, "realised_close", calibrated=False)}
-    return _finite_or_none(doc)
+    doc = _finite_or_none(doc)
+    doc["verdict"] = verdict(doc)
+    return doc
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -189,12 +194,64 @@ def _finite_or_none(value: Any) -> Any:
 
 
 def baseline_signals(bars: pd.DataFrame) -> pd.DataFrame:
-    """The two textbook signals, known at each bar's close: short-term reversal, minus the
-    5-session return; and 12-1 momentum, the return from 252 to 21 sessions back (the last
-    month skipped, as its reversal would cancel it). bars sorted by (symbol, date)."""
+    """The textbook signals, known at each bar's close: short-term reversal, minus the 5- and
+    the 20-session return (`reversal`, `reversal_20`); and 12-1 momentum, the return from 252
+    to 21 sessions back (the last month skipped, as its reversal would cancel it). bars
+    sorted by (symbol, date)."""
     close = bars.groupby("symbol", sort=False)["close"]
     return pd.DataFrame({
         "symbol": bars["symbol"].to_numpy(), "date": bars["date"].to_numpy(),
         "reversal": -(bars["close"] / close.shift(5) - 1.0).to_numpy(),
+        "reversal_20": -(bars["close"] / close.shift(20) - 1.0).to_numpy(),
         "momentum": (close.shift(21) / close.shift(252) - 1.0).to_numpy(),
     })
+
+
+def model_input_signals(frame: pd.DataFrame, ranked_inputs: list[str]) -> pd.DataFrame:
+    """The baselines made of the model's own inputs: `composite`, the equal-weight mean of
+    its ranked inputs (no parameter, no training: what the model must beat to earn its
+    complexity), and `resid_reversal`, its 5-session residual reversal rank alone.
+    frame: the dataset's `symbol, date` and those columns."""
+    return pd.DataFrame({"symbol": frame["symbol"].to_numpy(), "date": frame["date"].to_numpy(),
+                         "composite": frame[ranked_inputs].mean(axis=1).to_numpy(),
+                         "resid_reversal": frame["rank_resid_rev5"].to_numpy()})
+
+
+def paired(frame: pd.DataFrame, other: str, lags: int, realised: str = "realised"
+           ) -> dict[str, float]:
+    """The model's daily rank IC minus `other`'s on the same dates: its mean, Newey-West
+    t (lags as the report's) and share of dates the model wins."""
+    a = daily_ic(frame, "expected_return", realised).set_index("date")["rank_ic"]
+    b = daily_ic(frame, other, realised).set_index("date")["rank_ic"]
+    diff = (a - b).dropna().to_numpy()
+    se = newey_west_se(diff, lags)
+    mean = float(diff.mean()) if len(diff) else float("nan")
+    return {"mean_difference": mean,
+            "t": mean / se if se and np.isfinite(se) and se > 0 else float("nan"),
+            "days_model_ahead": float((diff > 0).mean()) if len(diff) else float("nan")}
+
+
+def verdict(doc: dict[str, Any]) -> str:
+    """The report's first line: does the model beat the composite and the best baseline on
+    the tradeable label, by a paired t of at least 2."""
+    figures = doc["all"]
+    present = [b for b in BASELINES if b in figures]
+    if not present or figures["model"].get("mean_rank_ic") is None:
+        return "no verdict: too few judged days"
+    best = max(present, key=lambda b: figures[b].get("mean_rank_ic") or -np.inf)
+    parts = []
+    for name in dict.fromkeys(["composite", best]):
+        if name not in figures:
+            continue
+        test = doc["versus"][name]
+        beats = test["t"] is not None and test["t"] >= 2.0
+        parts.append(f"{'beats' if beats else 'does not beat'} {name} "
+                     f"({_num(test['mean_difference'], '+.4f')} rank IC a day, paired NW t "
+                     f"{_num(test['t'], '+.2f')})")
+    return f"model {_num(figures['model']['mean_rank_ic'], '+.4f')} rank IC ({doc['label']}): " \
+        + "; ".join(parts) + f"; best baseline {best} " \
+        f"{_num(figures[best]['mean_rank_ic'], '+.4f')}"
+
+
+def _num(value: float | None, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
