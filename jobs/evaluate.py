@@ -27,9 +27,10 @@ from typing import Any
 
 import pandas as pd
 
+from aion_core.bots.registry import swing_bot
 from aion_core.config import HORIZONS
 from aion_core.errors import ConfigurationError
-from aion_core.ml import evaluation, model
+from aion_core.ml import cohorts, evaluation, model
 from aion_core.ml.dataset import build_dataset
 from aion_core.ml.features import MODEL_FEATURES
 from aion_core.ml.labels import open_forward_returns
@@ -96,13 +97,15 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
     baselines = evaluation.baseline_signals(bars).merge(
         evaluation.model_input_signals(frame, list(MODEL_FEATURES)), on=["symbol", "date"],
         how="left")
+    daily = open_forward_returns(bars, {"1d": 1}).pivot(index="date", columns="symbol",
+                                                        values="open_fwd_1d")
     truth = frame[["symbol", "date", *(model.label_column(h) for h in horizons)]].merge(
         open_forward_returns(bars, {h: HORIZONS[h] for h in horizons}),
         on=["symbol", "date"], how="left")
     doc = {"id": eval_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds"), **run,
            "dropped": dropped,
-           "horizons": {h: evaluation.report(judged(predictions, truth, baselines, h),
-                                             HORIZONS[h])
+           "horizons": {h: _horizon_report(store, judged(predictions, truth, baselines, h),
+                                           h, daily)
                         for h in horizons}}
     options = {k: run[k] for k in ("retrain_every", "horizons", "recipe")}
     doc["trials"] = len([t for t in overlapping(trials(store), run["start"], run["end"])
@@ -113,6 +116,22 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
                  {h: {k: rep["all"]["model"][k] for k in ("mean_rank_ic", "rank_ic_t")}
                   for h, rep in doc["horizons"].items()})
     return doc
+
+
+def _horizon_report(store: Store, rows: pd.DataFrame, horizon: str,
+                    daily: pd.DataFrame) -> dict[str, Any]:
+    """One horizon's report, with what the model and the composite earn as portfolios net of
+    that horizon's bot's fees and slippage (aion_core.ml.cohorts), on the judged rows."""
+    rep = evaluation.report(rows, HORIZONS[horizon])
+    knobs = store.read_knobs([swing_bot(horizon)])[horizon]
+    returns = daily.reindex(index=sorted(rows["date"].unique()))
+    rep["portfolios"] = evaluation.finite_or_none({
+        name: cohorts.portfolio_figures(
+            rows.pivot(index="date", columns="symbol", values=signal).reindex(
+                columns=returns.columns), returns, HORIZONS[horizon], knobs.max_positions,
+            knobs.slippage_bps + knobs.fee_bps)
+        for name, signal in (("model", "expected_return"), ("composite", "composite"))})
+    return rep
 
 
 def judged(predictions: pd.DataFrame, truth: pd.DataFrame, baselines: pd.DataFrame,
@@ -172,4 +191,16 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
             f"top-bottom {_fmt(m['top_minus_bottom'], '+.2%')}; reversal "
             f"{_fmt(rev['mean_rank_ic'], '+.4f')}, momentum {_fmt(mom['mean_rank_ic'], '+.4f')}"
             f"; close->close rank IC {_fmt(close.get('mean_rank_ic'), '+.4f')}")
+        books = rep.get("portfolios", {}).get("model", {})
+        if books:
+            top, ls = books["top_n"], books["long_short"]
+            lines.append(
+                f"     net of {books['cost_bps_per_unit_traded']:g} bp a unit traded: top "
+                f"{books['n_top']} {_fmt(top['net']['annual_return'], '+.1%')}/yr (gross "
+                f"{_fmt(top['gross']['annual_return'], '+.1%')}, over the universe "
+                f"{_fmt(top['net_excess_over_universe']['annual_return'], '+.1%')}, turnover "
+                f"{_fmt(top['turnover_per_year'], '.0f')}x, costs "
+                f"{_fmt(top['cost_drag_per_year'], '.1%')}); decile long-short "
+                f"{_fmt(ls['net']['annual_return'], '+.1%')}/yr (Sharpe "
+                f"{_fmt(ls['net']['sharpe'], '+.2f')})")
     return lines

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from aion_core.bots.registry import swing_bot
 from aion_core.ml import model
 from jobs.evaluate import evaluation_id, run_evaluation
 
@@ -142,3 +143,18 @@ def test_an_evaluation_is_a_trial_counted_once_however_often_it_resumes(evaluate
     assert (line["start"], line["end"]) == (str(START), str(END))
     assert line["figures"]["1w"]["mean_rank_ic"] == doc["horizons"]["1w"]["all"]["model"][
         "mean_rank_ic"]
+
+
+def test_the_report_holds_net_of_cost_books_of_the_model_and_the_composite(evaluated):
+    from jobs.evaluate import summary_lines
+
+    store, doc = evaluated
+    books = doc["horizons"]["1w"]["portfolios"]
+    knobs = store.read_knobs([swing_bot("1w")])["1w"]
+    for name in ("model", "composite"):
+        assert books[name]["cost_bps_per_unit_traded"] == knobs.slippage_bps + knobs.fee_bps
+        assert books[name]["n_top"] == knobs.max_positions
+        top = books[name]["top_n"]
+        assert top["net"]["annual_return"] == pytest.approx(
+            top["gross"]["annual_return"] - top["cost_drag_per_year"])
+    assert any("net of" in line and "decile long-short" in line for line in summary_lines(doc))

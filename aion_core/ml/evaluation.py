@@ -176,18 +176,18 @@ def report(frame: pd.DataFrame, horizon_sessions: int,
     doc["versus"] = {b: paired(frame, b, lags) for b in baselines if b in frame}
     if "realised_close" in frame:
         doc["close_to_close"] = {"all": block(frame, "realised_close", calibrated=False)}
-    doc = _finite_or_none(doc)
+    doc = finite_or_none(doc)
     doc["verdict"] = verdict(doc)
     return doc
 
 
-def _finite_or_none(value: Any) -> Any:
+def finite_or_none(value: Any) -> Any:
     """NaN (too few names for deciles, too few days for a t) as None: JSON has no NaN, and
     the store refuses to write one, so a small universe's report would not be kept at all."""
     if isinstance(value, dict):
-        return {k: _finite_or_none(v) for k, v in value.items()}
+        return {k: finite_or_none(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_finite_or_none(v) for v in value]
+        return [finite_or_none(v) for v in value]
     if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
