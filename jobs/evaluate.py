@@ -27,6 +27,7 @@ from typing import Any
 
 import pandas as pd
 
+from aion_core.bots import performance
 from aion_core.bots.registry import swing_bot
 from aion_core.config import HORIZONS
 from aion_core.errors import ConfigurationError
@@ -37,7 +38,7 @@ from aion_core.ml.labels import open_forward_returns
 from aion_core.store import Store, read_json, read_parquet, write_json, write_parquet
 from jobs.collect import EMPTY_ROOT, universe_left_out
 from jobs.progress import progress
-from jobs.trials import overlapping, record_trial, trials
+from jobs.trials import deflate, record_trial
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +109,17 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
                                            h, daily)
                         for h in horizons}}
     options = {k: run[k] for k in ("retrain_every", "horizons", "recipe")}
-    doc["trials"] = len([t for t in overlapping(trials(store), run["start"], run["end"])
-                         if (t["kind"], t["id"]) != ("evaluate", eval_id)]) + 1
+    doc["deflated"] = deflate(store, "evaluate", eval_id, run["start"], run["end"],
+                              {h: rep.pop("_long_short_moments")
+                               for h, rep in doc["horizons"].items()})
+    doc["trials"] = doc["deflated"]["trials"]
     write_json(store.path("evaluation_report", eval_id=eval_id), doc)
+    figures: dict[str, Any] = {h: {k: rep["all"]["model"][k] for k in ("mean_rank_ic", "rank_ic_t")}
+                               for h, rep in doc["horizons"].items()}
+    figures["sharpe_per_session"] = {h: d["sharpe_per_session"]
+                                     for h, d in doc["deflated"]["horizons"].items()}
     record_trial(store, "evaluate", eval_id, options, run["start"], run["end"],
-                 run["data"]["symbols"],
-                 {h: {k: rep["all"]["model"][k] for k in ("mean_rank_ic", "rank_ic_t")}
-                  for h, rep in doc["horizons"].items()})
+                 run["data"]["symbols"], figures)
     return doc
 
 
@@ -125,12 +130,16 @@ def _horizon_report(store: Store, rows: pd.DataFrame, horizon: str,
     rep = evaluation.report(rows, HORIZONS[horizon])
     knobs = store.read_knobs([swing_bot(horizon)])[horizon]
     returns = daily.reindex(index=sorted(rows["date"].unique()))
+    signals = {name: rows.pivot(index="date", columns="symbol", values=col).reindex(
+        columns=returns.columns) for name, col in (("model", "expected_return"),
+                                                   ("composite", "composite"))}
+    cost, n_top = knobs.slippage_bps + knobs.fee_bps, knobs.max_positions
     rep["portfolios"] = evaluation.finite_or_none({
-        name: cohorts.portfolio_figures(
-            rows.pivot(index="date", columns="symbol", values=signal).reindex(
-                columns=returns.columns), returns, HORIZONS[horizon], knobs.max_positions,
-            knobs.slippage_bps + knobs.fee_bps)
-        for name, signal in (("model", "expected_return"), ("composite", "composite"))})
+        name: cohorts.portfolio_figures(signal, returns, HORIZONS[horizon], n_top, cost)
+        for name, signal in signals.items()})
+    # the model's net long-short returns, whose Sharpe the trial registry deflates
+    rep["_long_short_moments"] = performance.sharpe_moments(cohorts.book(
+        signals["model"], returns, HORIZONS[horizon], "long_short", n_top, cost)["net"])
     return rep
 
 
@@ -175,8 +184,8 @@ def _fmt(value: float | None, spec: str) -> str:
 def summary_lines(doc: dict[str, Any]) -> list[str]:
     """The report's headline figures, a line per horizon: tradeable label first."""
     lines = [f"evaluation {doc['id']}: {doc['start']}..{doc['end']}, refit every "
-             f"{doc['retrain_every']} sessions, {doc['data']['symbols']} symbols, trial "
-             f"{doc.get('trials', '?')} on this window (research/trials.jsonl)"
+             f"{doc['retrain_every']} sessions, {doc['data']['symbols']} symbols; "
+             f"{doc.get('trials', '?')} trial(s) on this window (research/trials.jsonl)"
              + (f"; left out, no bars: {', '.join(doc['dropped'])}" if doc.get("dropped")
                 else "")]
     for h, rep in doc["horizons"].items():
@@ -192,6 +201,7 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
             f"{_fmt(rev['mean_rank_ic'], '+.4f')}, momentum {_fmt(mom['mean_rank_ic'], '+.4f')}"
             f"; close->close rank IC {_fmt(close.get('mean_rank_ic'), '+.4f')}")
         books = rep.get("portfolios", {}).get("model", {})
+        dsr = (doc.get("deflated") or {}).get("horizons", {}).get(h, {})
         if books:
             top, ls = books["top_n"], books["long_short"]
             lines.append(
@@ -202,5 +212,6 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
                 f"{_fmt(top['turnover_per_year'], '.0f')}x, costs "
                 f"{_fmt(top['cost_drag_per_year'], '.1%')}); decile long-short "
                 f"{_fmt(ls['net']['annual_return'], '+.1%')}/yr (Sharpe "
-                f"{_fmt(ls['net']['sharpe'], '+.2f')})")
+                f"{_fmt(ls['net']['sharpe'], '+.2f')}, PSR {_fmt(dsr.get('psr'), '.0%')}, "
+                f"deflated {_fmt(dsr.get('dsr'), '.0%')})")
     return lines

@@ -73,24 +73,31 @@ def overlapping(lines: list[dict[str, Any]], start: str, end: str) -> list[dict[
 
 def deflated(store: Store, start: str, end: str, returns: dict[str, pd.Series]
              ) -> dict[str, Any]:
-    """Each bot's Sharpe ratio of `returns` (per session), its PSR and its DSR given the
-    backtests recorded over an overlapping window, counting this one (`returns` are its own):
-    `trials` counts their bots' Sharpe ratios (each bot of each run is a configuration one
-    could have picked), `sharpe_variance` is the variance of those per-session ratios."""
-    moments = {bot: performance.sharpe_moments(r) for bot, r in returns.items()}
-    earlier = [t for t in overlapping(trials(store), start, end) if t["kind"] == "backtest"]
+    """A backtest's bots' Sharpe ratios of `returns` (per session) deflated for the backtests
+    on an overlapping window (`deflate`)."""
+    return deflate(store, "backtest", "", start, end,
+                   {bot: performance.sharpe_moments(r) for bot, r in returns.items()})
+
+
+def deflate(store: Store, kind: str, trial_id: str, start: str, end: str,
+            moments: dict[str, dict[str, float]]) -> dict[str, Any]:
+    """Each series' per-session Sharpe ratio (`moments`: performance.sharpe_moments), its PSR
+    and its DSR given the recorded trials of `kind` on an overlapping window (a former run
+    of `trial_id` is this one, not another) and these: `trials` counts their Sharpe ratios
+    (each bot of each backtest, each horizon of each evaluation: a configuration one could
+    pick, traded or not), `sharpe_variance` is the variance of the defined ones."""
+    earlier = [t for t in overlapping(trials(store), start, end)
+               if t["kind"] == kind and t["id"] != trial_id]
     tried = [s for t in earlier for s in (t["figures"].get("sharpe_per_session") or {}).values()]
     tried += [m["sharpe"] for m in moments.values()]
-    # each bot of each run is a configuration one could pick, traded or not; the variance is
-    # of the Sharpe ratios that are defined (a bot that never traded has none)
     n_trials = max(len(tried), 1)
     sharpes = [s for s in tried if s is not None and np.isfinite(s)]
     variance = float(np.var(sharpes, ddof=1)) if len(sharpes) > 1 else float("nan")
     out: dict[str, Any] = {"trials": n_trials, "sharpe_variance": _finite(variance),
-                           "bots": {}}
-    for bot, m in moments.items():
+                           "bots" if kind == "backtest" else "horizons": {}}
+    for name, m in moments.items():
         args = (m["sharpe"], m["n"], m["skew"], m["kurtosis"])
-        out["bots"][bot] = {
+        out["bots" if kind == "backtest" else "horizons"][name] = {
             "sharpe_per_session": _finite(m["sharpe"]), "sessions": m["n"],
             "psr": _finite(performance.probabilistic_sharpe(*args)),
             "dsr": _finite(performance.deflated_sharpe(*args, n_trials, variance))}
