@@ -40,8 +40,8 @@ DEFAULT = REPO.parent / "shared" / "data" / "sp500_5yr" / "all_stocks_5yr.parque
 FRED = REPO.parent / "shared" / "data" / "fred"
 MACRO = ("DGS10", "T10Y2Y", "CPIAUCSL", "UNRATE")
 START, END = date(2015, 1, 2), date(2016, 12, 30)
-KEYS = ("mean_rank_ic", "rank_ic_nw_se", "rank_ic_t", "rank_icir", "days_positive",
-        "mean_ic", "top_minus_bottom", "days")
+KEYS = ("mean_rank_ic", "rank_ic_nw_se", "rank_ic_t", "rank_ic_t_nonoverlap", "rank_icir",
+        "days_positive", "mean_ic", "top_minus_bottom", "days")
 
 
 def main() -> None:
@@ -81,6 +81,8 @@ def main() -> None:
                                      "turnover_per_year": _round(b[kind]["turnover_per_year"]),
                                      "cost_drag_per_year": _round(b[kind]["cost_drag_per_year"])}
                                 for kind in ("top_n", "long_short")}
+                          | {"top_n_net_excess_over_universe": _round(
+                              b["top_n"]["net_excess_over_universe"]["annual_return"])}
                           for n, b in books.items()},
             "long_short_psr_dsr": doc["deflated"]["horizons"][h],
             "by_year": {y: {n: _round(b[n]["mean_rank_ic"]) for n in ("model", "composite")}
