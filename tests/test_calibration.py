@@ -34,8 +34,14 @@ def test_ic_and_rank_ic_are_means_of_per_date_correlations():
 def test_hit_rate_and_decile_spread():
     dates, p, r = panel()
     m = cross_sectional_metrics(dates, p, r)
-    assert m["hit_rate"] == pytest.approx(np.mean(np.sign(p) == np.sign(r)))
     frame = pd.DataFrame({"d": dates, "p": p, "r": r})
+    hits = []  # against each date's medians, not zero: a rising market is not skill
+    for _, g in frame.groupby("d"):
+        said, went = np.sign(g.p - g.p.median()), np.sign(g.r - g.r.median())
+        hits += list((said == went)[(said != 0) & (went != 0)])
+    assert m["hit_rate"] == pytest.approx(np.mean(hits))
+    drift = cross_sectional_metrics(dates, p + 1.0, r + 1.0)  # every forecast and move up
+    assert drift["hit_rate"] == pytest.approx(m["hit_rate"])
     spreads = []
     for _, g in frame.groupby("d"):
         g = g.sort_values("p")

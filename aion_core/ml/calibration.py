@@ -59,7 +59,9 @@ def cross_sectional_metrics(dates: np.ndarray, predicted: np.ndarray,
     horizon as fractions, same length. Returns
     - ic: mean over dates of the cross-sectional Pearson correlation;
     - rank_ic: the same with per-date ranks (Spearman);
-    - hit_rate: share of rows whose realised return has the predicted sign (zeros left out);
+    - hit_rate: share of rows on the side of their date's median realised return that their
+      forecast's side of the date's median forecast said (rows on a median left out): judged
+      against zero, it was the share of up weeks whenever every forecast is positive;
     - decile_spread: mean over dates of (mean realised return of the top decile by
       prediction) - (that of the bottom decile), in return units over the horizon; a decile
       is floor(names / 10) names, at least one;
@@ -71,12 +73,14 @@ def cross_sectional_metrics(dates: np.ndarray, predicted: np.ndarray,
     realised_s = pd.Series(realised)
     top = realised_s.where(rank > np.bincount(keys)[keys] - decile).groupby(keys).mean()
     bottom = realised_s.where(rank <= decile).groupby(keys).mean()
-    moved = realised != 0
+    by_date = pd.DataFrame({"p": predicted, "r": realised}).groupby(keys)
+    said = np.sign(predicted - by_date["p"].transform("median").to_numpy())
+    went = np.sign(realised - by_date["r"].transform("median").to_numpy())
+    moved = (said != 0) & (went != 0)
     return {
         "ic": _mean(_per_date_corr(keys, predicted, realised)),
         "rank_ic": _mean(per_date_rank_ic(keys, predicted, realised)),
-        "hit_rate": float(np.mean(np.sign(predicted[moved]) == np.sign(realised[moved])))
-        if moved.any() else 0.0,
+        "hit_rate": float(np.mean(said[moved] == went[moved])) if moved.any() else 0.0,
         "decile_spread": _mean((top - bottom).dropna().to_numpy()),
         "n_dates": int(keys.max() + 1) if len(keys) else 0,
         "n_rows": int(len(keys)),
