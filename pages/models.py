@@ -182,12 +182,20 @@ def draw_drift(drift: models_view.Drift | None, h: str) -> None:
     plot_closest(fig, 320, f"Feature drift of the {h} model (PSI)")
     ref = "no training rows before it" if drift.reference is None else \
         f"training rows {drift.reference[0]:%Y-%m-%d} to {drift.reference[1]:%Y-%m-%d}"
+    daily = t[t["test"] == "range"]
+    ranged = ("; once-a-day series (no PSI: 20 values of one series cannot pass it) are "
+              "flagged when most recent days lie outside their training range: "
+              + ", ".join(f"{r.feature} {r.outside_range:.0%}" for r in daily.itertuples())
+              if len(daily) else "")
     st.caption(f"Last sessions {drift.recent[0]:%Y-%m-%d} to {drift.recent[1]:%Y-%m-%d} "
-               f"against {ref}; {int(t['flagged'].sum())} of {len(t)} features above "
-               f"{flag}. Missing values are left out of the PSI and shown below.")
+               f"against {ref}; {int(t['flagged'].sum())} of {len(t)} features flagged"
+               f"{ranged}. Missing values are left out and shown below.")
     with st.expander("Drift table"):
         st.dataframe(t, hide_index=True, column_config={
+            "test": "Test",
             "psi": st.column_config.NumberColumn("PSI", format="%.3f"),
+            "outside_range": st.column_config.NumberColumn("Outside training range",
+                                                           format="percent"),
             "flagged": "Drifted",
             "missing_reference": st.column_config.NumberColumn("Missing (training)",
                                                                format="percent"),

@@ -116,6 +116,29 @@ def test_feature_drift_flags_a_shifted_feature_only():
     assert drift.reference == (dates[0], dates[-21])  # disjoint from the recent window
 
 
+def test_a_once_a_day_series_is_judged_on_its_training_range_not_by_psi():
+    """Twenty days of a rate never pass a PSI against years of it; inside its training range
+    it passes, well outside it it is flagged."""
+    rng = np.random.default_rng(6)
+    dates = pd.bdate_range("2021-01-04", periods=1000)
+    level = 2.0 + np.cumsum(rng.normal(0, 0.02, len(dates)))  # a wandering rate
+    frame = pd.DataFrame({"date": np.repeat(dates, 10)})
+    frame["rate"] = np.repeat(level, 10)
+    frame["rate_beyond"] = frame["rate"] + np.where(frame["date"] >= dates[-20], 50.0, 0.0)
+    frame["per_name"] = rng.normal(0, 1, len(frame))
+    table = monitoring.feature_drift(frame, ["rate", "rate_beyond", "per_name"],
+                                     f"{dates[-1]:%Y-%m-%d}").table.set_index("feature")
+    assert list(table.loc[["rate", "rate_beyond", "per_name"], "test"]) == ["range", "range",
+                                                                             "psi"]
+    recent = level[-20:]
+    lo, hi = np.quantile(level[:-20], [0.005, 0.995])
+    assert table.loc["rate", "outside_range"] == pytest.approx(
+        np.mean((recent < lo) | (recent > hi)))
+    assert monitoring.psi(np.repeat(level[:-20], 10), np.repeat(recent, 10)) > 1  # PSI fails
+    assert not table.loc["rate", "flagged"] and table.loc["rate_beyond", "flagged"]
+    assert not table.loc["per_name", "flagged"]
+
+
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory) -> Store:
     store = Store(tmp_path_factory.mktemp("models") / "root")

@@ -151,9 +151,39 @@ def psi(reference: np.ndarray, recent: np.ndarray, bins: int = PSI_BINS) -> floa
     return float(np.sum((a - e) * np.log(a / e)))
 
 
+#: A feature with one value per date (a macro series) drifts when most recent dates lie
+#: outside the central RANGE_QUANTILES of its training dates' values.
+RANGE_QUANTILES = (0.005, 0.995)
+RANGE_FLAG = 0.5
+
+
+def per_date(frame: pd.DataFrame, feature: str) -> bool:
+    """Whether `feature` holds one value per date across the names (a macro series)."""
+    counts = frame.groupby("date")[feature].nunique(dropna=True)
+    return bool(len(counts)) and bool((counts <= 1).all())
+
+
+def outside_range(reference: np.ndarray, recent: np.ndarray) -> float:
+    """The share of `recent` values outside the central RANGE_QUANTILES of `reference`.
+
+    Why not PSI for a once-a-day series: 20 sessions of a rate against five years of it hold
+    a few neighbouring values, so their shares sit in one or two of ten bins and the PSI of
+    every macro feature read 2.4-8.6, flagged always. What a tree model needs to know is
+    whether it is asked about values it never saw: inside the training range it has splits
+    for them; outside it extrapolates flat. NaN without values on either side."""
+    ref, new = np.asarray(reference, dtype=float), np.asarray(recent, dtype=float)
+    ref, new = ref[np.isfinite(ref)], new[np.isfinite(new)]
+    if not len(ref) or not len(new):
+        return float("nan")
+    lo, hi = np.quantile(ref, RANGE_QUANTILES)
+    return float(np.mean((new < lo) | (new > hi)))
+
+
 @dataclass(frozen=True)
 class Drift:
-    """table: `feature, psi, flagged` (psi > PSI_FLAG), `missing_reference`,
+    """table: `feature, test` ("psi" for a per-name feature, "range" for a per-date one),
+    `psi` (per-name), `outside_range` (per-date: share of recent dates outside the training
+    range), `flagged` (psi > PSI_FLAG, or outside_range > RANGE_FLAG), `missing_reference`,
     `missing_recent` (shares of rows without a value), largest PSI first; the two windows'
     first and last session dates (reference None when the dataset has no such rows)."""
 
@@ -175,9 +205,18 @@ def feature_drift(dataset: pd.DataFrame, features: list[str], trained_through: s
     new = dataset[dataset["date"] >= start]
     ref = dataset[(dataset["date"] <= pd.Timestamp(trained_through))
                   & (dataset["date"] < start)]
-    table = pd.DataFrame({"feature": features,
-                          "psi": [psi(ref[f].to_numpy(), new[f].to_numpy()) for f in features]})
-    table["flagged"] = table["psi"] > PSI_FLAG
+    daily = {f: per_date(dataset, f) for f in features}
+
+    def dates(rows: pd.DataFrame, f: str) -> np.ndarray:
+        return rows.groupby("date")[f].first().to_numpy()
+
+    table = pd.DataFrame({
+        "feature": features, "test": ["range" if daily[f] else "psi" for f in features],
+        "psi": [np.nan if daily[f] else psi(ref[f].to_numpy(), new[f].to_numpy())
+                for f in features],
+        "outside_range": [outside_range(dates(ref, f), dates(new, f)) if daily[f] else np.nan
+                          for f in features]})
+    table["flagged"] = (table["psi"] > PSI_FLAG) | (table["outside_range"] > RANGE_FLAG)
     table["missing_reference"] = [float(ref[f].isna().mean()) if len(ref) else np.nan
                                   for f in features]
     table["missing_recent"] = [float(new[f].isna().mean()) for f in features]
