@@ -116,8 +116,8 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
     write_json(store.path("evaluation_report", eval_id=eval_id), doc)
     figures: dict[str, Any] = {h: {k: rep["all"]["model"][k] for k in ("mean_rank_ic", "rank_ic_t")}
                                for h, rep in doc["horizons"].items()}
-    figures["sharpe_per_session"] = {h: d["sharpe_per_session"]
-                                     for h, d in doc["deflated"]["horizons"].items()}
+    figures |= {key: {h: d[key] for h, d in doc["deflated"]["horizons"].items()}
+                for key in ("sharpe_per_session", "psr", "dsr")}
     record_trial(store, "evaluate", eval_id, options, run["start"], run["end"],
                  run["data"]["symbols"], figures)
     return doc

@@ -375,8 +375,8 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
                  doc["start"], doc["end"], int(market.close.shape[1]),
                  {"sharpe": {b: m["sharpe"] for b, m in doc["bots"].items()},
                   "total_return": {b: m["total_return"] for b, m in doc["bots"].items()},
-                  "sharpe_per_session": {b: d["sharpe_per_session"]
-                                         for b, d in doc["deflated"]["bots"].items()}})
+                  **{key: {b: d[key] for b, d in doc["deflated"]["bots"].items()}
+                     for key in ("sharpe_per_session", "psr", "dsr")}})
     publish(store, settings, "backtest")
     dsr = doc["deflated"]["bots"]
     lines = [f"{bot} {m['total_return']:+.2%} (sharpe {m['sharpe']:.2f}, deflated "

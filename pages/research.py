@@ -293,9 +293,13 @@ def draw_evaluations(store: Store) -> None:
         doc = next(d for d in docs if d["id"] == st.selectbox(
             "Report", [d["id"] for d in docs], key="eval_pick"))
         data = doc.get("data") or {}
+        first = next(iter((doc.get("horizons") or {}).values()), {})
         st.caption(f"{doc.get('start')} → {doc.get('end')} · refit every "
                    f"{doc.get('retrain_every')} sessions · {data.get('symbols', '?')} symbols · "
-                   "rank IC of the forecast against the realised return, Newey-West t")
+                   f"rank IC against the {first.get('label', 'close-to-close')} return, "
+                   "Newey-West t")
+        for line in vr.evaluation_verdicts(doc):
+            st.markdown(line)
         years = ["all", *vr.evaluation_years(doc)]
         block = st.segmented_control("Period", years, default="all", key="eval_year") or "all"
         st.dataframe(vr.evaluation_table(doc, block), hide_index=True, column_config={
@@ -308,6 +312,20 @@ def draw_evaluations(store: Store) -> None:
                                                               format="percent")})
 
 
+def draw_trials(store: Store) -> None:
+    lines = _ui.load(store, "trials")
+    if not lines:
+        _ui.empty("No trial recorded yet", FILL_EVALUATE)
+        return
+    st.caption(f"{len(lines)} trial(s): every `aion evaluate` and `aion backtest` run, newest "
+               "first. A figure is worth what survives the tries that produced it: backtests "
+               "and evaluations deflate their Sharpe ratios for the trials on an overlapping "
+               "window (DSR, Bailey & López de Prado 2014).")
+    st.dataframe(vr.trials_table(lines), hide_index=True, column_config={
+        "at": "When (UTC)", "kind": "Kind", "id": "Run", "window": "Window",
+        "symbols": "Symbols", "recipe": "Recipe", "code": "Code", "headline": "Headline"})
+
+
 # --------------------------------------------------------------------------- the page
 
 
@@ -315,8 +333,8 @@ def main() -> None:
     settings, store = _ui.context()
     st.title("Research")
     runs: list[dict[str, Any]] = []
-    tab_runs, tab_new, tab_compare, tab_eval = st.tabs(
-        ["Backtests", "New backtest", "Compare", "Evaluations"])
+    tab_runs, tab_new, tab_compare, tab_eval, tab_trials = st.tabs(
+        ["Backtests", "New backtest", "Compare", "Evaluations", "Trials"])
     with tab_runs, _ui.guard("Backtest runs"):
         runs, broken = _ui.load(store, "backtests")
         for line in broken:
@@ -335,6 +353,8 @@ def main() -> None:
             st.caption("Runs appear here once a backtest has finished.")
     with tab_eval:
         draw_evaluations(store)
+    with tab_trials, _ui.guard("Trial registry"):
+        draw_trials(store)
 
 
 _ui.require_frame(__file__)

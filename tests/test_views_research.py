@@ -159,3 +159,17 @@ def test_the_tear_sheets_are_cached_on_the_runs_files_and_shared_through_redis(
                                           check_freq=False)
         pd.testing.assert_series_equal(back["sheets"][bot]["rolling"], sheet["rolling"],
                                        check_freq=False)
+
+
+def test_the_trial_registry_reads_newest_first_with_its_headlines(store):
+    from jobs.trials import record_trial
+
+    record_trial(store, "evaluate", "e1", {"r": 1}, "2015-01-02", "2016-12-30", 505,
+                 {"1w": {"mean_rank_ic": 0.0165, "rank_ic_t": 2.3}, "dsr": {"1w": 0.53}})
+    record_trial(store, "backtest", "bt_1", {"k": 2}, "2016-01-04", "2016-06-30", 505,
+                 {"sharpe": {"swing_1w": 0.8}, "dsr": {"swing_1w": None}})
+    table = vr.trials_table(views.load(store, "trials"))
+    assert list(table["id"]) == ["bt_1", "e1"]
+    assert table.loc[1, "headline"] == "1w IC +0.0165 · DSR 1w 53%"
+    assert table.loc[0, "headline"] == "swing_1w Sharpe 0.80 · DSR swing_1w n/a"
+    assert table.loc[1, "window"] == "2015-01-02 → 2016-12-30"

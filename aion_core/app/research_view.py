@@ -309,6 +309,54 @@ def evaluation_table(doc: dict[str, Any], block: str = "all") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["horizon", "signal", *EVAL_FIGURES])
 
 
+def evaluation_verdicts(doc: dict[str, Any]) -> list[str]:
+    """Each horizon's verdict (the model against the composite and the best baseline) and
+    its long-short Sharpe deflated for the trials on the window, one line each."""
+    lines = []
+    deflated = (doc.get("deflated") or {}).get("horizons") or {}
+    for h, rep in (doc.get("horizons") or {}).items():
+        d = deflated.get(h) or {}
+        tail = (f" · net long-short PSR {fmt_pct(d['psr'], signed=False, digits=0)}, "
+                f"deflated {fmt_pct(d['dsr'], signed=False, digits=0)} over "
+                f"{doc.get('trials', '?')} trials") if d.get("psr") is not None else ""
+        lines.append(f"**{h}**: {rep.get('verdict', 'no verdict (an older report)')}{tail}")
+    return lines
+
+
+TRIAL_COLUMNS = ["at", "kind", "window", "headline", "symbols", "id", "recipe", "code"]
+
+
+def trials_table(lines: list[dict[str, Any]]) -> pd.DataFrame:
+    """The trial registry, newest first: one row per evaluation or backtest, with its
+    headline (rank IC per horizon, or Sharpe per bot) and its deflated Sharpe."""
+    rows = []
+    for t in reversed(lines):
+        fig = t.get("figures") or {}
+        dsr = fig.get("dsr") or {}
+        if t.get("kind") == "evaluate":
+            head = [f"{h} IC {_num((v or {}).get('mean_rank_ic'), '+.4f')}"
+                    for h, v in fig.items() if isinstance(v, dict) and "mean_rank_ic" in v]
+        else:
+            head = [f"{b} Sharpe {_num(v, '.2f')}" for b, v in (fig.get("sharpe") or {}).items()]
+        head += [f"DSR {k} {_num(v, '.0%')}" for k, v in dsr.items()]
+        rows.append({"at": str(t.get("at", ""))[:16].replace("T", " "), "kind": t.get("kind"),
+                     "id": t.get("id"),
+                     "window": f"{t.get('start')} → {t.get('end')}",
+                     "symbols": t.get("symbols"), "recipe": t.get("recipe"),
+                     "code": t.get("code_version"), "headline": " · ".join(head)})
+    return pd.DataFrame(rows, columns=TRIAL_COLUMNS)
+
+
+def _num(value: Any, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+@loader("trials", lambda s: [s.path("research_trials")])
+def load_trials(store: Store, paths: list[Path]) -> list[dict[str, Any]]:
+    """research/trials.jsonl ([] before the first evaluation or backtest)."""
+    return list(read_jsonl(paths[0]).records) if paths[0].exists() else []
+
+
 def evaluation_years(doc: dict[str, Any]) -> list[str]:
     """The calendar years the report has blocks for, oldest first."""
     return sorted({y for rep in (doc.get("horizons") or {}).values()
