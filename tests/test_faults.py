@@ -3,7 +3,8 @@ older version or a disk can damage it, then every page visited and the bot jobs 
 
 A page never crashes: it shows an error box naming the file and renders the rest; a job
 either runs (the document was not its to read) or stops with one line, never a traceback
-(issue 12, finding 4 and part 7). Kills at random moments are in test_kills.py.
+(issue 12, finding 4 and part 7). Kills at random moments are in test_kills.py and
+test_kills_trading.py.
 """
 
 from __future__ import annotations

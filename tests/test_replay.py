@@ -1,5 +1,6 @@
-"""Replay and backtest: books agree with the logs, reruns add nothing, kills are survived,
-and the 1w bot's trading on a real signal beats picking names at random."""
+"""Replay and backtest: books agree with the logs, reruns add nothing, kills are survived.
+That the 1w bot's trading on a real signal beats picking names at random is
+tests/test_replay_beats_random.py."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from stand_ins import truth_predictor
@@ -19,7 +19,6 @@ from aion_core.bots import performance
 from aion_core.bots.ledger import Book, Fill
 from aion_core.bots.registry import swing_bot
 from aion_core.config import HORIZONS, load_settings
-from aion_core.providers.synthetic import SyntheticMarket, SyntheticSpec
 from aion_core.store import Store, read_jsonl, read_parquet
 from jobs.replay import Market, run_backtest, run_replay
 
@@ -100,45 +99,6 @@ def test_a_run_that_died_after_some_fills_is_completed_not_doubled(demo_root, sy
         assert now["equity_history"] == reference[h]["equity_history"]
 
 
-def total_return_1w(store, market, predictor, out, start, end, knobs=None):
-    settings = load_settings(store.root, env_file=None)
-    run_backtest(store, settings, start, end, ["1w"], out, predictor=predictor, market=market,
-                 knobs=knobs)
-    return json.loads((out / "metrics.json").read_text())["bots"]["swing_1w"]["total_return"]
-
-
-def permuted(predictor_of, truth, seed):
-    """The same signal series dealt to the wrong names: same turnover, no information."""
-    cols = truth.columns.to_numpy().copy()
-    np.random.default_rng(seed).shuffle(cols)
-    return predictor_of(truth.set_axis(cols, axis=1))
-
-
-@pytest.mark.slow
-def test_signal_beats_random_picks_with_the_same_knobs(store, tmp_path):
-    """Judged by a permutation test over 250 sessions of a 100-name synthetic market: the 1w
-    bot trading on the signal must beat all 19 bots trading the same signal dealt to random
-    names (same knobs, same turnover): p <= 1/20 = 0.05 that it is luck. (A bot whose picks
-    are redrawn every session does far worse still: it churns on reversals.)"""
-    sm = SyntheticMarket(SyntheticSpec(n_symbols=100, years=1.5, seed=7, intraday_days=0,
-                                       end=date(2026, 11, 20)))
-    market = Market(sm.panel())
-    truth = sm.truth().pivot(index="date", columns="symbol", values="signal")
-
-    def predictor_of(signal):
-        def predict(session, horizons):
-            row = signal.loc[market.previous(session)]
-            return {h: pd.DataFrame({"expected_return": row * 0.01, "confidence": 0.9})
-                    for h in horizons}
-        return predict
-
-    start, end = market.sessions[-250].date(), market.sessions[-1].date()
-    ours = total_return_1w(store, market, predictor_of(truth), tmp_path / "ours", start, end)
-    nulls = [total_return_1w(store, market, permuted(predictor_of, truth, seed),
-                             tmp_path / f"null{seed}", start, end) for seed in range(19)]
-    assert ours > max(nulls), (ours, sorted(nulls))
-
-
 def test_backtest_report_and_live_state_untouched(demo_root, synthetic_market, market, tmp_path):
     settings = load_settings(demo_root.root, env_file=None)
     out = tmp_path / "report"
@@ -177,46 +137,6 @@ def _snapshot(store):
     lines = sorted(json.dumps(r, sort_keys=True) for p in folder.glob("*/trades_*.jsonl")
                    for r in read_jsonl(p).records)
     return states, lines
-
-
-@pytest.mark.slow
-def test_the_models_1w_bot_beats_random_picks_with_the_same_knobs(tmp_path):
-    """The real pipeline (dataset, walk-forward-free quick refits every 42 sessions, bots) on
-    an 80-name synthetic market over its last 200 sessions. Judged like the signal test above:
-    a permutation test in which each of 19 null bots gets the model's very predictions dealt
-    to the wrong names (a fixed shuffle of the symbols), so it trades with the same knobs,
-    confidence profile and turnover but no information; beating all 19 has p <= 0.05."""
-    from jobs.demo import write_demo_data
-    from jobs.replay import model_predictor
-
-    store = Store(tmp_path / "data")
-    write_demo_data(store, n_symbols=80, years=3, seed=7, intraday_days=0,
-                    end=date(2026, 11, 20))
-    settings = load_settings(store.root, env_file=None).model_copy(
-        update={"aion_retrain_every": 42})
-    sessions = store.read_daily("AAA" if "AAA" in store.daily_symbols()
-                                else store.daily_symbols()[0])["date"]
-    start, end = sessions.iloc[-200].date(), sessions.iloc[-1].date()
-    market, chosen, predictor = model_predictor(store, settings, start, end)
-    cached = {s: predictor(s, ["1w"])["1w"] for s in chosen}
-
-    def dealt(mapping):
-        return lambda session, horizons: {
-            h: cached[session].rename(index=mapping) for h in horizons}
-
-    symbols = list(market.close.columns)
-    # The test judges the model's ranking, so every bot enters on any positive forecast: this
-    # market's 1w forecasts sit mostly below zero, and the default entry bar (20 bp, a round
-    # trip's costs) leaves so few entries that the comparison would be of a handful of trades.
-    bar = {"swing": {"1w": {"min_expected_return": 0.0}}}
-    ours = total_return_1w(store, market, dealt({}), tmp_path / "ours", start, end, bar)
-    nulls = []
-    for seed in range(19):
-        shuffled = np.random.default_rng(seed).permutation(symbols)
-        mapping = dict(zip(symbols, shuffled, strict=True))
-        nulls.append(total_return_1w(store, market, dealt(mapping), tmp_path / f"null{seed}",
-                                     start, end, bar))
-    assert ours > max(nulls), (ours, sorted(nulls))
 
 
 def test_replay_runs_the_intraday_bot_on_sessions_with_minute_bars(demo_root, synthetic_market,

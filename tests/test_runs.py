@@ -3,7 +3,7 @@
 the Logs page (AppTest), the Admin page's last run, the scheduler's heartbeat, the notifier.
 
 The dead run is real: `python -m aion_core nightly` on a small synthetic root, SIGKILLed as
-soon as its log says `step train: start` (test_kills' way of starting and killing a job).
+soon as its log says `step train: start` (the way tests/kills.py starts and kills a job).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_kills import JOBS, _start, unreadable  # noqa: E402
+from kills import JOBS, _start, unreadable  # noqa: E402
 
 from aion_core import runs  # noqa: E402
 from aion_core.alerts import rules  # noqa: E402

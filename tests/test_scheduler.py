@@ -248,11 +248,28 @@ def _unreadable_documents(root: Path) -> list[str]:
     return bad
 
 
+#: `aion scheduler` as `python -m aion_core scheduler` runs it, with STOP_GRACE_S = argv[1].
+SHORT_GRACE_SCHEDULER = """
+import sys
+from jobs import scheduler
+scheduler.STOP_GRACE_S = float(sys.argv[1])
+sys.argv = ["aion", "scheduler"]
+from aion_core.cli import main
+main()
+"""
+GRACE = 2.0
+
+
 def test_sigterm_mid_nightly_stops_within_60_s_leaving_whole_files_and_free_locks(
         tmp_path: Path, demo_root: Store) -> None:
     """A real nightly kept busy by another process holding two files it must update (the
     raw bars' provenance, the prediction history): it would wait 60 s for each. SIGTERM
-    while it waits must not wait for it, and must leave every file whole and the lock free."""
+    while it waits must not wait for it, and must leave every file whole and the lock free.
+
+    The scheduler is the real `aion scheduler` command with a shorter grace for a running job
+    (GRACE, in place of STOP_GRACE_S): the stop takes that grace and then what the process
+    needs to exit, so the production stop is bounded by STOP_GRACE_S plus the time measured
+    here beyond GRACE, and that is what must stay under systemd's 60 s."""
     held = [str(demo_root.path(key)) for key in ("bars_provenance", "prediction_history")]
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys\nfrom aion_core.store import lock\n"
@@ -264,8 +281,8 @@ def test_sigterm_mid_nightly_stops_within_60_s_leaving_whole_files_and_free_lock
            "PYTHONUNBUFFERED": "1"}
     err_path = tmp_path / "stderr.txt"
     with err_path.open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "aion_core", "scheduler"], cwd=tmp_path,
-                                env=env, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen([sys.executable, "-c", SHORT_GRACE_SCHEDULER, str(GRACE)],
+                                cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=err)
     logs = demo_root.root / "logs" / "nightly"
     try:
         deadline = time.monotonic() + 60
@@ -276,7 +293,8 @@ def test_sigterm_mid_nightly_stops_within_60_s_leaving_whole_files_and_free_lock
         proc.send_signal(signal.SIGTERM)
         signalled = time.monotonic()
         proc.wait(timeout=60)
-        assert time.monotonic() - signalled < 60
+        beyond_grace = time.monotonic() - signalled - GRACE
+        assert sched.STOP_GRACE_S + beyond_grace < 60, beyond_grace
     finally:
         for p in (proc, holder):
             if p.poll() is None:
