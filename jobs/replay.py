@@ -361,8 +361,8 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
     initial = desks[0].state["initial_cash"]
     returns = {bot: performance.session_returns(curve.set_index("date")["equity"], initial)
                for bot, curve in equity[equity["bot"] != BENCHMARK].groupby("bot")}
-    doc["deflated"] = deflated(store, doc["start"], doc["end"], returns)
     run_id = out.name if out else new_backtest_id(store, created)
+    doc["deflated"] = deflated(store, run_id, doc["start"], doc["end"], returns)
     out = Path(out) if out else store.path("backtest_run", backtest_id=run_id).parent
     write_json(out / "metrics.json", doc)
     write_parquet(out / "equity.parquet", equity)

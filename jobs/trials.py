@@ -71,11 +71,12 @@ def overlapping(lines: list[dict[str, Any]], start: str, end: str) -> list[dict[
     return [t for t in lines if t["start"] <= end and t["end"] >= start]
 
 
-def deflated(store: Store, start: str, end: str, returns: dict[str, pd.Series]
+def deflated(store: Store, run_id: str, start: str, end: str, returns: dict[str, pd.Series]
              ) -> dict[str, Any]:
-    """A backtest's bots' Sharpe ratios of `returns` (per session) deflated for the backtests
-    on an overlapping window (`deflate`)."""
-    return deflate(store, "backtest", "", start, end,
+    """Backtest `run_id`'s bots' Sharpe ratios of `returns` (per session) deflated for the
+    other backtests on an overlapping window (`deflate`): a rerun of a killed run is that run,
+    not a trial more."""
+    return deflate(store, "backtest", run_id, start, end,
                    {bot: performance.sharpe_moments(r) for bot, r in returns.items()})
 
 

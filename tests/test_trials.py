@@ -73,3 +73,9 @@ def test_a_backtest_is_a_trial_and_its_sharpe_is_deflated_for_the_trials_before_
     assert bot["psr"] == pytest.approx(_psr(sr, len(x), skew, kurt, 0.0))
     assert bot["dsr"] == pytest.approx(_psr(sr, len(x), skew, kurt, sr0))
     assert BENCHMARK not in doc["bots"]
+    # a rerun of the same run (a killed one finished) is that trial, not one more
+    run_backtest(demo_root, settings, START, END, ["1w"],
+                 out=demo_root.path("backtest_metrics", backtest_id=second).parent,
+                 knobs={"swing": {"1w": {"max_positions": 3}}})
+    assert len(trials(demo_root)) == 2
+    assert demo_root.read_json("backtest_metrics", backtest_id=second)["deflated"] == doc
