@@ -20,6 +20,7 @@ sort in time order, which is all the desk needs of them.
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
@@ -125,6 +126,11 @@ class Desk:
             raise DataError(f"trade log of {bot.name} repeats an order_id: inspect it by hand")
         self.book = Book.from_fills(self.state["initial_cash"], self.fills)
         self.last_logged = max((run_key(f.order_id) for f in self.fills), default="")
+        # each run's logged fills by order id: a run looks up its own, not the whole log (a
+        # scan per run made a long backtest quadratic in its fills)
+        self._logged: dict[str, dict[str, Fill]] = defaultdict(dict)
+        for f in self.fills:
+            self._logged[run_key(f.order_id)][f.order_id] = f
 
     def clock(self) -> str:
         """The last run that happened, by the state or by the journal."""
@@ -167,7 +173,7 @@ class Desk:
     def _execute(self, orders: list[Order], run: Run, book: Book, broker: Submits,
                  notes: list[str]) -> int:
         """Fill the plan through the one executor; returns the number of the run's fills."""
-        logged = {f.order_id: f for f in self.fills if run_key(f.order_id) == run.key}
+        logged = dict(self._logged.get(run.key, {}))
         done, said = execute_orders(orders, logged,
                                     Execution(broker, book, self.bot.name, run.day, self._record))
         notes += said
@@ -176,6 +182,7 @@ class Desk:
     def _record(self, fill: Fill) -> None:
         self.journal.append(fill)
         self.fills.append(fill)
+        self._logged[run_key(fill.order_id)][fill.order_id] = fill
         self.last_logged = max(self.last_logged, run_key(fill.order_id))
 
 
