@@ -43,7 +43,7 @@ $(SERVERS):
 # core idle (13 min serial, 7 with two workers on 2 cores). PYTEST_WORKERS=0 runs serially.
 PYTEST_WORKERS ?= 2
 test: $(STAMP) lint $(CHROMIUM) $(SERVERS)
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 bench: $(STAMP)
 	for b in bench/bench_*.py; do $(BIN)/python $$b; done

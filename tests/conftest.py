@@ -24,6 +24,31 @@ from aion_core.store import Store
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
+# The longest test files first (what each costs `make test` on two cores, seconds in the
+# comments), the rest after them in collection order. `make test` hands whole files to its two
+# workers (`--dist loadfile`) in this order (`--no-loadscope-reorder`: xdist's own order, most
+# tests first, left these few-test files for last, and one worker then ran the kill suite
+# alone while the other sat idle).
+LONGEST_FIRST = [
+    "test_faults.py",  # 125: every document damaged every way, every page visited
+    "test_replay_beats_random.py",  # 85
+    "test_kills_trading.py",  # 70
+    "test_e2e.py",  # 60
+    "test_kills.py",  # 55
+    "test_imports.py",  # 55
+    "test_replay.py",  # 55
+    "test_cluster.py",  # 45
+    "test_nightly.py",  # 30
+    "test_cli.py",  # 25
+    "test_store.py",  # 25
+    "test_e2e_research.py",  # 25
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: files stay whole
+
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:

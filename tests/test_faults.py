@@ -87,9 +87,8 @@ def _visit(monkeypatch, root: Path) -> dict[str, list[str]]:
     st.cache_data.clear()
     monkeypatch.setenv("AION_DATA_DIR", str(root))
     at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
     errors = {}
-    for page in PAGES:
+    for page in PAGES:  # the first run draws the frame and its first page, the dashboard
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert at.title, page
