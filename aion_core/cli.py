@@ -267,16 +267,25 @@ def evaluate(
     horizon: Annotated[str, typer.Option(help="1w|2w|4w|all")] = "all",
     restart: Annotated[bool, typer.Option("--restart", help="discard a stopped run's "
                                           "chunks")] = False,
+    model: Annotated[str | None, typer.Option(help="gbm|composite (default: AION_MODEL)")]
+    = None,
     data_dir: DataDir = None,
 ) -> None:
     """Walk-forward out-of-sample evaluation of the nightly's recipe, with baselines."""
     a, b = parse_day(start, "--start"), parse_day(end, "--end")
     horizons = horizons_of(horizon)
     settings, store = context(data_dir)
+    if model not in (None, "gbm", "composite"):
+        raise fail(f"--model must be gbm or composite, got {model!r}")
+    from dataclasses import replace
+
+    from aion_core.ml.model import NIGHTLY, model_kind
     from aion_core.sql_copy.publish import publish
     from jobs.evaluate import run_evaluation, summary_lines
 
-    doc = run_evaluation(store, a, b, retrain_every, horizons, restart=restart)
+    config = replace(NIGHTLY, model=model_kind(model or settings.aion_model,
+                                               store.is_synthetic()))
+    doc = run_evaluation(store, a, b, retrain_every, horizons, restart=restart, config=config)
     publish(store, settings, "evaluate")
     for line in summary_lines(doc):
         typer.echo(line)

@@ -94,7 +94,7 @@ _FIELD_PATTERNS = {
     "yyyymmdd": re.compile(r"^\d{8}$"),
     "horizon": re.compile(r"^(1w|2w|4w)$"),
     "job": re.compile(r"^[a-z][a-z0-9_]{0,39}$"),
-    "eval_id": re.compile(r"^eval_\d{8}_\d{8}_r\d{1,3}_[a-z0-9-]{2,12}$"),
+    "eval_id": re.compile(r"^eval_\d{8}_\d{8}_r\d{1,3}_[a-z0-9-]{2,12}(_composite)?$"),
     "import_id": re.compile(r"^[a-z]+_\d{8}T\d{6}(_\d+)?$"),
     "backtest_id": re.compile(r"^bt_\d{8}T\d{6}(_\d+)?$"),
 }
@@ -160,6 +160,11 @@ class Settings(BaseSettings):
     aion_timezone: str = PydField("America/New_York", description="the scheduler's time zone")
     aion_refresh_s: int = PydField(5, ge=1, le=3600, description="app auto-refresh, seconds")
     aion_retrain_every: int = PydField(
+    aion_model: Literal["auto", "gbm", "composite"] = PydField(
+        "auto", description="what forecasts: composite (equal-weight mean of the ranked "
+        "residual-reversal inputs, no training), gbm (LightGBM), or auto: composite on real "
+        "bars (it won on the S&P 500 dev years), gbm on the synthetic market (whose planted "
+        "signal is in the news, which only the trees read); docs/MODEL.md")
         21, ge=1, le=252, description="replay: retrain the models every N sessions"
     )
     aion_redis_url: str = PydField(

@@ -45,9 +45,13 @@ log = logging.getLogger(__name__)
 PREDICTION_COLUMNS = ["date", "symbol", "horizon", "expected_return", "score", "confidence"]
 
 
-def evaluation_id(start: date, end: date, retrain_every: int, horizons: list[str]) -> str:
+def evaluation_id(start: date, end: date, retrain_every: int, horizons: list[str],
+                  model_kind: str = "gbm") -> str:
+    """The report's folder name; the trees' keep the name they had before the composite
+    could be evaluated as the model."""
     tag = "all" if horizons == list(HORIZONS) else "-".join(horizons)
-    return f"eval_{start:%Y%m%d}_{end:%Y%m%d}_r{retrain_every}_{tag}"
+    kind = "" if model_kind == "gbm" else f"_{model_kind}"
+    return f"eval_{start:%Y%m%d}_{end:%Y%m%d}_r{retrain_every}_{tag}{kind}"
 
 
 def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63,
@@ -68,7 +72,7 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
     window = sessions[(sessions >= pd.Timestamp(start)) & (sessions <= pd.Timestamp(end))]
     if window.empty:
         raise ConfigurationError(f"no sessions with bars between {start} and {end}")
-    eval_id = evaluation_id(start, end, retrain_every, horizons)
+    eval_id = evaluation_id(start, end, retrain_every, horizons, config.model)
     folder = store.path("evaluation_report", eval_id=eval_id).parent
     run = {"start": str(start), "end": str(end), "retrain_every": retrain_every,
            "horizons": horizons, "recipe": _recipe(data.feature_columns, config),

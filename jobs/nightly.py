@@ -21,11 +21,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
 from aion_core.bots.registry import NIGHTLY_JOB
 from aion_core.config import Settings
+from aion_core.errors import ConfigurationError
+from aion_core.ml import model
 from aion_core.sql_copy.publish import publish
 from aion_core.store import (
     Store,
@@ -77,7 +80,8 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
     clock = now or (lambda: datetime.now(UTC))
     started = clock()
     run_id = f"nightly-{started:%Y%m%dT%H%M%S}Z"
-    run = NightlyRun(store, clock)
+    kind = model.model_kind(settings.aion_model, store.is_synthetic())
+    run = NightlyRun(store, clock, replace(model.NIGHTLY, model=kind))
     handler = _attach_log(store, started)
     # Until the summary replaces it, the marker says this run is going (or, once its process
     # is gone without a summary, that it died during its step): aion_core/runs.py.
@@ -98,6 +102,11 @@ def run_nightly(store: Store, settings: Settings, as_of: date | None = None,
         else:
             run.step("collect", lambda: collect_step(run, settings, as_of, providers))
         address = cluster_address(cluster, settings.aion_dask_scheduler)
+        if address is not None and kind != "gbm":
+            raise ConfigurationError(
+                f"the Dask cluster ({address}) trains LightGBM; the composite (AION_MODEL="
+                f"{settings.aion_model}) has nothing to train there: set AION_MODEL=gbm or "
+                "unset AION_DASK_SCHEDULER")
         if address is None:
             run.step("features", lambda: features_step(run, as_of))
             run.step("train", lambda: train_step(run), needs=("features",))

@@ -55,6 +55,7 @@ class NightlyRun:
 
     store: Store
     now: Callable[[], datetime]
+    config: model.TrainConfig = model.NIGHTLY  # AION_MODEL's recipe (model.MODELS)
     as_of: pd.Timestamp | None = None
     partial: bool = False
     steps: list[dict[str, Any]] = field(default_factory=list)
@@ -167,18 +168,24 @@ def _fit_local(run: NightlyRun) -> Iterator[tuple[str, model.Fitted, model.WalkF
     ds = run.dataset
     data = model.TrainingMatrix.build(ds.frame, ds.feature_columns, run.as_of)
     for h in HORIZONS:
-        walk = model.walk_forward(data, h)
-        yield h, model.fit(data, h, walk.num_rounds, walk), walk
+        walk = model.walk_forward(data, h, run.config)
+        yield h, model.fit(data, h, walk.num_rounds, walk, run.config), walk
 
 
 def train_step(run: NightlyRun, fits: Fits = _fit_local) -> str:
     parts = []
     for h, fitted, walk in fits(run):
-        write_text(run.store.path("ml_models", horizon=h), fitted.to_model_string())
+        text, path = fitted.to_model_string(), run.store.path("ml_models", horizon=h)
+        if text is not None:
+            write_text(path, text)
         run.store.write_json("ml_models_meta", fitted.metadata(), horizon=h)
+        if text is None:  # the composite: a former model's trees are not this model
+            path.unlink(missing_ok=True)
         append_jsonl(run.store.path("model_runs"), [fitted.run_record()])
         run.models[h] = fitted
-        parts.append(f"{h}: {fitted.num_rounds} rounds, rank IC {walk.mean()['rank_ic']:+.4f}")
+        size = f"{fitted.num_rounds} rounds" if fitted.booster is not None \
+            else f"composite, slope {fitted.slope:.3g}"
+        parts.append(f"{h}: {size}, rank IC {walk.mean()['rank_ic']:+.4f}")
     return "; ".join(parts)
 
 

@@ -18,7 +18,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -84,9 +84,9 @@ class ModelPredictor:
     """
 
     def __init__(self, frame: pd.DataFrame, features: list[str], market: Market,
-                 schedule: pd.DatetimeIndex, every: int) -> None:
+                 schedule: pd.DatetimeIndex, every: int, model_kind: str = "gbm") -> None:
         self.frame, self.features, self.market = frame, features, market
-        self.schedule, self.every = schedule, every
+        self.schedule, self.every, self.model_kind = schedule, every, model_kind
         self._models: dict[pd.Timestamp, dict[str, Any]] = {}
 
     def _models_for(self, session: pd.Timestamp, horizons: list[str]) -> dict[str, Any]:
@@ -105,7 +105,7 @@ class ModelPredictor:
             if cutoff is None:
                 raise DataError(f"no history before {anchor.date()} to train on")
             fitted.update(model.train(self.frame, self.features, cutoff, missing,
-                                      config=model.QUICK))
+                                      config=replace(model.QUICK, model=self.model_kind)))
         return fitted
 
     def __call__(self, session: pd.Timestamp, horizons: list[str]) -> dict[str, pd.DataFrame]:
@@ -144,6 +144,7 @@ def replay_sessions(market: Market, start: date, end: date) -> pd.DatetimeIndex:
 def model_predictor(store: Store, settings: Settings, start: date,
                     end: date) -> tuple[Market, pd.DatetimeIndex, Predictor]:
     """The real pipeline: the nightly's dataset built once, models refit on schedule."""
+    from aion_core.ml import model
     from aion_core.ml.dataset import build_dataset
 
     # Said at once: reading, the features and the first fits take a while before the walk's
@@ -159,7 +160,9 @@ def model_predictor(store: Store, settings: Settings, start: date,
              len(sessions), sessions[0].date(), sessions[-1].date(),
              settings.aion_retrain_every)
     return market, sessions, ModelPredictor(data.frame, list(data.feature_columns), market,
-                                            sessions, settings.aion_retrain_every)
+                                            sessions, settings.aion_retrain_every,
+                                            model.model_kind(settings.aion_model,
+                                                             store.is_synthetic()))
 
 
 def engine_inputs(store: Store, settings: Settings, start: date, end: date,
@@ -331,7 +334,8 @@ def run_document(run_id: str, doc: dict[str, Any], knobs: dict[str, Any], settin
             "predictor": "model" if isinstance(predictor, ModelPredictor) else "given",
             "knobs": {swing_bot(h).name: asdict(k) for h, k in knobs.items()},
             "settings": {"provider": settings.aion_provider, "universe": settings.aion_universe,
-                         "retrain_every": settings.aion_retrain_every},
+                         "retrain_every": settings.aion_retrain_every,
+                         "model": settings.aion_model},  # as set (auto follows the bars)
             "dropped": dropped or {}}
 
 

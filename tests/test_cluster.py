@@ -40,7 +40,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Store, Store, dict, 
     write_demo_data(single, **MARKET)
     shutil.copytree(single.root, base / "cluster")
     on_cluster = Store(base / "cluster")
-    settings = load_settings(single.root, env_file=None)
+    # the cluster trains LightGBM (AION_MODEL=composite has nothing to train there)
+    settings = load_settings(single.root, env_file=None).model_copy(
+        update={"aion_model": "gbm"})
     one = run_nightly(single, settings, skip_fetch=True, now=lambda: NOW)
     with LocalCluster(host="127.0.0.1", n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster:
@@ -107,6 +109,13 @@ def test_cluster_address() -> None:
     assert cluster_address(None, "tcp://h:8786") == "tcp://h:8786"
     with pytest.raises(ConfigurationError):
         cluster_address("local:two", "")
+
+
+def test_the_composite_on_a_cluster_is_refused_in_one_line(demo_root: Store) -> None:
+    settings = load_settings(demo_root.root, env_file=None).model_copy(
+        update={"aion_model": "composite", "aion_dask_scheduler": "tcp://127.0.0.1:9"})
+    with pytest.raises(ConfigurationError, match="AION_MODEL=gbm or unset AION_DASK_SCHEDULER"):
+        run_nightly(demo_root, settings, skip_fetch=True, now=lambda: NOW)
 
 
 def test_no_dask_without_a_cluster_setting(demo_root: Store) -> None:

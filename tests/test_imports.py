@@ -178,11 +178,12 @@ def test_the_sp500_parquet_as_it_is_then_a_nightly_on_it(sp500_root, monkeypatch
     # early stopping on), only capped at a few rounds: the corruption struck when a fold's
     # training set was first handed to a booster, not after many rounds (as in
     # tests/sparse_news_training.py), and the 300 rounds cost most of this test's time.
-    few = replace(model.NIGHTLY, max_rounds=12)
     walk_forward = model.walk_forward
-    monkeypatch.setattr(model, "walk_forward", lambda data, h: walk_forward(data, h, few))
-    summary = run_nightly(sp500_root, load_settings(sp500_root.root, env_file=None),
-                          skip_fetch=True)
+    monkeypatch.setattr(model, "walk_forward", lambda data, h, config: walk_forward(
+        data, h, replace(config, max_rounds=12)))
+    # LightGBM's trees (AION_MODEL=gbm): the composite, the default, trains none
+    summary = run_nightly(sp500_root, load_settings(sp500_root.root, env_file=None).model_copy(
+        update={"aion_model": "gbm"}), skip_fetch=True)
 
     assert summary["status"] == "ok" and summary["as_of"] == "2018-02-07"
     assert "macro yes, news yes" in next(s for s in summary["steps"]
@@ -192,6 +193,7 @@ def test_the_sp500_parquet_as_it_is_then_a_nightly_on_it(sp500_root, monkeypatch
     for h in HORIZONS:  # every fold of the nightly's walk-forward trained
         meta = sp500_root.read_json("ml_models_meta", horizon=h)
         assert len(meta["validation"]["folds"]) == model.NIGHTLY.n_folds, h
+        assert meta["model"] == "gbm" and meta["num_rounds"] >= model.NIGHTLY.min_rounds, h
         assert set(sentiment_columns()) <= set(meta["features"]), h
     brain = sp500_root.read_json("rolling_brain")
     assert len(brain["symbols"]) == 505

@@ -246,3 +246,73 @@ def test_training_says_where_it_is_fold_by_fold(toy, caplog) -> None:
     assert [m.split(",")[0] for m in lines] == (
         [f"train 1w: fold {k}/{folds}" for k in range(1, folds + 1)] + ["train 1w: final model"]
         + [f"train 2w: fold {k}/{folds}" for k in range(1, folds + 1)] + ["train 2w: final model"])
+
+
+def _composite_toy(seed: int = 3) -> tuple[pd.DataFrame, list[str]]:
+    """A frame whose composite inputs are per-date ranks and whose labels lean on their mean
+    (each input alone half-informative), with one noise column the composite must ignore."""
+    frame = toy_frame(n_symbols=40, n_dates=300, seed=seed)
+    inputs = list(model.COMPOSITE_INPUTS)
+    rng = np.random.default_rng(seed)
+    signal = frame["f0"].to_numpy()
+    for i, name in enumerate(inputs):
+        frame[name] = signal + rng.normal(size=len(frame)) * (1.0 + i % 2)
+        frame[name] = frame.groupby("date")[name].rank(pct=True)
+    frame.loc[frame.index[::17], inputs[0]] = np.nan  # a missing input is left out of the mean
+    return frame, [*inputs, "f3"]
+
+
+def test_the_composite_is_the_mean_of_its_ranked_inputs_scaled_by_one_slope():
+    frame, features = _composite_toy()
+    as_of = frame["date"].iloc[-1]
+    fitted = model.train(frame, features, as_of, ["1w"],
+                         config=model.TrainConfig(model="composite"))["1w"]
+    assert fitted.booster is None and fitted.num_rounds == 0 and fitted.to_model_string() is None
+    # plain code: the score is the mean of the known inputs less a half; the slope is the
+    # least-squares fit through the origin of the winsorised excess target on it
+    data = model.TrainingMatrix.build(frame, features, as_of)
+    rows = data.eligible("1w")
+    ranks = frame[list(model.COMPOSITE_INPUTS)].to_numpy()[rows]
+    score = np.nanmean(ranks, axis=1) - 0.5
+    target = data.target(rows, "1w", model.NIGHTLY.winsorise)
+    assert fitted.slope == pytest.approx(score @ target / (score @ score), rel=1e-9)
+    assert fitted.slope > 0 and len(fitted.validation["folds"]) == model.NIGHTLY.n_folds
+    assert all(f["rounds"] == 0 and f["rank_ic"] > 0.05 for f in fitted.validation["folds"])
+    last = frame[frame["date"] == as_of]
+    pred = model.predict(fitted, last)
+    expected = np.nanmean(last[list(model.COMPOSITE_INPUTS)].to_numpy(np.float32)
+                          .astype(float), axis=1)  # as the model reads them (float32)
+    order = last["symbol"].to_numpy()[np.lexsort((last["symbol"].to_numpy(), -expected))]
+    assert list(pred["symbol"]) == list(order)  # the noise column plays no part
+    # its metadata is the whole model: rebuilt without a text, it forecasts the same
+    meta = fitted.metadata()
+    assert meta["model"] == "composite" and meta["importance_type"] == "weight"
+    assert meta["feature_importance"]["f3"] == 0
+    again = model.Fitted.from_model_string(None, meta)
+    pd.testing.assert_frame_equal(model.predict(again, last), pred)
+    # the Models page's contributions add up to the forecast, each its input's exact share
+    from aion_core.ml.monitoring import explain
+
+    one = last[last["symbol"] == pred["symbol"].iloc[0]]
+    why = explain(again, one)
+    assert why.base + why.table["contribution"].sum() + why.drift == pytest.approx(
+        pred["expected_return"].iloc[0], rel=1e-9)
+    assert why.table.set_index("feature").loc["f3", "contribution"] == 0
+    with pytest.raises(model.DataError, match="LightGBM text is missing"):
+        model.Fitted.from_model_string(None, {**meta, "model": "gbm"})
+
+
+def test_a_composite_that_lost_on_its_training_rows_forecasts_no_spread():
+    frame, features = _composite_toy()
+    for h in HORIZONS:
+        frame[f"fwd_{h}"] = -frame[f"fwd_{h}"]
+    fitted = model.train(frame, features, frame["date"].iloc[-1], ["1w"],
+                         config=model.TrainConfig(model="composite"))["1w"]
+    assert fitted.slope == 0.0
+
+
+def test_auto_is_the_composite_on_real_bars_and_the_trees_on_the_synthetic_market():
+    assert model.model_kind("auto", synthetic_bars=False) == "composite"
+    assert model.model_kind("auto", synthetic_bars=True) == "gbm"
+    assert [model.model_kind(k, s) for k in model.MODELS for s in (False, True)] == \
+        ["gbm", "gbm", "composite", "composite"]

@@ -41,7 +41,12 @@ def brain_without_clock(store: Store) -> dict:
     return doc
 
 
-def test_a_run_writes_every_contract_file(demo_root, settings):
+@pytest.mark.parametrize("kind", ["composite", "gbm"])
+def test_a_run_writes_every_contract_file(demo_root, settings, kind):
+    settings = settings.model_copy(update={"aion_model": kind})
+    stale = demo_root.path("ml_models", horizon="1w")  # an earlier night's trees
+    stale.parent.mkdir(parents=True, exist_ok=True)
+    stale.write_text("tree\nversion=v4\n")
     summary = run(demo_root, settings, skip_fetch=True)
     assert summary["status"] == "ok" and summary["as_of"] == "2026-11-20"
     assert [s["name"] for s in summary["steps"]] == STEPS
@@ -55,8 +60,13 @@ def test_a_run_writes_every_contract_file(demo_root, settings):
     aion = demo_root.read_json("aion_brain")
     assert {"regime", "portfolio"} <= set(aion)
     for h in ("1w", "2w", "4w"):
-        assert demo_root.path("ml_models", horizon=h).read_text().startswith("tree")
-        assert demo_root.read_json("ml_models_meta", horizon=h)["trained_through"] < "2026-11-20"
+        meta = demo_root.read_json("ml_models_meta", horizon=h)
+        assert meta["trained_through"] < "2026-11-20" and meta["model"] == kind
+        trees = demo_root.path("ml_models", horizon=h)
+        if kind == "gbm":
+            assert trees.read_text().startswith("tree") and meta["num_rounds"] > 0
+        else:  # the composite is its metadata; trees of another model would mislead
+            assert not trees.exists() and meta["num_rounds"] == 0 and meta["slope"] >= 0
     history = read_parquet(demo_root.path("prediction_history"))
     assert len(history) == 36 and set(history["horizon"]) == {"1w", "2w", "4w"}
     assert read_parquet(demo_root.path("ml_datasets")) is not None
@@ -67,6 +77,7 @@ def test_a_run_writes_every_contract_file(demo_root, settings):
 
 
 def test_a_rerun_for_the_same_as_of_gives_identical_predictions(demo_root, settings):
+    settings = settings.model_copy(update={"aion_model": "gbm"})  # trees, byte for byte
     run(demo_root, settings, skip_fetch=True, as_of=date(2026, 10, 30))
     first = brain_without_clock(demo_root)
     model_text = demo_root.path("ml_models", horizon="1w").read_bytes()

@@ -105,7 +105,8 @@ def load_explanation(store: Store, paths: list[Path], symbol: str,
     model or the dataset is missing or the symbol has no row."""
     model_path, meta_path, data_path = paths
     text, meta = read_text(model_path), read_json(meta_path)
-    if text is None or meta is None or not data_path.exists():
+    if meta is None or not data_path.exists() or (text is None
+                                                  and meta.get("model", "gbm") == "gbm"):
         return None
     try:
         fitted = Fitted.from_model_string(text, meta)

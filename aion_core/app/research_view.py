@@ -29,7 +29,7 @@ BENCHMARK = "benchmark"  # the benchmark's bot name in equity.parquet (jobs/repl
 RUNS_SHOWN = 50
 COMPARE_MAX = 4
 _BACKTEST_ID = re.compile(r"^bt_\d{8}T\d{6}(_\d+)?$")
-_EVAL_ID = re.compile(r"^eval_\d{8}_\d{8}_r\d{1,3}_[a-z0-9-]{2,12}$")
+_EVAL_ID = re.compile(r"^eval_\d{8}_\d{8}_r\d{1,3}_[a-z0-9-]{2,12}(_composite)?$")
 
 #: The tear sheet's figures in the order shown, in rows of returns, risk-adjusted, trading:
 #: key, label, format (pct: signed percentage, share: unsigned, ratio, days, x: times a

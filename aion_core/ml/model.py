@@ -35,6 +35,7 @@ import pandas as pd
 from aion_core.config import HORIZONS
 from aion_core.errors import DataError
 from aion_core.ml.calibration import Calibration, cross_sectional_metrics
+from aion_core.ml.features import MODEL_FEATURES
 from aion_core.threads import job_threads
 
 log = logging.getLogger("aion.model")
@@ -90,6 +91,48 @@ class TrainConfig:
     min_rounds: int = 10
     min_train_sessions: int = 60
     params: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULT_PARAMS))
+    model: str = "gbm"  # one of MODELS
+
+
+#: What forecasts: `gbm`, LightGBM trees on the features; `composite`, the equal-weight mean
+#: of the model's ranked inputs (COMPOSITE_INPUTS) scaled to a return by one least-squares
+#: slope. The composite has no parameter that ranks (every training run gives the same
+#: order), which is why it is the bar the trees must clear (aion_core.ml.evaluation).
+MODELS = ("gbm", "composite")
+COMPOSITE_INPUTS = tuple(MODEL_FEATURES)
+
+
+def model_kind(setting: str, synthetic_bars: bool) -> str:
+    """AION_MODEL resolved: `auto` is the composite on real bars (the dev-year decision,
+    docs/MODEL.md) and the trees on the synthetic market, whose planted signal is in the
+    news the composite does not read (there the composite's slope is 0 and every name ties)."""
+    if setting in MODELS:
+        return setting
+    return "gbm" if synthetic_bars else "composite"
+
+
+def composite_score(x: np.ndarray, features: list[str]) -> np.ndarray:
+    """The mean of the composite's inputs (per-date percentile ranks in [0, 1]) less 0.5,
+    so a name in the middle of its date scores 0; the inputs a row lacks are left out of its
+    mean, and a row with none scores 0."""
+    cols = [features.index(c) for c in COMPOSITE_INPUTS if c in features]
+    if not cols:
+        raise DataError(f"the composite needs its inputs {list(COMPOSITE_INPUTS)}; the "
+                        "dataset has none of them")
+    ranks = x[:, cols].astype(np.float64)
+    known = np.isfinite(ranks)
+    total, count = np.where(known, ranks, 0.0).sum(axis=1), known.sum(axis=1)
+    return np.where(count > 0, total / np.maximum(count, 1) - 0.5, 0.0)
+
+
+def composite_slope(score: np.ndarray, target: np.ndarray) -> float:
+    """The least-squares slope through the origin of the excess-return target on the score:
+    the return a unit of score has earned (Grinold's IC x volatility), what turns a ranking
+    into an expected return a bot can set against its costs. Never below 0: a composite that
+    lost money on its training rows forecasts no spread rather than the reverse of its
+    ranking."""
+    denominator = float(np.dot(score, score))
+    return max(float(np.dot(score, target)) / denominator, 0.0) if denominator > 0 else 0.0
 
 
 NIGHTLY = TrainConfig()
@@ -259,6 +302,25 @@ def _run_fold(data: TrainingMatrix, horizon: str, block: np.ndarray,
     valid_rows = valid_rows[(data.session_idx[valid_rows] >= block[0])
                             & (data.session_idx[valid_rows] <= block[-1])]
     y_valid = data.labels[horizon][valid_rows]
+    if config.model == "composite":
+        slope = composite_slope(composite_score(data.x[train_rows], data.features),
+                                data.target(train_rows, horizon, config.winsorise))
+        pred = slope * composite_score(data.x[valid_rows], data.features) \
+            + data.drift(train_rows, horizon)
+        rounds = trained = 0
+    else:
+        pred, rounds, trained = _gbm_fold(data, horizon, train_rows, valid_rows, config)
+    day = data.sessions
+    fold = Fold(train_end=_day(day[data.session_idx[train_rows].max()]),
+                valid_start=_day(day[block[0]]), valid_end=_day(day[block[-1]]), rounds=rounds,
+                trained_rounds=trained,
+                metrics=cross_sectional_metrics(data.session_idx[valid_rows], pred, y_valid))
+    return fold, pred, y_valid, data.session_idx[valid_rows]
+
+
+def _gbm_fold(data: TrainingMatrix, horizon: str, train_rows: np.ndarray,
+              valid_rows: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, int, int]:
+    """A fold's trees: validation forecasts, best and grown round counts."""
     callbacks, valid_sets, evals = [], [], {}
     params = train_params(config, len(train_rows))
     if config.early_stopping:
@@ -278,12 +340,7 @@ def _run_fold(data: TrainingMatrix, horizon: str, block: np.ndarray,
     rounds = max(config.min_rounds, booster.best_iteration or config.max_rounds)
     pred = (booster.predict(data.x[valid_rows], num_iteration=rounds)
             + data.drift(train_rows, horizon))
-    day = data.sessions
-    fold = Fold(train_end=_day(day[data.session_idx[train_rows].max()]),
-                valid_start=_day(day[block[0]]), valid_end=_day(day[block[-1]]), rounds=rounds,
-                trained_rounds=_grown(evals, booster),
-                metrics=cross_sectional_metrics(data.session_idx[valid_rows], pred, y_valid))
-    return fold, pred, y_valid, data.session_idx[valid_rows]
+    return pred, rounds, _grown(evals, booster)
 
 
 def _grown(evals: dict[str, dict[str, list[float]]], booster: lgb.Booster) -> int:
@@ -332,10 +389,12 @@ def walk_forward(data: TrainingMatrix, horizon: str,
 
 @dataclass
 class Fitted:
-    """A final model for one horizon, with what the app and the next run need to know."""
+    """A final model for one horizon, with what the app and the next run need to know:
+    LightGBM trees (`model` "gbm", `booster`) or the composite (`model` "composite", no
+    booster: `slope` turns its score into an excess return)."""
 
     horizon: str
-    booster: lgb.Booster
+    booster: lgb.Booster | None
     features: list[str]
     trained_through: str  # date of the last training row (its label ends at as_of)
     as_of: str
@@ -344,20 +403,34 @@ class Fitted:
     params: dict[str, Any]
     validation: dict[str, Any]  # {"folds": [...], "mean": {ic, rank_ic, hit_rate, ...}}
     calibration: Calibration
+    model: str = "gbm"
+    slope: float = 0.0
 
-    def to_model_string(self) -> str:
-        """LightGBM's own text format (never pickle)."""
-        return self.booster.model_to_string(num_iteration=-1)
+    def excess(self, x: np.ndarray) -> np.ndarray:
+        """The forecast excess return of feature rows `x` (float32, `features`' order)."""
+        if self.booster is None:
+            return self.slope * composite_score(x, self.features)
+        return self.booster.predict(x, num_threads=job_threads())
+
+    def to_model_string(self) -> str | None:
+        """LightGBM's own text format (never pickle); None for the composite, which its
+        metadata describes whole."""
+        return None if self.booster is None else self.booster.model_to_string(num_iteration=-1)
 
     def metadata(self) -> dict[str, Any]:
         """CONTRACT.md ml_models metadata JSON (JSON-safe, deterministic)."""
-        gain = self.booster.feature_importance(importance_type="gain")
+        if self.booster is None:  # each input's share of the score
+            inputs = [f for f in self.features if f in COMPOSITE_INPUTS]
+            gain, kind = [1.0 / len(inputs) if f in inputs else 0.0 for f in self.features], \
+                "weight"
+        else:
+            gain, kind = self.booster.feature_importance(importance_type="gain"), "gain"
         importance = sorted(zip(self.features, gain, strict=True), key=lambda kv: (-kv[1], kv[0]))
         return {
-            "schema": 1, "horizon": self.horizon, "features": self.features,
-            "trained_through": self.trained_through, "as_of": self.as_of,
-            "num_rounds": self.num_rounds, "drift": self.drift, "params": self.params,
-            "validation": self.validation, "importance_type": "gain",
+            "schema": 1, "horizon": self.horizon, "model": self.model, "slope": self.slope,
+            "features": self.features, "trained_through": self.trained_through,
+            "as_of": self.as_of, "num_rounds": self.num_rounds, "drift": self.drift,
+            "params": self.params, "validation": self.validation, "importance_type": kind,
             "feature_importance": {k: round(float(v), 6) for k, v in importance},
             "calibration": self.calibration.to_dict(),
         }
@@ -370,9 +443,13 @@ class Fitted:
                                      "importance_type", "feature_importance")}
 
     @classmethod
-    def from_model_string(cls, model: str, meta: Mapping[str, Any]) -> Fitted:
-        """Rebuild from a saved model text and its metadata."""
-        return cls(horizon=meta["horizon"], booster=lgb.Booster(model_str=model),
+    def from_model_string(cls, model: str | None, meta: Mapping[str, Any]) -> Fitted:
+        """Rebuild from a saved model text (None for the composite) and its metadata."""
+        kind = meta.get("model", "gbm")
+        if kind == "gbm" and model is None:
+            raise DataError(f"the {meta['horizon']} model's LightGBM text is missing")
+        return cls(horizon=meta["horizon"], model=kind, slope=float(meta.get("slope") or 0.0),
+                   booster=lgb.Booster(model_str=model) if kind == "gbm" else None,
                    features=list(meta["features"]), trained_through=meta["trained_through"],
                    as_of=meta["as_of"], num_rounds=int(meta["num_rounds"]),
                    drift=float(meta["drift"]),
@@ -391,14 +468,20 @@ def fit(data: TrainingMatrix, horizon: str, num_rounds: int,
     if len(rows) == 0:
         raise DataError(f"{horizon}: no labelled rows end on or before {_day(data.as_of)}")
     t0 = time.perf_counter()
-    train_set = data.dataset(rows, data.target(rows, horizon, config.winsorise))
-    booster = lgb.train(train_params(config, len(rows)), train_set,
-                        num_boost_round=num_rounds)
-    log.info("train %s: final model, %d rounds on %d rows (%.1f s)", horizon, num_rounds,
-             len(rows), time.perf_counter() - t0)
+    target = data.target(rows, horizon, config.winsorise)
+    booster, slope = None, 0.0
+    if config.model == "composite":
+        slope = composite_slope(composite_score(data.x[rows], data.features), target)
+        log.info("train %s: the composite, slope %.4g on %d rows", horizon, slope, len(rows))
+    else:
+        booster = lgb.train(train_params(config, len(rows)), data.dataset(rows, target),
+                            num_boost_round=num_rounds)
+        log.info("train %s: final model, %d rounds on %d rows (%.1f s)", horizon, num_rounds,
+                 len(rows), time.perf_counter() - t0)
     folds = [f.to_dict() for f in walk.folds] if walk else []
     return Fitted(
-        horizon=horizon, booster=booster, features=list(data.features),
+        horizon=horizon, booster=booster, model=config.model, slope=slope,
+        features=list(data.features),
         trained_through=_day(data.sessions[data.session_idx[rows].max()]),
         as_of=_day(data.as_of), num_rounds=num_rounds, drift=data.drift(rows, horizon),
         params=dict(config.params),
@@ -425,8 +508,7 @@ def train(frame: pd.DataFrame, features: list[str], as_of: Any,
 
 def _raw(fitted: Fitted, rows: pd.DataFrame) -> np.ndarray:
     """The model's forecast of each row's return over its horizon (fractions)."""
-    return fitted.booster.predict(rows[fitted.features].to_numpy(dtype=np.float32),
-                                  num_threads=job_threads()) + fitted.drift
+    return fitted.excess(rows[fitted.features].to_numpy(dtype=np.float32)) + fitted.drift
 
 
 def _per_date(dates: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

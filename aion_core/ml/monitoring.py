@@ -22,7 +22,7 @@ from aion_core.ml.evaluation import (
     ic_summary,
     newey_west_se,
 )
-from aion_core.ml.model import Fitted
+from aion_core.ml.model import COMPOSITE_INPUTS, Fitted
 
 ROLLING_DATES = 20
 """Dates in the rolling mean of the realised rank IC: about a month of nightly runs."""
@@ -246,6 +246,18 @@ class Explanation:
     table: pd.DataFrame
 
 
+def _contributions(fitted: Fitted, x: np.ndarray) -> np.ndarray:
+    """Each feature's part of the excess forecast of one row `x`, then the base value:
+    LightGBM's own (TreeSHAP); for the composite, exactly its slope times each known input's
+    distance from the middle of its date, over the number of known inputs, base 0."""
+    if fitted.booster is not None:
+        return fitted.booster.predict(x, pred_contrib=True, num_threads=1)[0]
+    inputs = np.array([f in COMPOSITE_INPUTS for f in fitted.features]) & np.isfinite(x[0])
+    parts = np.where(inputs, fitted.slope * (x[0].astype(float) - 0.5), 0.0) \
+        / max(int(inputs.sum()), 1)
+    return np.r_[parts, 0.0]
+
+
 def explain(fitted: Fitted, rows: pd.DataFrame) -> Explanation | None:
     """The feature contributions of `fitted`'s forecast for the latest of `rows` (one
     symbol's dataset rows: `date` and the model's features); None without rows."""
@@ -253,7 +265,7 @@ def explain(fitted: Fitted, rows: pd.DataFrame) -> Explanation | None:
         return None
     row = rows.loc[rows["date"] == rows["date"].max()].iloc[[-1]]
     x = row[fitted.features].to_numpy(dtype=np.float32)
-    contrib = fitted.booster.predict(x, pred_contrib=True, num_threads=1)[0]
+    contrib = _contributions(fitted, x)
     table = pd.DataFrame({"feature": fitted.features, "value": x[0].astype(float),
                           "contribution": contrib[:-1]})
     table = table.reindex(table["contribution"].abs().sort_values(

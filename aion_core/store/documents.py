@@ -126,9 +126,11 @@ class ModelMeta(Doc):
     """lgbm_<h>.json: what the nightly needs to load the model beside it and trust it."""
 
     horizon: str
+    model: Literal["gbm", "composite"] = "gbm"
+    slope: Finite | None = None
     features: list[str] = Field(min_length=1)
     trained_through: str
-    num_rounds: int = Field(ge=1)
+    num_rounds: int = Field(ge=0)
     validation: dict[str, Any] = {}
     calibration: dict[str, Any] | None = None
 
