@@ -102,17 +102,26 @@ def ic_summary(ic: pd.DataFrame, lags: int, step: int = 1) -> dict[str, float]:
     return out
 
 
+def decile_means(frame: pd.DataFrame, signal: str,
+                 realised: str = "realised") -> pd.DataFrame:
+    """Each date's mean realised return per prediction decile: index date, columns the
+    deciles 1 (lowest) .. DECILES (returns over the horizon, fractions); only dates with at
+    least DECILES names, so every decile holds one."""
+    ok = frame[["date", signal, realised]].dropna()
+    ok = ok[ok.groupby("date")[signal].transform("size") >= DECILES]
+    pct = ok.groupby("date")[signal].rank(method="first", pct=True)
+    decile = np.minimum(np.ceil(pct * DECILES).astype(int), DECILES)
+    means = ok.assign(decile=decile).groupby(["date", "decile"])[realised].mean().unstack()
+    return means.reindex(columns=range(1, DECILES + 1))
+
+
 def decile_returns(frame: pd.DataFrame, signal: str,
                    realised: str = "realised") -> dict[str, Any]:
     """Mean over dates of each prediction decile's mean realised return (1 = lowest), and
     the top-minus-bottom spread (returns over the horizon, fractions)."""
-    ok = frame[["date", signal, realised]].dropna()
-    ok = ok[ok.groupby("date")[signal].transform("size") >= DECILES]
-    if ok.empty:
+    means = decile_means(frame, signal, realised)
+    if means.empty:
         return {"deciles": [], "top_minus_bottom": float("nan")}
-    pct = ok.groupby("date")[signal].rank(method="first", pct=True)
-    decile = np.minimum((pct * DECILES).apply(np.ceil).astype(int), DECILES)
-    means = ok.assign(decile=decile).groupby(["date", "decile"])[realised].mean().unstack()
     per = means.mean(axis=0)
     return {"deciles": [float(per.get(d, np.nan)) for d in range(1, DECILES + 1)],
             "top_minus_bottom": float((means[DECILES] - means[1]).mean())}
