@@ -55,6 +55,7 @@ PATHS: Mapping[str, str] = {
     "import_report": "logs/imports/{import_id}.json",
     "evaluation_predictions": "research/evaluations/{eval_id}/predictions.parquet",
     "evaluation_report": "research/evaluations/{eval_id}/report.json",
+    "evaluation_analytics": "research/evaluations/{eval_id}/analytics.parquet",
     "evaluation_chunk": "research/evaluations/{eval_id}/chunks/{yyyymmdd}.parquet",
     "backtest_run": "research/backtests/{backtest_id}/run.json",
     "backtest_metrics": "research/backtests/{backtest_id}/metrics.json",

@@ -13,7 +13,8 @@ started again with the same arguments picks up at the first missing chunk; if th
 or the recipe changed since (another run.json), the old chunks are discarded and it starts
 over, so one evaluation never mixes two data sets. Writes research/evaluations/<id>/
 (`predictions.parquet`: date, symbol, horizon, expected_return, score, confidence;
-`report.json`).
+`analytics.parquet`: the tear sheet's series per horizon, aion_core.ml.analytics' long frame
+with `horizon` first; `report.json`, written last).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from aion_core.bots import performance
 from aion_core.bots.registry import swing_bot
 from aion_core.config import HORIZONS
 from aion_core.errors import ConfigurationError
-from aion_core.ml import cohorts, evaluation, model
+from aion_core.ml import analytics, cohorts, evaluation, model
 from aion_core.ml.dataset import build_dataset
 from aion_core.ml.features import MODEL_FEATURES
 from aion_core.ml.labels import open_forward_returns
@@ -99,9 +100,10 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
         [read_parquet(store.path("evaluation_chunk", eval_id=eval_id, yyyymmdd=a.date()))
          for a in anchors], ignore_index=True).sort_values(["horizon", "date", "symbol"])
     write_parquet(store.path("evaluation_predictions", eval_id=eval_id), predictions)
-    baselines = evaluation.baseline_signals(bars).merge(
-        evaluation.model_input_signals(frame, list(MODEL_FEATURES)), on=["symbol", "date"],
-        how="left")
+    inputs = evaluation.model_input_signals(frame, list(MODEL_FEATURES))
+    inputs[MODEL_FEATURES] = frame[MODEL_FEATURES].to_numpy()  # for their own ICs (analytics)
+    baselines = evaluation.baseline_signals(bars).merge(inputs, on=["symbol", "date"],
+                                                        how="left")
     daily = open_forward_returns(bars, {"1d": 1}).pivot(index="date", columns="symbol",
                                                         values="open_fwd_1d")
     truth = frame[["symbol", "date", *(model.label_column(h) for h in horizons)]].merge(
@@ -117,6 +119,9 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
                               {h: rep.pop("_long_short_moments")
                                for h, rep in doc["horizons"].items()})
     doc["trials"] = doc["deflated"]["trials"]
+    write_parquet(store.path("evaluation_analytics", eval_id=eval_id), pd.concat(
+        [rep.pop("_analytics").assign(horizon=h)[["horizon", *analytics.COLUMNS]]
+         for h, rep in doc["horizons"].items()], ignore_index=True))
     write_json(store.path("evaluation_report", eval_id=eval_id), doc)
     figures: dict[str, Any] = {h: {k: rep["all"]["model"][k] for k in ("mean_rank_ic", "rank_ic_t")}
                                for h, rep in doc["horizons"].items()}
@@ -130,7 +135,9 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
 def _horizon_report(store: Store, rows: pd.DataFrame, horizon: str,
                     daily: pd.DataFrame) -> dict[str, Any]:
     """One horizon's report, with what the model and the composite earn as portfolios net of
-    that horizon's bot's fees and slippage (aion_core.ml.cohorts), on the judged rows."""
+    that horizon's bot's fees and slippage (aion_core.ml.cohorts), on the judged rows; and,
+    under keys for the caller to pop, the moments of the model's net long-short returns and
+    the tear sheet's series (aion_core.ml.analytics) on the same rows and book."""
     rep = evaluation.report(rows, HORIZONS[horizon])
     knobs = store.read_knobs([swing_bot(horizon)])[horizon]
     returns = daily.reindex(index=sorted(rows["date"].unique()))
@@ -141,9 +148,11 @@ def _horizon_report(store: Store, rows: pd.DataFrame, horizon: str,
     rep["portfolios"] = evaluation.finite_or_none({
         name: cohorts.portfolio_figures(signal, returns, HORIZONS[horizon], n_top, cost)
         for name, signal in signals.items()})
+    long_short = cohorts.book(signals["model"], returns, HORIZONS[horizon], "long_short",
+                              n_top, cost)
     # the model's net long-short returns, whose Sharpe the trial registry deflates
-    rep["_long_short_moments"] = performance.sharpe_moments(cohorts.book(
-        signals["model"], returns, HORIZONS[horizon], "long_short", n_top, cost)["net"])
+    rep["_long_short_moments"] = performance.sharpe_moments(long_short["net"])
+    rep["_analytics"] = analytics.signal_analytics(rows, long_short, list(MODEL_FEATURES))
     return rep
 
 

@@ -81,6 +81,50 @@ def test_the_report_s_figures_follow_from_its_predictions_file(evaluated):
             by_close.mean(), abs=1e-9)
 
 
+def _rank_autocorrelation(preds: pd.DataFrame) -> pd.Series:
+    """Plain per-date Spearman of each name's forecast with the date before's, over the names
+    both dates have."""
+    wide = preds.pivot(index="date", columns="symbol", values="expected_return").sort_index()
+    out = {}
+    for before, day in zip(wide.index[:-1], wide.index[1:], strict=True):
+        both = wide.loc[[before, day]].dropna(axis=1)
+        out[day] = np.corrcoef(both.loc[before].rank(), both.loc[day].rank())[0, 1]
+    return pd.Series(out)
+
+
+def test_the_analytics_file_holds_the_report_s_series_recomputed_from_its_files(evaluated):
+    store, doc = evaluated
+    frame = pd.read_parquet(store.path("evaluation_analytics", eval_id=doc["id"]))
+    assert list(frame.columns) == ["horizon", "series", "key", "date", "value"]
+    assert set(frame["horizon"]) == {"1w", "2w", "4w"}
+    preds = pd.read_parquet(store.path("evaluation_predictions", eval_id=doc["id"]))
+    bars = store.read_daily_panel()
+    opens = bars.pivot(index="date", columns="symbol", values="open")
+    tradeable = (opens.shift(-6) / opens.shift(-1) - 1).stack().rename("realised")
+    mine = preds[preds["horizon"] == "1w"].merge(tradeable.reset_index(),
+                                                 on=["date", "symbol"]).dropna()
+    one = frame[frame["horizon"] == "1w"]
+
+    def got(series: str, key: str = "") -> pd.Series:
+        part = one[(one["series"] == series) & (one["key"] == key)]
+        return part.set_index("date")["value"]
+
+    ic = _spearman_by_date(mine)
+    pd.testing.assert_series_equal(got("rank_ic"), ic, check_names=False, check_index_type=False)
+    ac = _rank_autocorrelation(mine)
+    pd.testing.assert_series_equal(got("score_autocorr"), ac, check_names=False,
+                                   check_index_type=False)
+    # the other series agree with the report's own figures on the same rows
+    rep = doc["horizons"]["1w"]
+    assert [got("decile", str(d)).mean() for d in range(1, 11)] == pytest.approx(
+        rep["all"]["model"]["deciles"])
+    assert got("feature_ic", "rank_resid_rev5").mean() == pytest.approx(
+        rep["all"]["resid_reversal"]["mean_rank_ic"])
+    book = rep["portfolios"]["model"]["long_short"]
+    for key in ("gross", "net"):
+        assert got("long_short", key).mean() * 252 == pytest.approx(book[key]["annual_return"])
+
+
 def test_predictions_are_out_of_sample_and_cover_the_window(evaluated):
     store, doc = evaluated
     preds = pd.read_parquet(store.path("evaluation_predictions", eval_id=doc["id"]))
