@@ -1,5 +1,6 @@
 """Research: backtests started here (or with `aion backtest`), their tear sheets, up to four
-runs side by side, and the `aion evaluate` reports.
+runs side by side, and the `aion evaluate` reports with their signal analytics
+(pages/_signal_charts.py).
 
 A backtest started here runs as a background job through the same runner and lock as the
 admin's run-now buttons (aion_core.app.run_now), so one runs at a time and its progress is its
@@ -26,7 +27,7 @@ from aion_core.app.views import Store, validate_bots_config
 from aion_core.bots.registry import SWING_BOTS, swing_bot
 from aion_core.config import Settings
 from aion_core.errors import AionError
-from pages import _ui
+from pages import _signal_charts, _ui
 
 FILL_BACKTEST = "aion backtest --start YYYY-MM-DD --end YYYY-MM-DD"
 FILL_EVALUATE = "aion evaluate --start YYYY-MM-DD --end YYYY-MM-DD"
@@ -310,6 +311,8 @@ def draw_evaluations(store: Store) -> None:
             "days_positive": st.column_config.NumberColumn("Days IC > 0", format="percent"),
             "top_minus_bottom": st.column_config.NumberColumn("Top − bottom decile",
                                                               format="percent")})
+        with _ui.guard(f"Signal analytics of {doc['id']}"):
+            _signal_charts.draw_analytics(store, doc)
 
 
 def draw_trials(store: Store) -> None:

@@ -4,18 +4,21 @@ backtest started from the form goes through the job runner, and its progress sho
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from analytics_data import write_analytics  # noqa: E402
 from research_data import EVAL_ID, model_run, truth_run, write_evaluation  # noqa: E402
 
 from aion_core.app import research_view as vr  # noqa: E402
@@ -112,6 +115,53 @@ def test_a_corrupt_run_and_report_are_named_and_the_rest_renders(monkeypatch, de
     demo_root.path("backtest_equity", backtest_id=good).write_bytes(b"PAR1 garbage")
     at = research(monkeypatch, demo_root.root)
     assert "equity.parquet" in " ".join(e.value for e in at.error)
+
+
+def charts(at: AppTest) -> list[dict]:
+    """The page's Plotly figures, as drawn."""
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def numbers(values: list | dict) -> list[float]:
+    """A trace's values: Plotly sends a numpy array as base64 bytes and their dtype."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), values["dtype"]).tolist()
+    return values
+
+
+def test_an_evaluation_s_signal_analytics_are_charted_and_an_older_one_says_how(monkeypatch,
+                                                                               store):
+    write_evaluation(store)
+    at = research(monkeypatch, store.root)
+    infos = " ".join(i.value for i in at.info)
+    assert "predates the signal analytics" in infos
+    assert ("`aion evaluate --start 2026-01-01 --end 2026-06-01 --retrain-every 63 "
+            "--horizon 1w --model gbm`") in infos
+    assert not charts(at) and not at.error
+
+    write_analytics(store, EVAL_ID)
+    at = research(monkeypatch, store.root)
+    assert not at.error, [e.value for e in at.error]
+    assert "predates" not in " ".join(i.value for i in at.info)
+    drawn = {f["layout"]["title"]["text"]: f for f in charts(at)}
+    assert set(drawn) == {
+        "Decile long-short book of the 1w forecasts, cumulative", "Rank IC by month",
+        "Rank IC by year", "Return by decile over 1w", "Return by decile, month by month",
+        "Rank IC of each input", "Forecast autocorrelation (signal turnover)"}
+    heat = drawn["Rank IC by month"]["data"][0]
+    assert heat["y"] == ["2025", "2026"] and heat["text"][0][10] == "+0.110"
+    assert heat["zmid"] == 0
+    book = drawn["Decile long-short book of the 1w forecasts, cumulative"]["data"]
+    assert [t["name"] for t in book] == ["gross", "net of fees and slippage"]
+    deciles = numbers(drawn["Return by decile over 1w"]["data"][0]["y"])
+    assert deciles[0] == pytest.approx(-45.0) and deciles[-1] == pytest.approx(45.0)  # bp
+    assert len(at.caption) >= 7
+
+    at.segmented_control(key="eval_h").set_value("4w").run()
+    assert not at.exception
+    drawn = {f["layout"]["title"]["text"]: f for f in charts(at)}
+    assert "Decile long-short book of the 4w forecasts, cumulative" in drawn
+    assert drawn["Rank IC by month"]["data"][0]["text"][0][10] == "\u22120.110"
 
 
 def test_the_form_starts_a_backtest_through_the_runner_and_shows_its_progress(

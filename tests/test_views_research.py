@@ -11,8 +11,19 @@ import pandas as pd
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+from analytics_data import (  # noqa: E402
+    AUTOCORR,
+    DATES,
+    FEATURES,
+    GROSS,
+    NET,
+    decile_return,
+    rank_ic_of,
+    write_analytics,
+)
 from research_data import EVAL_ID, truth_run, write_evaluation  # noqa: E402
 
+from aion_core.app import analytics_view as va  # noqa: E402
 from aion_core.app import cache, views  # noqa: E402
 from aion_core.app import research_view as vr  # noqa: E402
 from aion_core.bots import performance
@@ -105,6 +116,51 @@ def test_evaluation_reports_are_listed_and_tabled(store):
     assert vr.evaluation_years(doc) == ["2026"]
     assert len(vr.evaluation_table(doc, "2026")) == 3
     assert vr.evaluation_table(doc, "1999").empty
+
+
+def test_an_evaluation_s_analytics_load_and_are_shaped_for_each_chart(store):
+    doc = write_evaluation(store)
+    assert views.load(store, "evaluation_analytics", EVAL_ID) is None, "an older report"
+    assert va.rerun_command(doc) == ("aion evaluate --start 2026-01-01 --end 2026-06-01 "
+                                     "--retrain-every 63 --horizon 1w --model gbm")
+    assert va.rerun_command({**doc, "id": f"{EVAL_ID}_composite"}).endswith(" --model composite")
+    write_analytics(store, EVAL_ID)
+    frame = views.load(store, "evaluation_analytics", EVAL_ID)
+    assert va.horizons_in(frame) == ["1w", "4w"]
+
+    months = va.ic_by_month(frame, "1w")
+    assert list(months.index) == [2025, 2026] and list(months.columns) == list(range(1, 13))
+    assert months.loc[2025, 11] == pytest.approx(0.11)
+    assert months.loc[2026, 2] == pytest.approx(0.02)
+    assert months.loc[2025].isna().sum() == 10 and months.loc[2026].isna().sum() == 10
+    assert va.ic_by_month(frame, "4w").loc[2025, 12] == pytest.approx(-0.12)
+    years = va.ic_by_year(frame, "1w").set_index("year")
+    for year in (2025, 2026):
+        days = [rank_ic_of(d) for d in DATES if d.year == year]
+        assert years.loc[str(year), "days"] == len(days)
+        assert years.loc[str(year), "mean_rank_ic"] == pytest.approx(sum(days) / len(days))
+
+    curves = va.long_short_curves(frame, "1w")
+    assert list(curves.index) == list(DATES)
+    assert curves["gross"].iloc[-1] == pytest.approx((1 + GROSS) ** len(DATES) - 1)
+    assert curves["net"].iloc[0] == pytest.approx(NET)
+
+    # every day's move is taken out: 10 bp a decile around the middle, every month
+    means = va.decile_means(frame, "1w")
+    assert list(means.index) == list(range(1, 11))
+    assert means.to_numpy() == pytest.approx([0.001 * (d - 5.5) for d in range(1, 11)])
+    assert decile_return(DATES[0], 10) != decile_return(DATES[1], 10)
+    by_month = va.deciles_by_month(frame, "1w")
+    assert by_month.shape == (10, 4) and by_month.columns[0] == pd.Timestamp("2025-11-01")
+    for month in by_month.columns:
+        assert by_month[month].to_numpy() == pytest.approx(means.to_numpy())
+
+    ics = va.feature_ics(frame, "1w")
+    assert list(ics.index) == sorted(FEATURES, key=FEATURES.get)
+    assert ics.to_dict() == pytest.approx(FEATURES)
+    assert list(va.feature_ics(frame, "4w").index) == list(reversed(ics.index))
+    ac = va.score_autocorrelation(frame, "1w")
+    assert len(ac) == len(DATES) and ac.to_numpy() == pytest.approx(AUTOCORR)
 
 
 def test_figures_are_formatted_with_their_unit():
