@@ -160,12 +160,12 @@ class Settings(BaseSettings):
     )
     aion_timezone: str = PydField("America/New_York", description="the scheduler's time zone")
     aion_refresh_s: int = PydField(5, ge=1, le=3600, description="app auto-refresh, seconds")
-    aion_retrain_every: int = PydField(
     aion_model: Literal["auto", "gbm", "composite"] = PydField(
         "auto", description="what forecasts: composite (equal-weight mean of the ranked "
         "residual-reversal inputs, no training), gbm (LightGBM), or auto: composite on real "
         "bars (it won on the S&P 500 dev years), gbm on the synthetic market (whose planted "
         "signal is in the news, which only the trees read); docs/MODEL.md")
+    aion_retrain_every: int = PydField(
         21, ge=1, le=252, description="replay: retrain the models every N sessions"
     )
     aion_redis_url: str = PydField(
