@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from aion_core.app.bots_view import WhyNoTrade, why_no_trade
 from aion_core.app.calc import (
     bot_card,
     drawdown_series,
@@ -86,6 +88,52 @@ def draw_positions(pos: pd.DataFrame) -> None:
     st.dataframe(styled, hide_index=True, column_config=POSITION_COLUMNS)
 
 
+FUNNEL_COLOURS = {"candidates": "#1f6feb", "removed": "#9ca3af", "entered": _ui.GAIN}
+
+
+def draw_why(why: WhyNoTrade) -> None:
+    """The last session's selection: its counts, what each rule removed, the names nearest
+    to entry and why each stayed out."""
+    st.subheader("Why no trade")
+    if why.note:
+        st.caption(why.note)
+        return
+    cols = st.columns(5)
+    cols[0].metric("Candidates", why.candidates, help="Names with a forecast and not held.")
+    cols[1].metric("Entered", why.entered)
+    cols[2].metric("Kept", why.kept, help="Held names still ranked within the hold band.")
+    cols[3].metric("Left the band", why.left_band, help="Held names sold: ranked beyond "
+                   "the hold band.")
+    cols[4].metric("Entry bar", "—" if why.bar_bp is None else f"{why.bar_bp:.1f} bp",
+                   help="The excess forecast a new name must clear: entry_cost_multiple "
+                   "round trips of slippage and fees.")
+    left, right = st.columns([2, 3])
+    with left:
+        f = why.funnel.iloc[::-1]  # Plotly draws the first row at the bottom
+        fig = go.Figure(go.Bar(
+            x=f["names"], y=f["step"], orientation="h", text=f["names"],
+            textposition="outside", marker_color=[FUNNEL_COLOURS[k] for k in f["kind"]],
+            hovertemplate="%{y}: %{x} names<extra></extra>"))
+        fig.update_xaxes(title="names", range=[0, max(1, int(f["names"].max())) * 1.15])
+        _ui.plot(_ui.layout(fig, height=300, title=f"Session {why.session}: what each rule "
+                            "removed").update_layout(hovermode="closest", showlegend=False))
+        st.caption("Each candidate is counted once, by the first rule it fails, top to "
+                   "bottom.")
+    with right:
+        st.markdown("**Nearest to entry**")
+        if why.nearest.empty:
+            st.caption("No name was left out.")
+        else:
+            st.dataframe(why.nearest, hide_index=True, height=300, column_config={
+                "rank": "Rank", "symbol": "Symbol", "side": "Side",
+                "excess_bp": st.column_config.NumberColumn(
+                    "Excess (bp)", format="%+.1f", help="Expected return less the day's "
+                    "mean over all names, in the side's favour, over the horizon."),
+                "confidence": st.column_config.ProgressColumn(
+                    "Confidence", min_value=0, max_value=1, format="percent"),
+                "why": "Why not entered"})
+
+
 def draw_trades(trades: pd.DataFrame, symbol: str, sides: list[str]) -> None:
     shown = trades[trades["side"].isin(sides)]
     if symbol:
@@ -128,14 +176,8 @@ def draw_bot(store, bot: Bot, symbol: str, sides: list[str]) -> None:
         if len(equity):
             draw_curves(equity, intraday)
         draw_positions(positions_frame(state))
-        pending = pd.DataFrame(state.get("pending_signals") or [])
-        if not intraday:  # the intraday bot acts within its cycle: it never queues signals
-            st.subheader(f"Pending signals ({len(pending)})")
-            if pending.empty:
-                st.caption("None waiting for the next session's open.")
-            else:
-                st.dataframe(pending, hide_index=True,
-                             column_config={**_ui.prediction_columns(), "side": "Side"})
+        if not intraday:  # the intraday bot acts within its cycle: it screens no session
+            draw_why(why_no_trade(state))
         draw_trades(trades, symbol, sides)
 
 

@@ -82,6 +82,25 @@ def _bot(store: Store, rng: np.random.Generator, bot: str, dates: pd.DatetimeInd
                          "orders": 2}}
 
 
+#: The swing bots whose state carries the selection screen of their last session (and how
+#: many sessions they went without a fill); the 4w bot's state is older and has none.
+SCREENED = {"1w": 7, "2w": 0}
+
+
+def _screened(symbols: list[str], idle: int) -> dict:
+    """The screen fields a swing session writes (aion_core.bots.swing.SwingPlanner.close),
+    made up without the root's random stream, so every other file stays as it was."""
+    why = ["ranked beyond max_positions", "excess below the cost bar",
+           "no free slot: the kept names fill the book"]
+    nearest = [{"symbol": s, "side": "buy", "rank": i + 4, "excess": round(0.0011 - 2e-4 * i, 6),
+                "confidence": round(0.71 - 0.03 * i, 4), "why": why[i % 3]}
+               for i, s in enumerate(symbols[6:10])]
+    screen = {"candidates": len(symbols) - 6, "no_price": 0, "below_bar": 2,
+              "low_confidence": 0, "outside_top": 1, "no_slot": 1, "no_cash": 0,
+              "entered": 0 if idle else 2, "kept": 6, "left_band": 0, "bar": 0.0012}
+    return {"pending_signals": nearest, "idle_sessions": idle, "screen": screen}
+
+
 def _history(rng: np.random.Generator, symbols: list[str], dates: pd.DatetimeIndex) -> pd.DataFrame:
     rows = len(symbols) * len(dates) * len(HORIZONS)
     return pd.DataFrame({
@@ -138,6 +157,10 @@ def build_filled_root(store: Store, n_symbols: int = 12, sessions: int = 120,
                                                  "feature_importance": imp}])
         state = _bot(store, rng, f"swing_{h}", dates, closes,
                      lambda d, h=h: store.path("bot_trades", horizon=h, yyyymmdd=d))
+        if h in SCREENED:
+            extra = _screened(symbols, SCREENED[h])
+            state["last_run"]["screen"] = extra.pop("screen")
+            state.update(extra)
         store.write_json("bot_state", state, horizon=h)
     dt = _bot(store, rng, "intraday", dates[-10:], closes,
               lambda d: store.path("dt_trades_file"))

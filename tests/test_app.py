@@ -198,12 +198,15 @@ def _column_config(at: AppTest, columns: list[str]) -> dict:
     return json.loads(table.proto.columns or "{}")
 
 
-def test_pending_signals_are_formatted_as_percentages(monkeypatch, filled):
+def test_why_no_trade_shows_the_screen_or_says_the_state_predates_it(monkeypatch, filled):
     at = _app(monkeypatch, filled.root)
     at.switch_page("pages/bots.py").run()
-    config = _column_config(at, ["symbol", "side", "expected_return", "confidence"])
-    assert config["expected_return"]["type_config"]["format"] == "percent"
+    assert any(s.value == "Why no trade" for s in at.subheader)
+    config = _column_config(at, ["rank", "symbol", "side", "excess_bp", "confidence", "why"])
     assert config["confidence"]["type_config"]["format"] == "percent"
+    assert "Entry bar" in [m.label for m in at.metric]
+    at.segmented_control(key="bots_pick").set_value("4w").run()  # an older state
+    assert any("predates" in c.value for c in at.caption)
 
 
 def test_realised_pnl_says_it_is_net_of_the_fees_beside_it(monkeypatch, filled):

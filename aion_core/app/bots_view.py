@@ -1,0 +1,96 @@
+"""Read models of the Bots page beyond the cards: why a swing bot did not trade, when its
+badge warns that it has sat idle, and where each open position's stop is.
+
+Pure functions of a loaded bot state (CONTRACT.md "Bot state"), no I/O and no Streamlit.
+A swing session's run writes what its selection did (aion_core.bots.construction.Screen) to
+`last_run.screen`, the names nearest to entry with why each was left out to
+`pending_signals`, and the sessions in a row without a fill to `idle_sessions`; states
+written before that carry none of them and read as "no screen", never as zeros.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+#: The selection's rules in the order it applies them (aion_core.bots.construction._entries,
+#: then the cash check in signals.generate_orders): each candidate is counted once, by the
+#: first rule it fails. Key in the screen, label on the page.
+SCREEN_RULES: list[tuple[str, str]] = [
+    ("no_price", "no price"),
+    ("below_bar", "excess below the cost bar"),
+    ("low_confidence", "confidence below min_confidence"),
+    ("outside_top", "outside the top ranks"),
+    ("no_slot", "no free slot"),
+    ("no_cash", "no cash for a whole share"),
+]
+NEAREST_COLUMNS = ["rank", "symbol", "side", "excess_bp", "confidence", "why"]
+
+
+@dataclass(frozen=True)
+class WhyNoTrade:
+    """The last session's selection as the page shows it.
+
+    funnel: one row per step (`step` label, `names` count, `kind`: "candidates", "removed"
+      or "entered"), candidates first, then each rule's removals, then the entries;
+    nearest: NEAREST_COLUMNS, best rank first (`excess_bp` the excess forecast in the
+      side's favour in basis points over the horizon, `confidence` in [0, 1]);
+    note: one line instead of all of it when the state has no screen (else None).
+    """
+
+    session: str | None
+    candidates: int
+    entered: int
+    kept: int
+    left_band: int
+    bar_bp: float | None
+    funnel: pd.DataFrame
+    nearest: pd.DataFrame
+    note: str | None = None
+
+
+def why_no_trade(state: Mapping[str, Any]) -> WhyNoTrade:
+    """What the last session's selection did with its candidates, from `last_run.screen`
+    and `pending_signals`.
+
+    A state from before the screen existed (no `screen` in `last_run`) and a run that
+    screened nothing (halted, disabled: `screen` None) get a `note` and empty frames.
+    """
+    last = state.get("last_run") or {}
+    screen = last.get("screen")
+    session = last.get("session") or state.get("as_of")
+    if not isinstance(screen, Mapping):
+        note = ("This state predates the selection screen: the bot's next session records "
+                "why it did or did not trade." if "screen" not in last
+                else f"The last run screened no names: {last.get('status') or 'no status'}.")
+        return WhyNoTrade(session, 0, 0, 0, 0, None, _funnel({}),
+                          pd.DataFrame(columns=NEAREST_COLUMNS), note)
+    count = {k: int(screen.get(k) or 0) for k in ("candidates", "entered", "kept", "left_band")}
+    bar = screen.get("bar")
+    return WhyNoTrade(session, count["candidates"], count["entered"], count["kept"],
+                      count["left_band"], float(bar) * 1e4 if bar is not None else None,
+                      _funnel(screen), nearest_frame(state.get("pending_signals") or []))
+
+
+def _funnel(screen: Mapping[str, Any]) -> pd.DataFrame:
+    rows = [("candidates", int(screen.get("candidates") or 0), "candidates")]
+    rows += [(label, int(screen.get(key) or 0), "removed") for key, label in SCREEN_RULES]
+    rows.append(("entered", int(screen.get("entered") or 0), "entered"))
+    return pd.DataFrame(rows, columns=["step", "names", "kind"])
+
+
+def nearest_frame(pending: list[Mapping[str, Any]]) -> pd.DataFrame:
+    """The names nearest to entry (pending_signals of the screen's kind: symbol, side, rank,
+    excess, confidence, why) as NEAREST_COLUMNS, best rank first; an older state's signals,
+    which carry no `excess`, give an empty frame."""
+    rows = [p for p in pending if "excess" in p]
+    if not rows:
+        return pd.DataFrame(columns=NEAREST_COLUMNS)
+    frame = pd.DataFrame(rows)
+    frame["excess_bp"] = frame["excess"].astype(float) * 1e4
+    return frame.reindex(columns=NEAREST_COLUMNS).sort_values(
+        ["rank", "symbol"], kind="stable").reset_index(drop=True)
+

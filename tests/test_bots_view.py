@@ -1,0 +1,72 @@
+"""The Bots page's read models (aion_core.app.bots_view), on states a swing session wrote."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from aion_core.app.bots_view import SCREEN_RULES, why_no_trade
+from aion_core.bots.ledger import Book
+from aion_core.bots.registry import swing_bot
+from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession, fresh_state
+from aion_core.knobs.schema import effective_knobs
+
+BOT = swing_bot("1w")
+KNOBS = effective_knobs({}, "swing", "1w")
+
+
+def _session_state(knobs, preds: pd.DataFrame, prices: pd.Series) -> dict:
+    """The state after one session of the real planner (plan, no fills, close)."""
+    planner = SwingPlanner(BOT, knobs)
+    run = SwingSession(pd.Timestamp("2024-03-04"), preds,
+                       SessionPrices(prices, prices, prices, ""), "t")
+    state = fresh_state(BOT.name, 100_000)
+    plan = planner.plan(run, Book.from_state(state), state)
+    return planner.close(run, state, Book.from_state(state), plan, 0, [])
+
+
+def test_every_candidate_is_removed_by_one_rule_or_entered():
+    names = [f"S{i:02d}" for i in range(12)]
+    preds = pd.DataFrame({"expected_return": [0.02 - 0.002 * i for i in range(12)],
+                          "confidence": [0.3 if i == 1 else 0.8 for i in range(12)]},
+                         index=names)
+    prices = pd.Series(50.0, index=names).drop("S11")
+    knobs = replace(KNOBS, max_positions=3, min_confidence=0.5)
+    why = why_no_trade(_session_state(knobs, preds, prices))
+    assert why.note is None and why.session == "2024-03-04"
+    steps = why.funnel.set_index("step")["names"]
+    assert why.candidates == steps["candidates"] == 12
+    assert steps[[label for _, label in SCREEN_RULES]].sum() + steps["entered"] == 12
+    assert steps["no price"] == 1 and steps["confidence below min_confidence"] == 1
+    assert why.entered == steps["entered"]
+    # the bar is the knobs' round trips of slippage and fees, in bp
+    assert why.bar_bp == pytest.approx(
+        KNOBS.entry_cost_multiple * 2 * (KNOBS.slippage_bps + KNOBS.fee_bps))
+
+
+def test_the_nearest_names_in_bp_best_rank_first_with_why():
+    state = {"last_run": {"session": "2024-03-04", "screen": {"candidates": 3, "bar": 0.0012}},
+             "pending_signals": [
+                 {"symbol": "BBB", "side": "buy", "rank": 5, "excess": 0.0004,
+                  "confidence": 0.6, "why": "excess below the cost bar"},
+                 {"symbol": "AAA", "side": "buy", "rank": 2, "excess": 0.0021,
+                  "confidence": 0.7, "why": "no free slot: the kept names fill the book"}]}
+    why = why_no_trade(state)
+    assert why.bar_bp == pytest.approx(12.0)
+    assert list(why.nearest["symbol"]) == ["AAA", "BBB"]
+    assert list(why.nearest["excess_bp"].round(6)) == [21.0, 4.0]
+    assert list(why.nearest.columns) == ["rank", "symbol", "side", "excess_bp", "confidence",
+                                         "why"]
+
+
+def test_a_state_without_a_screen_gets_one_line():
+    old = {"last_run": {"session": "2024-03-04", "status": "ok"},
+           "pending_signals": [{"symbol": "A", "side": "buy", "expected_return": 0.02,
+                                "confidence": 0.7}]}
+    why = why_no_trade(old)
+    assert "predates" in why.note and why.nearest.empty
+    halted = why_no_trade({"last_run": {"status": "halted: kill switch is on", "screen": None}})
+    assert "kill switch" in halted.note
+    assert "predates" in why_no_trade({"last_run": None}).note
