@@ -32,6 +32,7 @@ from aion_core.errors import AionError, ConfigurationError, CorruptFileError
 pio.templates.default = "plotly_white"
 
 GAIN, LOSS, INK, MUTED = "#0f9d58", "#d93025", "#1b1f24", "#6b7280"
+WARN = "#b45309"  # amber: needs a look, not a failure
 BOT_COLOURS = {"swing_1w": "#1f6feb", "swing_2w": "#8250df", "swing_4w": "#bf8700",
                "intraday": "#0e7490", "benchmark": "#6b7280"}
 
@@ -220,11 +221,19 @@ def delta(x: float | None) -> str | None:
     return None if x is None else pct(x).replace(calc.MINUS, "-")
 
 
-def pill(text: str, ok: bool | None, title: str | None = None) -> str:
-    colour = GAIN if ok else LOSS if ok is False else MUTED
+def pill(text: str, ok: bool | None, title: str | None = None, colour: str | None = None) -> str:
+    colour = colour or (GAIN if ok else LOSS if ok is False else MUTED)
     tip = f' title="{html.escape(title, quote=True)}"' if title else ""
     return (f'<span class="aion-pill" style="background:{colour}"{tip}>'
             f"{html.escape(text)}</span>")
+
+
+def bot_pill(status: str, warning: str | None = None, title: str | None = None) -> str:
+    """A bot's badge: its status up to the first colon, coloured by `status_ok`; an idle
+    warning (calc.BotCard.warning) takes its place in amber."""
+    if warning:
+        return pill(warning.split(":", 1)[0], None, title or warning, colour=WARN)
+    return pill(status.split(":", 1)[0], status_ok(status), title)
 
 
 def status_ok(status: str | None) -> bool | None:

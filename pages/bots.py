@@ -40,12 +40,13 @@ def bots_ui() -> tuple[Bot, str, list[str]]:
 def draw_header(bot: str, state: dict, trades: pd.DataFrame) -> None:
     card = bot_card(bot, state, trades)
     last = state.get("last_run") or {}
-    short, _, note = card.status.partition(":")
+    note = (card.warning or card.status).partition(":")[2]
     when = str(last.get("at") or "never").replace("T", " ")[:16]
     where = f"session {last['session']}" if last.get("session") else \
         f"cycle {state['last_cycle']}" if state.get("last_cycle") else ""
     st.html(f"<div class='aion-head'><b>{bot}</b>"
-            f"{_ui.pill(short, _ui.status_ok(card.status))}<small>{note.strip()}</small></div>"
+            f"{_ui.bot_pill(card.status, card.warning, title=card.status)}"
+            f"<small>{note.strip()}</small></div>"
             f"<small style='color:{_ui.MUTED}'>last run {when}"
             f"{' UTC' if last.get('at') else ''} · {where} · orders {last.get('orders', 0)}"
             "</small>")

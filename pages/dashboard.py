@@ -39,12 +39,12 @@ def dashboard_ui() -> tuple[str, str]:
 def draw_card(card: BotCard) -> None:
     """Equity as a metric (with the total return), the rest in one compact row.
 
-    The pill shows the status up to its first colon ("ok", "flat before the close"); the
-    whole line is its tooltip, so a long cycle note never overflows a narrow card.
+    The pill shows the status up to its first colon ("ok", "flat before the close"), or the
+    idle warning in its place ("idle 7 sessions"); the whole line is its tooltip, so a long
+    cycle note never overflows a narrow card.
     """
-    short = card.status.split(":", 1)[0]
     st.html(f'<div class="aion-head"><b>{card.bot}</b>'
-            f'{_ui.pill(short, _ui.status_ok(card.status), title=card.status)}</div>'
+            f'{_ui.bot_pill(card.status, card.warning, title=card.warning or card.status)}</div>'
             f'<small style="color:{_ui.MUTED}">as of {card.as_of or "—"}</small>')
     st.metric("Equity", _ui.money(card.equity), _ui.delta(card.total_return))
     stats = [("Day PnL", _ui.money(card.day_pnl, signed=True, compact_from=1e3, cents=False),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -207,6 +208,17 @@ def test_why_no_trade_shows_the_screen_or_says_the_state_predates_it(monkeypatch
     assert "Entry bar" in [m.label for m in at.metric]
     at.segmented_control(key="bots_pick").set_value("4w").run()  # an older state
     assert any("predates" in c.value for c in at.caption)
+
+
+def test_a_bot_idle_for_sessions_shows_a_warning_badge_not_ok(monkeypatch, filled):
+    at = _app(monkeypatch, filled.root)  # the filled root's 1w bot has gone 7 sessions idle
+    cards = " ".join(h.proto.body for h in at.get("html"))
+    assert ">idle 7 sessions</span>" in cards and "see why no trade" in cards
+    assert cards.count(">idle ") == 1
+    assert re.search(r"<b>swing_2w</b><span [^>]+>ok</span>", cards)  # 0 sessions idle
+    at.switch_page("pages/bots.py").run()
+    head = " ".join(h.proto.body for h in at.get("html"))
+    assert ">idle 7 sessions</span>" in head and "see why no trade" in head
 
 
 def test_realised_pnl_says_it_is_net_of_the_fees_beside_it(monkeypatch, filled):

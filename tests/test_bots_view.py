@@ -7,7 +7,8 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from aion_core.app.bots_view import SCREEN_RULES, why_no_trade
+from aion_core.app.bots_view import IDLE_WARN_SESSIONS, SCREEN_RULES, idle_warning, why_no_trade
+from aion_core.app.calc import bot_card, trades_frame
 from aion_core.bots.ledger import Book
 from aion_core.bots.registry import swing_bot
 from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession, fresh_state
@@ -70,3 +71,21 @@ def test_a_state_without_a_screen_gets_one_line():
     halted = why_no_trade({"last_run": {"status": "halted: kill switch is on", "screen": None}})
     assert "kill switch" in halted.note
     assert "predates" in why_no_trade({"last_run": None}).note
+
+
+def test_an_ok_bot_idle_for_the_threshold_warns_instead():
+    assert idle_warning("ok", IDLE_WARN_SESSIONS - 1) is None
+    assert idle_warning("ok", IDLE_WARN_SESSIONS) == (
+        f"idle {IDLE_WARN_SESSIONS} sessions: see why no trade")
+    assert idle_warning("ok; state rebuilt from the trade log", 9).startswith("idle 9")
+    # a status that already says why nothing happens keeps its badge; no count, no warning
+    assert idle_warning("halted: kill switch is on (admin settings)", 30) is None
+    assert idle_warning("ok", None) is None
+
+
+def test_the_card_carries_the_warning_of_the_state():
+    state = {"initial_cash": 100.0, "cash": 100.0, "positions": {}, "equity_history": [],
+             "last_run": {"status": "ok"}, "idle_sessions": IDLE_WARN_SESSIONS + 2}
+    assert bot_card("swing_1w", state, trades_frame([])).warning.startswith(
+        f"idle {IDLE_WARN_SESSIONS + 2} sessions")
+    assert bot_card("swing_1w", {**state, "idle_sessions": 0}, trades_frame([])).warning is None

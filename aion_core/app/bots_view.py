@@ -16,6 +16,12 @@ from typing import Any
 
 import pandas as pd
 
+#: A swing bot without a fill for this many sessions in a row shows a warning badge instead
+#: of "ok". A ranking book with a hold band trades a few names most sessions; a week without
+#: a single fill means the entry bar, the confidence floor or a full book is holding it
+#: back, and the analyst should read the bot's "Why no trade" to see which.
+IDLE_WARN_SESSIONS = 5
+
 #: The selection's rules in the order it applies them (aion_core.bots.construction._entries,
 #: then the cash check in signals.generate_orders): each candidate is counted once, by the
 #: first rule it fails. Key in the screen, label on the page.
@@ -94,3 +100,15 @@ def nearest_frame(pending: list[Mapping[str, Any]]) -> pd.DataFrame:
     return frame.reindex(columns=NEAREST_COLUMNS).sort_values(
         ["rank", "symbol"], kind="stable").reset_index(drop=True)
 
+
+# --------------------------------------------------------------------------- the badge
+
+
+def idle_warning(status: str | None, idle_sessions: int | None) -> str | None:
+    """The badge that replaces a plain "ok" when the bot has gone IDLE_WARN_SESSIONS or more
+    sessions without a fill ("idle N sessions: see why no trade"), else None. A status that
+    already says why nothing happens (halted, disabled, failed) keeps its own badge."""
+    n = int(idle_sessions or 0)
+    if n < IDLE_WARN_SESSIONS or not str(status or "").lower().startswith("ok"):
+        return None
+    return f"idle {n} sessions: see why no trade"

@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from aion_core.app.bots_view import idle_warning
 from aion_core.bots import performance
 from aion_core.bots.registry import Bot
 from aion_core.knobs.schema import knob_layers
@@ -143,6 +144,7 @@ class BotCard:
     sharpe: float | None = None  # annualised over the closing equity of each day
     max_drawdown: float | None = None  # a negative fraction, from the starting cash on
     exposure: float | None = None  # mean gross / equity; None where the bot keeps no gross
+    warning: str | None = None  # bots_view.idle_warning: the badge shown in place of "ok"
 
 
 def risk_figures(state: Mapping[str, Any]) -> dict[str, float | None]:
@@ -180,6 +182,7 @@ def bot_card(bot: str, state: Mapping[str, Any], trades: pd.DataFrame) -> BotCar
                    open_positions=len(state.get("positions") or {}),
                    win_rate=stats["win_rate"] if stats["trades"] else None,
                    status=str(last.get("status") or "never run"), as_of=state.get("as_of"),
+                   warning=idle_warning(last.get("status"), state.get("idle_sessions")),
                    **risk_figures(state))
 
 
