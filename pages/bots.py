@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from aion_core.app.bots_view import WhyNoTrade, why_no_trade
+from aion_core.app.bots_view import WhyNoTrade, position_levels, why_no_trade
 from aion_core.app.calc import (
     bot_card,
     drawdown_series,
@@ -16,6 +16,7 @@ from aion_core.app.calc import (
     positions_frame,
 )
 from aion_core.bots.registry import Bot
+from aion_core.errors import AionError
 from pages import _ui
 
 RECENT_TRADES = 500
@@ -24,7 +25,14 @@ TRADE_ORDER = ["ts", "symbol", "side", "qty", "price", "realized_pnl", "fees", "
 POSITION_COLUMNS = {"symbol": "Symbol", "qty": "Qty", "avg_price": "Avg price",
                     "last_price": "Last", "market_value": "Value",
                     "unrealised_pnl": "Unrealised", "unrealised_pct": "Unrl. %",
-                    "entry_date": "Entered"}
+                    "entry_date": "Entered",
+                    "stop": st.column_config.Column(
+                        "Stop", help="The price at which the stop_loss knob closes the "
+                        "position: avg price x (1 - stop_loss) for a long, x (1 + stop_loss) "
+                        "for a short, checked on each decision price."),
+                    "target": st.column_config.Column(
+                        "Target", help="The take_profit knob's price, the same way; — while "
+                        "the knob is 0 (off).")}
 
 
 def bots_ui() -> tuple[Bot, str, list[str]]:
@@ -76,6 +84,20 @@ def draw_curves(equity: pd.Series, intraday: bool) -> None:
     _ui.plot(_ui.layout(fig, height=380, title="Equity and drawdown"))
 
 
+def with_levels(store, bot: Bot, pos: pd.DataFrame) -> pd.DataFrame:
+    """The positions with their stop and target prices under the knobs in force (the ones
+    the bot's next run reads); without them, and a caption saying why, when the knobs cannot
+    be read (the Knobs in force box below names the problem)."""
+    try:
+        config = _ui.load(store, "doc", "bots_config")
+        knobs = bot.knobs(config if isinstance(config, dict) else None,
+                          _ui.load(store, "knob_env"))
+    except AionError as exc:
+        st.caption(f"Stop and target prices not shown: {exc}")
+        return pos
+    return position_levels(pos, knobs.stop_loss, knobs.take_profit)
+
+
 def draw_positions(pos: pd.DataFrame) -> None:
     st.subheader(f"Open positions ({len(pos)})")
     if pos.empty:
@@ -85,7 +107,7 @@ def draw_positions(pos: pd.DataFrame) -> None:
                            subset=["unrealised_pnl", "unrealised_pct"]).format(
         {"avg_price": _ui.money, "last_price": _ui.money, "market_value": _ui.money,
          "unrealised_pnl": lambda v: _ui.money(v, signed=True), "unrealised_pct": _ui.pct,
-         "qty": "{:,.0f}"})
+         "qty": "{:,.0f}", "stop": _ui.money, "target": _ui.money})
     st.dataframe(styled, hide_index=True, column_config=POSITION_COLUMNS)
 
 
@@ -176,7 +198,7 @@ def draw_bot(store, bot: Bot, symbol: str, sides: list[str]) -> None:
         intraday = bot.kind == "intraday"
         if len(equity):
             draw_curves(equity, intraday)
-        draw_positions(positions_frame(state))
+        draw_positions(with_levels(store, bot, positions_frame(state)))
         if not intraday:  # the intraday bot acts within its cycle: it screens no session
             draw_why(why_no_trade(state))
         draw_trades(trades, symbol, sides)

@@ -221,6 +221,18 @@ def test_a_bot_idle_for_sessions_shows_a_warning_badge_not_ok(monkeypatch, fille
     assert ">idle 7 sessions</span>" in head and "see why no trade" in head
 
 
+def test_open_positions_show_their_stop_and_target_under_the_knobs(monkeypatch, filled):
+    filled.write_json("bots_config", {"swing": {"1w": {"stop_loss": 0.2, "take_profit": 0.3}}})
+    at = _app(monkeypatch, filled.root)
+    at.switch_page("pages/bots.py").run()
+    (pos,) = [d.value for d in at.dataframe if "stop" in d.value.columns]
+    assert (pos["stop"] - pos["avg_price"] * 0.8).abs().max() < 1e-9  # all long
+    assert (pos["target"] - pos["avg_price"] * 1.3).abs().max() < 1e-9
+    at.segmented_control(key="bots_pick").set_value("2w").run()  # take_profit 0: no target
+    (pos,) = [d.value for d in at.dataframe if "stop" in d.value.columns]
+    assert pos["target"].isna().all() and pos["stop"].notna().all()
+
+
 def test_realised_pnl_says_it_is_net_of_the_fees_beside_it(monkeypatch, filled):
     at = _app(monkeypatch, filled.root)
     at.switch_page("pages/bots.py").run()

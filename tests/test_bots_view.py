@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 import pytest
 
-from aion_core.app.bots_view import IDLE_WARN_SESSIONS, SCREEN_RULES, idle_warning, why_no_trade
-from aion_core.app.calc import bot_card, trades_frame
+from aion_core.app.bots_view import (
+    IDLE_WARN_SESSIONS,
+    SCREEN_RULES,
+    idle_warning,
+    position_levels,
+    why_no_trade,
+)
+from aion_core.app.calc import bot_card, positions_frame, trades_frame
 from aion_core.bots.ledger import Book
 from aion_core.bots.registry import swing_bot
 from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession, fresh_state
@@ -89,3 +96,26 @@ def test_the_card_carries_the_warning_of_the_state():
     assert bot_card("swing_1w", state, trades_frame([])).warning.startswith(
         f"idle {IDLE_WARN_SESSIONS + 2} sessions")
     assert bot_card("swing_1w", {**state, "idle_sessions": 0}, trades_frame([])).warning is None
+
+
+def test_stops_and_targets_sit_where_the_bots_exit_rule_fires():
+    from aion_core.bots.risk import exit_reason
+
+    pos = positions_frame({"positions": {
+        "AAA": {"qty": 10, "avg_price": 100.0, "last_price": 101.0, "entry_date": "d"},
+        "BBB": {"qty": -5, "avg_price": 50.0, "last_price": 49.0, "entry_date": "d"}}})
+    knobs = replace(KNOBS, stop_loss=0.1, take_profit=0.25)
+    levels = position_levels(pos, knobs.stop_loss, knobs.take_profit).set_index("symbol")
+    assert levels.loc["AAA", "stop"] == pytest.approx(90.0)
+    assert levels.loc["BBB", "stop"] == pytest.approx(55.0)
+    assert levels.loc["AAA", "target"] == pytest.approx(125.0)
+    assert levels.loc["BBB", "target"] == pytest.approx(37.5)
+    for sym, row in levels.iterrows():  # a hair beyond each level the rule fires, inside not
+        held, away = {"qty": row["qty"], "avg_price": row["avg_price"]}, np.sign(row["qty"])
+        assert exit_reason(held, row["stop"] * (1 - away * 1e-9), knobs) == "stop_loss", sym
+        assert exit_reason(held, row["stop"] * (1 + away * 1e-6), knobs) is None, sym
+        assert exit_reason(held, row["target"] * (1 + away * 1e-9), knobs) == "take_profit"
+        assert exit_reason(held, row["target"] * (1 - away * 1e-6), knobs) is None, sym
+    off = position_levels(pos, 0.1, 0.0)
+    assert off["target"].isna().all() and list(off["stop"].round(6)) == [90.0, 55.0]
+    assert position_levels(positions_frame({}), 0.1, 0.0).empty

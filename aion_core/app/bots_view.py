@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 #: A swing bot without a fill for this many sessions in a row shows a warning badge instead
@@ -112,3 +113,21 @@ def idle_warning(status: str | None, idle_sessions: int | None) -> str | None:
     if n < IDLE_WARN_SESSIONS or not str(status or "").lower().startswith("ok"):
         return None
     return f"idle {n} sessions: see why no trade"
+
+
+# --------------------------------------------------------------------------- positions
+
+
+def position_levels(positions: pd.DataFrame, stop_loss: float,
+                    take_profit: float) -> pd.DataFrame:
+    """`positions` (calc.positions_frame) with the prices at which the bot's own exits fire
+    (aion_core.bots.risk.exit_reason, on the move from `avg_price`, the cost basis with entry
+    fees): `stop` = avg_price x (1 - stop_loss) for a long, x (1 + stop_loss) for a short;
+    `target` likewise with take_profit, NaN while the knob is off (0). USD per share.
+    """
+    out = positions.copy()
+    side = np.sign(out["qty"].astype(float))
+    avg = out["avg_price"].astype(float)
+    out["stop"] = avg * (1.0 - side * stop_loss)
+    out["target"] = avg * (1.0 + side * take_profit) if take_profit > 0 else np.nan
+    return out
