@@ -12,9 +12,10 @@ from aion_core.brokers.sim import SimBroker
 
 BOT = swing_bot("1w")
 KNOBS = BOT.knobs(None)
-PRICES = pd.Series({"AAA": 10.0, "BBB": 20.0})
-PREDS = pd.DataFrame({"expected_return": [0.03, 0.02], "confidence": [0.9, 0.9]},
-                     index=["AAA", "BBB"])
+PRICES = pd.Series({"AAA": 10.0, "BBB": 20.0, "CCC": 30.0})
+# two names whose excess over the day's mean clears the cost bar, one far below it
+PREDS = pd.DataFrame({"expected_return": [0.03, 0.02, -0.02], "confidence": [0.9, 0.9, 0.9]},
+                     index=["AAA", "BBB", "CCC"])
 
 
 class Counting(SimBroker):

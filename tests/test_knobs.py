@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 
+from aion_core.bots.construction import entry_bar
 from aion_core.bots.registry import BOTS
 from aion_core.errors import KnobError
 from aion_core.knobs.env_file import parse_knobs_env
@@ -60,10 +61,19 @@ def test_overrides_round_trip_through_the_document_shape():
 
 @pytest.mark.parametrize("horizon", list(SWING_KNOBS))
 def test_the_default_entry_bar_clears_a_round_trip_of_default_costs(horizon):
-    """A forecast of 0.1 bp must not queue a buy that slippage and fees make a sure loss."""
+    """An excess forecast of 0.1 bp must not queue a buy that slippage and fees make a sure
+    loss; the bar is in units of cost, so doubling the fees raises it."""
     knobs = effective_knobs({}, "swing", horizon)
     round_trip = 2 * (knobs.slippage_bps + knobs.fee_bps) / 1e4
-    assert knobs.min_expected_return > round_trip
+    assert entry_bar(knobs) >= round_trip
+    dearer = effective_knobs({"swing": {horizon: {"fee_bps": 2 * knobs.fee_bps}}}, "swing",
+                             horizon)
+    assert entry_bar(dearer) > entry_bar(knobs)
+
+
+def test_a_retired_knob_is_refused_naming_what_replaced_it():
+    with pytest.raises(KnobError, match="retired: the entry bar is now entry_cost_multiple"):
+        effective_knobs({"swing": {"1w": {"min_expected_return": 0.002}}}, "swing", "1w")
 
 
 # --------------------------------------------------------------------------- the env layers
@@ -119,7 +129,7 @@ def test_precedence_default_then_env_then_bots_config():
 
 
 BAD_LINES = [
-    ("STOP_LOSS=0.9", 1, "stop_loss", "less than or equal to 0.5"),  # out of range
+    ("STOP_LOSS=0.95", 1, "stop_loss", "less than or equal to 0.9"),  # out of range
     ("# ok\nSTOP_LOSS=-0.1", 2, "stop_loss", "greater than or equal"),
     ("\nMAX_POSITIONS=1.5", 2, "max_positions", "'1.5' is not an int"),
     ("ENABLED=maybe", 1, "enabled", "not true/false"),

@@ -92,15 +92,11 @@ def test_the_models_1w_bot_beats_random_picks_with_the_same_knobs(tmp_path):
             h: cached[session].rename(index=mapping) for h in horizons}
 
     symbols = list(market.close.columns)
-    # The test judges the model's ranking, so every bot enters on any positive forecast: this
-    # market's 1w forecasts sit mostly below zero, and the default entry bar (20 bp, a round
-    # trip's costs) leaves so few entries that the comparison would be of a handful of trades.
-    bar = {"swing": {"1w": {"min_expected_return": 0.0}}}
-    ours = total_return_1w(store, market, dealt({}), tmp_path / "ours", start, end, bar)
+    ours = total_return_1w(store, market, dealt({}), tmp_path / "ours", start, end)
     nulls = []
     for seed in range(19):
         shuffled = np.random.default_rng(seed).permutation(symbols)
         mapping = dict(zip(symbols, shuffled, strict=True))
         nulls.append(total_return_1w(store, market, dealt(mapping), tmp_path / f"null{seed}",
-                                     start, end, bar))
+                                     start, end))
     assert ours > max(nulls), (ours, sorted(nulls))

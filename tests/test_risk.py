@@ -1,4 +1,4 @@
-"""Exit rules: stop, target, horizon, reversal, and their precedence."""
+"""Price exits: the catastrophe stop, the optional target, and their precedence."""
 
 from __future__ import annotations
 
@@ -18,24 +18,16 @@ def test_position_return_is_in_the_positions_favour():
 
 
 def test_stop_and_target_for_long_and_short():
-    stop, target = KNOBS["stop_loss"], KNOBS["take_profit"]
-    assert exit_reason(LONG, 100 * (1 - stop) - 0.01, 1, 5, None, KNOBS) == "stop_loss"
-    assert exit_reason(LONG, 100 * (1 + target) + 0.01, 1, 5, None, KNOBS) == "take_profit"
-    assert exit_reason(SHORT, 100 * (1 + stop) + 0.01, 1, 5, None, KNOBS) == "stop_loss"
-    assert exit_reason(LONG, 100.0, 1, 5, None, KNOBS) is None
+    stop, target = KNOBS["stop_loss"], 0.12
+    on = replace(KNOBS, take_profit=target)
+    assert exit_reason(LONG, 100 * (1 - stop) - 0.01, KNOBS) == "stop_loss"
+    assert exit_reason(LONG, 100 * (1 + target) + 0.01, on) == "take_profit"
+    assert exit_reason(SHORT, 100 * (1 + stop) + 0.01, KNOBS) == "stop_loss"
+    assert exit_reason(LONG, 100.0, on) is None
 
 
-def test_horizon_elapsed_and_stop_takes_precedence():
-    assert exit_reason(LONG, 100.0, 5, 5, None, KNOBS) == "horizon"
-    assert exit_reason(LONG, 100.0, 4, 5, None, KNOBS) is None
-    assert exit_reason(LONG, 50.0, 5, 5, None, KNOBS) == "stop_loss"
-
-
-def test_reversal_needs_a_confident_opposite_prediction_and_the_knob():
-    against = {"expected_return": -0.02, "confidence": 0.9}
-    weak = {"expected_return": -0.02, "confidence": 0.1}
-    assert exit_reason(LONG, 100.0, 1, 5, against, KNOBS) == "reversal"
-    assert exit_reason(LONG, 100.0, 1, 5, weak, KNOBS) is None
-    assert exit_reason(SHORT, 100.0, 1, 5, against, KNOBS) is None
-    off = replace(KNOBS, exit_on_reversal=False)
-    assert exit_reason(LONG, 100.0, 1, 5, against, off) is None
+def test_the_default_stop_is_a_catastrophe_stop_and_the_target_is_off():
+    """A ranking signal's exits are its ranks: no default rule sells a name on a move a
+    reversal signal now likes more (a 5% fall) or on a gain."""
+    assert KNOBS["stop_loss"] >= 0.15 and KNOBS["take_profit"] == 0
+    assert exit_reason(LONG, 90.0, KNOBS) is None and exit_reason(LONG, 300.0, KNOBS) is None

@@ -37,8 +37,11 @@ def test_orders_get_deterministic_ids_and_pending_lists_the_rest():
     state = fresh_state("swing_2w", 100_000)
     plan = plan_session(state, replace(KNOBS, max_positions=1), "2024-03-04")
     assert [o.order_id for o in plan.orders] == [order_id("swing_2w", "20240304", "AAA", "buy")]
-    assert [p["symbol"] for p in plan.pending] == ["BBB"]
-    assert plan.status == "ok"
+    # the names nearest to entry, best first, each with why it was not bought
+    assert [(p["symbol"], p["why"]) for p in plan.pending] == [
+        ("BBB", "ranked beyond max_positions"), ("CCC", "excess below the cost bar")]
+    assert plan.status == "ok" and plan.screen["entered"] == 1
+    assert plan.screen["candidates"] == 3 and plan.screen["below_bar"] == 1
 
 
 def test_kill_switch_and_disabled_say_why():
@@ -59,3 +62,10 @@ def test_close_session_marks_to_the_close_and_replaces_its_own_history_entry():
     again = close_session(after, book, "2024-03-04", Plan([], "ok"), 1, {"AAA": 11.0}, "t")
     assert [e["equity"] for e in again["equity_history"]] == [1050.0]
     assert again["as_of"] == "2024-03-04" and again["last_run"]["orders"] == 1
+
+
+def test_sessions_without_a_fill_are_counted_until_the_next_fill():
+    state, book = fresh_state("swing_2w", 1_000), Book(1_000.0)
+    for day, filled, idle in (("2024-03-04", 0, 1), ("2024-03-05", 0, 2), ("2024-03-06", 2, 0)):
+        state = close_session(state, book, day, Plan([], "ok"), filled, {}, "t")
+        assert state["idle_sessions"] == idle, day

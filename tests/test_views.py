@@ -96,7 +96,7 @@ def test_save_knobs_merges_and_keeps_other_bots(store):
 
 def test_save_knobs_refuses_and_writes_nothing(store):
     with pytest.raises(KnobError, match="stop_loss"):
-        views.save_knobs(store, BOTS["4w"], {"stop_loss": 0.9})
+        views.save_knobs(store, BOTS["4w"], {"stop_loss": 0.95})
     with pytest.raises(KnobError, match="unknown knob"):
         views.save_knobs(store, BOTS["dt"], {"leverage": 3})
     assert store.read_json("bots_config") is None

@@ -56,7 +56,9 @@ def test_a_tear_sheet_from_the_files_agrees_with_the_written_metrics(demo_root,
 
 
 def test_round_trip_tables_and_the_runs_table(demo_root, synthetic_market):
-    run = views.load(demo_root, "backtest", truth_run(demo_root, synthetic_market, ["1w"]))
+    # no hold band: the persistent planted signal would keep its names for the whole window
+    run = views.load(demo_root, "backtest", truth_run(
+        demo_root, synthetic_market, ["1w"], knobs={"swing": {"1w": {"hold_band": 1.0}}}))
     trips = performance.round_trips(run.bot_trades("swing_1w"))
     assert len(trips) > 0
     for column in ("symbol", "exit_reason"):

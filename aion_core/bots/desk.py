@@ -43,6 +43,7 @@ class Plan:
     orders: list[Order]
     status: str
     pending: list[dict[str, Any]] = field(default_factory=list)
+    screen: dict[str, Any] | None = None  # what the selection removed, rule by rule
 
 
 class Run(Protocol):

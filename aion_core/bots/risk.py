@@ -1,8 +1,7 @@
-"""Exit rules of a held position: why (if at all) a bot should close it this session.
+"""Price exits of a held position: whether its own move says to close it this session.
 
 Pure and per position: the signal code asks `exit_reason` for each holding and sells (or
-covers) the ones that answer. Rules are checked in order of precedence, so a stop that is
-hit on the day the horizon ends is logged as the stop: the reason the money was lost.
+covers) the ones that answer, before the book's rank-based choices (aion_core.bots.construction).
 """
 
 from __future__ import annotations
@@ -21,23 +20,17 @@ def position_return(qty: float, avg_price: float, price: float) -> float:
     return move if qty > 0 else -move
 
 
-def exit_reason(position: Mapping[str, Any], price: float, elapsed: int, horizon_sessions: int,
-                prediction: Mapping[str, float] | None, knobs: SwingKnobs) -> str | None:
-    """`stop_loss`, `take_profit`, `horizon`, `reversal` or None (keep holding).
+def exit_reason(position: Mapping[str, Any], price: float, knobs: SwingKnobs) -> str | None:
+    """`stop_loss`, `take_profit` (when the knob is on, > 0) or None (keep holding).
 
-    `price` is the decision price (last close); `elapsed` counts sessions since entry;
-    `prediction` is the name's current {expected_return, confidence}, if any. A reversal
-    counts only when the new prediction is itself confident enough to act on.
+    `price` is the decision price (last close). The stop comes first: a position that hits
+    both on one price is logged as the stop. A ranking signal's ordinary exit is its rank
+    leaving the hold band (aion_core.bots.construction); these two guard against the rare move
+    no forecast saw.
     """
     ret = position_return(position["qty"], position["avg_price"], price)
     if ret <= -knobs.stop_loss:
         return "stop_loss"
-    if ret >= knobs.take_profit:
+    if knobs.take_profit > 0 and ret >= knobs.take_profit:
         return "take_profit"
-    if elapsed >= horizon_sessions:
-        return "horizon"
-    if knobs.exit_on_reversal and prediction is not None \
-            and prediction["confidence"] >= knobs.min_confidence \
-            and prediction["expected_return"] * position["qty"] < 0:
-        return "reversal"
     return None

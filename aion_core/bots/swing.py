@@ -17,10 +17,8 @@ import pandas as pd
 from aion_core.bots.desk import Plan
 from aion_core.bots.ledger import Book, order_id, session_key
 from aion_core.bots.registry import Bot
-from aion_core.bots.signals import generate_orders, prediction_frame, rank_candidates
+from aion_core.bots.signals import generate_orders
 from aion_core.knobs.schema import SwingKnobs
-
-PENDING_SHOWN = 10
 
 
 @dataclass(frozen=True)
@@ -96,19 +94,11 @@ class SwingPlanner:
         if not self.knobs.enabled:
             return Plan([], "disabled: knob 'enabled' is off")
         opening = {**state, "cash": book.cash, "positions": book.positions}
-        session = pd.Timestamp(run.session)
-        orders = generate_orders(run.predictions, opening, self.knobs, run.prices.ref, session,
-                                 self.bot.sessions)
+        decision = generate_orders(run.predictions, opening, self.knobs, run.prices.ref)
         orders = [replace(o, order_id=order_id(self.bot.name, run.key, o.symbol, o.side))
-                  for o in orders]
-        placed = {o.symbol for o in orders}
-        ranked = rank_candidates(prediction_frame(run.predictions), self.knobs, run.prices.ref,
-                                 exclude=set(book.positions) | placed)
-        pending = [{"symbol": str(s), "side": r["side"],
-                    "expected_return": round(float(r["expected_return"]), 6),
-                    "confidence": round(float(r["confidence"]), 4)}
-                   for s, r in ranked.head(PENDING_SHOWN).iterrows()]
-        return Plan(orders, "ok", pending)
+                  for o in decision.orders]
+        screen = decision.screen.to_dict()
+        return Plan(orders, "ok", screen.pop("nearest"), screen)
 
     def close(self, run: SwingSession, state: Mapping[str, Any], book: Book, plan: Plan,
               filled: int, notes: list[str]) -> dict[str, Any]:
@@ -123,7 +113,9 @@ class SwingPlanner:
                  "gross": round(book.gross, 4)}
         history = [e for e in state["equity_history"] if e["date"] < day] + [entry]
         status = plan.status if not notes else f"{plan.status}; " + "; ".join(notes)
+        idle = 0 if filled else int(state.get("idle_sessions", 0)) + 1
         return {**state, "as_of": day, "cash": book.cash, "positions": book.positions,
                 "equity_history": history, "pending_signals": plan.pending,
+                "idle_sessions": idle,
                 "last_run": {"at": run.at, "session": day, "status": status, "orders": filled,
-                             "planned": len(plan.orders)}}
+                             "planned": len(plan.orders), "screen": plan.screen}}

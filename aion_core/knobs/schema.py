@@ -61,31 +61,35 @@ def _swing_knobs(horizon: str) -> tuple[Knob, ...]:
     return (
         Knob("enabled", bool, True, help="Trade at all. Off: the bot runs, places no order."),
         Knob("aggression", float, 1.0, 0.1, 2.0, 0.05,
-             "Scales each position's size (1.0 = max_alloc of equity)."),
+             "Scales the book: 1.0 puts 1/max_positions of equity in each name (at most "
+             "max_alloc)."),
         Knob("max_positions", int, 10, 1, 100, 1, "Most names held at once."),
         Knob("max_alloc", float, 0.10, 0.01, 0.5, 0.01,
              "Largest share of equity put in one name, before aggression."),
         # Confidence is P(the name lands on its predicted side of the median), calibrated
-        # out of sample: 0.50 is a coin flip. On real data (S&P 500, 2017) the swing models'
-        # confidences span 0.49-0.55 and the 1w model put 116 of 135,000 rows at 0.52 or
-        # more, so a higher default left the bots idle; ranking by expected return and
-        # max_positions keep the best of what clears it.
-        Knob("min_confidence", float, 0.50, 0.0, 1.0, 0.01,
-             "Ignore predictions whose calibrated confidence is below this."),
-        # A trade must earn its costs: at the default slippage and fees a round trip costs
-        # 2 x (5 + 1) = 12 bp whatever the horizon, so 0 queued buys on a 0.1 bp forecast.
-        # 20 bp clears that with a margin. On real data (S&P 500, 2015-16, out of sample) the
-        # day's ten best forecasts span 25-45 bp (1w) to 95-155 bp (4w), so the bar removes
-        # the noise, not the bots' trades.
-        Knob("min_expected_return", float, 0.002, -0.05, 0.10, 0.001,
-             "Enter only when the predicted return over the horizon (a fraction: 0.002 = "
-             "20 bp) exceeds this; the default clears a round trip's slippage and fees."),
-        Knob("stop_loss", float, round(0.05 * scale, 3), 0.005, 0.5, 0.005,
-             "Sell when a position has lost this fraction since entry."),
-        Knob("take_profit", float, round(0.10 * scale, 3), 0.005, 1.0, 0.005,
-             "Sell when a position has gained this fraction since entry."),
-        Knob("exit_on_reversal", bool, True,
-             help="Sell when the name's prediction turns against the position."),
+        # out of sample. On the S&P 500 dev years its reliability table is flat (docs/BOTS.md):
+        # it does not tell a better bet from a worse one, so it filters nothing by default
+        # and the pages show it as information.
+        Knob("min_confidence", float, 0.0, 0.0, 1.0, 0.01,
+             "Ignore predictions whose calibrated confidence is below this (0 = off: on real "
+             "data confidence has not sorted good bets from bad; informational)."),
+        # The bar is in units of cost, not bp: a change of fees or slippage moves it.
+        Knob("entry_cost_multiple", float, 1.0, 0.0, 10.0, 0.25,
+             "Enter only when the name's excess forecast (its expected return less the day's "
+             "mean over all names) exceeds this many round trips of slippage and fees."),
+        Knob("hold_band", float, 2.0, 1.0, 10.0, 0.25,
+             "Keep a held name while its rank is within this multiple of max_positions "
+             "(2.0 with 10 positions: sell when it falls below 20th); new names enter from "
+             "the top max_positions only."),
+        Knob("rebalance_band", float, 0.5, 0.0, 5.0, 0.05,
+             "Trade a kept name back to its target weight only when it is off by more than "
+             "this fraction of the target (a no-trade band)."),
+        Knob("stop_loss", float, round(0.15 * scale, 3), 0.005, 0.9, 0.005,
+             "Catastrophe stop: sell when a position has lost this fraction since entry "
+             "(wide: a ranking signal's exits are the hold band)."),
+        Knob("take_profit", float, 0.0, 0.0, 2.0, 0.005,
+             "Sell when a position has gained this fraction since entry (0 = off: a name "
+             "leaves when its rank does)."),
         Knob("allow_short", bool, False, help="Also sell short the names predicted to fall."),
         Knob("slippage_bps", float, 5.0, 0.0, 100.0, 0.5,
              "Simulated fill slippage, basis points against us."),
@@ -148,8 +152,9 @@ class BotKnobs:
 class SwingKnobs(BotKnobs):
     """A swing bot's knobs (SWING_KNOBS[h])."""
 
-    min_expected_return: float
-    exit_on_reversal: bool
+    entry_cost_multiple: float
+    hold_band: float
+    rebalance_band: float
     allow_short: bool
 
 
@@ -177,6 +182,15 @@ def knob_schema(section: str, horizon: str | None = None) -> tuple[Knob, ...]:
     raise KnobError(f"unknown bot {section}/{horizon}")
 
 
+#: Knobs of earlier releases and what replaced them: a bots_config.json that still sets one
+#: is refused with this line (the bots keep their last state until it is edited).
+RETIRED = {
+    "min_expected_return": "the entry bar is now entry_cost_multiple, in round trips of "
+                           "slippage and fees, on the forecast less the day's mean",
+    "exit_on_reversal": "a held name now leaves when its rank falls out of hold_band",
+}
+
+
 def _model_for(knobs: tuple[Knob, ...]):  # -> type[BaseModel]
     model_fields = {}
     for k in knobs:
@@ -202,7 +216,8 @@ def validate_knobs(section: str, overrides: Mapping[str, Any],
         name = str(first["loc"][0]) if first["loc"] else "?"
         where = f"{section}/{horizon}" if horizon else section
         if first["type"] == "extra_forbidden":
-            raise KnobError(f"unknown knob {name!r} for {where}", knob=name) from exc
+            retired = f" (retired: {RETIRED[name]})" if name in RETIRED else ""
+            raise KnobError(f"unknown knob {name!r} for {where}{retired}", knob=name) from exc
         raise KnobError(f"knob {name!r} for {where}: {first['msg']} "
                         f"(got {first.get('input')!r})", knob=name) from exc
     return {name: getattr(model, name) for name in overrides}

@@ -71,6 +71,7 @@ class BotState(Doc):
     equity_history: list[EquityPoint] = []
     pending_signals: list[dict[str, Any]] = []
     last_run: dict[str, Any] | None = None
+    idle_sessions: int = Field(0, ge=0)  # sessions in a row without a fill (swing bots)
 
 
 class IntradayState(BotState):
