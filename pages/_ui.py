@@ -210,6 +210,7 @@ def refresh_every(settings: Settings) -> str:
 # --------------------------------------------------------------------------- formats
 
 MONEY_AXIS = calc.MONEY_AXIS
+MINUS = calc.MINUS
 
 
 money, pct = calc.fmt_money, calc.fmt_pct

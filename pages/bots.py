@@ -7,9 +7,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from aion_core.app.bots_view import WhyNoTrade, position_levels, why_no_trade
+from aion_core.app.bots_view import WhyNoTrade, book_risk, position_levels, why_no_trade
 from aion_core.app.calc import (
     bot_card,
+    daily_equity,
     drawdown_series,
     equity_series,
     knob_table,
@@ -45,7 +46,8 @@ def bots_ui() -> tuple[Bot, str, list[str]]:
     return bot, symbol, sides
 
 
-def draw_header(bot: str, state: dict, trades: pd.DataFrame) -> None:
+def draw_header(bot: str, state: dict, trades: pd.DataFrame, risk: dict) -> None:
+    """Status, last run and the headline figures; `risk`: bots_view.book_risk."""
     card = bot_card(bot, state, trades)
     last = state.get("last_run") or {}
     note = (card.warning or card.status).partition(":")[2]
@@ -58,7 +60,7 @@ def draw_header(bot: str, state: dict, trades: pd.DataFrame) -> None:
             f"<small style='color:{_ui.MUTED}'>last run {when}"
             f"{' UTC' if last.get('at') else ''} · {where} · orders {last.get('orders', 0)}"
             "</small>")
-    cols = st.columns(5)
+    cols = st.columns(7)
     cols[0].metric("Equity", _ui.money(card.equity), _ui.delta(card.total_return))
     cols[1].metric("Day PnL", _ui.money(card.day_pnl, signed=True),
                    _ui.delta(card.day_pnl / (card.equity - card.day_pnl))
@@ -66,6 +68,13 @@ def draw_header(bot: str, state: dict, trades: pd.DataFrame) -> None:
     cols[2].metric("Cash", _ui.money(float(state.get("cash") or 0)))
     cols[3].metric("Open positions", card.open_positions)
     cols[4].metric("Win rate", _ui.pct(card.win_rate, signed=False, digits=0))
+    over = f"over the {risk['sessions']} sessions the book and the bars share"
+    cols[5].metric("Beta", "—" if risk["beta"] is None else f"{risk['beta']:.2f}".replace(
+        "-", _ui.MINUS), help="Of the book's daily returns to the equal-weight universe's "
+        f"(each session the mean close-to-close return of every name), {over}.")
+    cols[6].metric("Active risk", _ui.pct(risk["active_risk"], signed=False, digits=1),
+                   help="Tracking error: the annualised standard deviation of the book's "
+                   f"daily return less the equal-weight universe's, {over}.")
 
 
 def draw_curves(equity: pd.Series, intraday: bool) -> None:
@@ -82,6 +91,15 @@ def draw_curves(equity: pd.Series, intraday: bool) -> None:
         fig.update_xaxes(rangebreaks=[{"bounds": ["sat", "mon"]},
                                       {"bounds": [21, 14], "pattern": "hour"}])
     _ui.plot(_ui.layout(fig, height=380, title="Equity and drawdown"))
+
+
+def universe_closes(store) -> pd.DataFrame | None:
+    """Every name's closes for the benchmark; None when the bars cannot be read (the
+    Predictions page names the file), so the figures show "—" and the rest still renders."""
+    try:
+        return _ui.load(store, "closes")
+    except AionError:
+        return None
 
 
 def with_levels(store, bot: Bot, pos: pd.DataFrame) -> pd.DataFrame:
@@ -193,8 +211,10 @@ def draw_bot(store, bot: Bot, symbol: str, sides: list[str]) -> None:
         if state is None:
             _ui.empty(f"{bot.label} has no state", bot.job)
             return
-        draw_header(bot.label, state, trades)
         equity = equity_series(state)
+        initial = float(state.get("initial_cash") or 0) or None
+        draw_header(bot.label, state, trades,
+                    book_risk(daily_equity(equity), initial, universe_closes(store)))
         intraday = bot.kind == "intraday"
         if len(equity):
             draw_curves(equity, intraday)

@@ -233,6 +233,13 @@ def test_open_positions_show_their_stop_and_target_under_the_knobs(monkeypatch, 
     assert pos["target"].isna().all() and pos["stop"].notna().all()
 
 
+def test_the_bots_page_shows_the_books_beta_and_active_risk(monkeypatch, filled):
+    at = _app(monkeypatch, filled.root)
+    at.switch_page("pages/bots.py").run()
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Beta"] != "—" and shown["Active risk"].endswith("%")
+
+
 def test_realised_pnl_says_it_is_net_of_the_fees_beside_it(monkeypatch, filled):
     at = _app(monkeypatch, filled.root)
     at.switch_page("pages/bots.py").run()

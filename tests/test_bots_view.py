@@ -11,6 +11,7 @@ import pytest
 from aion_core.app.bots_view import (
     IDLE_WARN_SESSIONS,
     SCREEN_RULES,
+    book_risk,
     idle_warning,
     position_levels,
     why_no_trade,
@@ -119,3 +120,23 @@ def test_stops_and_targets_sit_where_the_bots_exit_rule_fires():
     off = position_levels(pos, 0.1, 0.0)
     assert off["target"].isna().all() and list(off["stop"].round(6)) == [90.0, 55.0]
     assert position_levels(positions_frame({}), 0.1, 0.0).empty
+
+
+def test_the_books_beta_and_active_risk_against_the_equal_weight_universe():
+    rng = np.random.default_rng(5)
+    days = pd.bdate_range("2026-01-05", periods=60)
+    closes = pd.DataFrame(50 * np.exp(np.cumsum(rng.normal(0, 0.02, (60, 4)), axis=0)),
+                          index=days, columns=list("ABCD"))
+    equity = pd.Series(1e5 * np.exp(np.cumsum(rng.normal(0, 0.01, 40))), index=days[20:])
+    risk = book_risk(equity, 1e5, closes)
+    # plain numpy: the universe's daily return is the mean of the names' returns
+    c = closes.to_numpy()
+    uni = (c[1:] / c[:-1] - 1).mean(axis=1)[19:]  # the sessions of days[20:]
+    e = np.concatenate([[1e5], equity.to_numpy()])
+    book = e[1:] / e[:-1] - 1
+    beta = np.cov(book, uni, ddof=1)[0, 1] / np.var(uni, ddof=1)
+    assert risk["sessions"] == 40
+    assert risk["beta"] == pytest.approx(beta, rel=1e-9)
+    assert risk["active_risk"] == pytest.approx(np.std(book - uni, ddof=1) * np.sqrt(252))
+    assert book_risk(equity, 1e5, None) == {"beta": None, "active_risk": None, "sessions": 0}
+    assert book_risk(equity.iloc[:1], 1e5, closes)["beta"] is None

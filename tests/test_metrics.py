@@ -122,6 +122,33 @@ def test_tear_sheet_adds_to_performance(equity):
     assert sheet["exposure"] == pytest.approx(0.5)
 
 
+def test_active_risk_is_the_annualised_std_of_the_active_return(equity):
+    rng = np.random.default_rng(3)
+    rets = performance.returns(equity)
+    bench = pd.Series(rng.normal(0.0003, 0.01, len(rets) + 5),
+                      index=pd.bdate_range(rets.index[0] - pd.Timedelta(days=7), periods=len(
+                          rets) + 5))
+    common = rets.index.intersection(bench.index)
+    active = rets[common].to_numpy() - bench[common].to_numpy()
+    want = np.sqrt(np.sum((active - active.mean()) ** 2) / (len(active) - 1)) * np.sqrt(252)
+    assert performance.active_risk(rets, bench) == pytest.approx(want, rel=1e-12)
+    assert performance.active_risk(rets, rets) == pytest.approx(0.0, abs=1e-15)
+    assert performance.active_risk(rets.iloc[:1], bench) is None
+    sheet = performance.tear_sheet(equity, [], None, 100_000, bench=equity * 1.0)
+    assert sheet["active_risk"] == pytest.approx(0.0, abs=1e-12)
+    assert performance.tear_sheet(equity, [], None, 100_000)["active_risk"] is None
+
+
+def test_the_equal_weight_universe_return_is_the_mean_of_the_names_returns():
+    days = pd.bdate_range("2024-01-02", periods=4)
+    closes = pd.DataFrame({"A": [10.0, 11.0, 12.1, 12.1], "B": [20.0, 18.0, np.nan, 19.8],
+                           "C": [np.nan, 5.0, 6.0, 3.0]}, index=days)
+    got = performance.universe_returns(closes)
+    # by hand: a name counts on a session with a close that day and the day before
+    want = [np.mean([0.1, -0.1]), np.mean([0.1, 0.2]), np.mean([0.0, -0.5])]
+    assert list(got.index) == list(days[1:]) and got.to_numpy() == pytest.approx(want)
+
+
 def test_psr_and_dsr_give_the_papers_worked_numbers():
     """Bailey & Lopez de Prado (2014), "The Deflated Sharpe Ratio", the numerical example:
     100 trials whose annualised Sharpe ratios vary by 1/2, the best at 2.5 annualised over

@@ -72,13 +72,16 @@ def expected_sheet(store, run_id: str, bot: str) -> dict[str, float | None]:
     rets = performance.session_returns(eq, initial)
     worst = performance.max_drawdown(pd.concat([pd.Series([initial]), eq]))
     growth = performance.cagr(eq, initial)
-    alpha, beta = performance.alpha_beta(rets, performance.session_returns(bench, initial))
+    bench_rets = performance.session_returns(bench, initial)
+    alpha, beta = performance.alpha_beta(rets, bench_rets)
+    active = (rets - bench_rets.reindex(rets.index)).dropna().to_numpy()
     closing = [t["realized_pnl"] for t in trades if t["realized_pnl"]]
     notional = sum(t["qty"] * t["price"] for t in trades)
     return {"total_return": performance.total_return(eq, initial), "cagr": growth,
             "volatility": performance.volatility(rets), "sharpe": performance.sharpe(rets),
             "sortino": performance.sortino(rets), "max_drawdown": worst,
             "calmar": performance.calmar(growth, worst), "alpha": alpha, "beta": beta,
+            "active_risk": np.std(active, ddof=1) * np.sqrt(252),
             "win_rate": performance.trade_stats(closing)["win_rate"],
             "profit_factor": performance.profit_factor(closing),
             "avg_holding_days": performance.round_trips(trades)["days_held"].mean(),

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aion_core.bots import performance
+
 #: A swing bot without a fill for this many sessions in a row shows a warning badge instead
 #: of "ok". A ranking book with a hold band trades a few names most sessions; a week without
 #: a single fill means the entry bar, the confidence floor or a full book is holding it
@@ -131,3 +133,28 @@ def position_levels(positions: pd.DataFrame, stop_loss: float,
     out["stop"] = avg * (1.0 - side * stop_loss)
     out["target"] = avg * (1.0 + side * take_profit) if take_profit > 0 else np.nan
     return out
+
+
+# --------------------------------------------------------------------------- the book's risk
+
+
+def book_risk(equity: pd.Series, initial: float | None,
+              closes: pd.DataFrame | None) -> dict[str, float | int | None]:
+    """The book's beta to the equal-weight universe and its active risk (annualised tracking
+    error), on the sessions both the book and the universe have a return for.
+
+    equity: the bot's closing equity per session (calc.daily_equity; index dates, USD), its
+    first return measured from `initial`; closes: the universe's closes (index session
+    dates, a column per symbol), whose daily return is the mean of the names'
+    close-to-close returns (performance.universe_returns). Returns `beta`, `active_risk`
+    (a fraction a year) and `sessions`; the figures are None under two common sessions.
+    """
+    if closes is None or closes.empty or not len(equity):
+        return {"beta": None, "active_risk": None, "sessions": 0}
+    rets = performance.session_returns(equity, initial)
+    bench = performance.universe_returns(closes)
+    sessions = len(rets.index.intersection(bench.index))
+    if sessions < 2:
+        return {"beta": None, "active_risk": None, "sessions": sessions}
+    return {"beta": performance.alpha_beta(rets, bench)[1],
+            "active_risk": performance.active_risk(rets, bench), "sessions": sessions}

@@ -44,6 +44,8 @@ FIGURES: list[tuple[str, str, str, str]] = [
     ("sortino", "Sortino", "ratio", "Like Sharpe, over the downside deviation only."),
     ("alpha", "Alpha", "pct", "Annual return not explained by the benchmark (CAPM)."),
     ("beta", "Beta", "ratio", "Sensitivity of daily returns to the benchmark's."),
+    ("active_risk", "Active risk", "share", "Tracking error: annualised standard deviation of "
+                                            "daily returns less the benchmark's."),
     ("exposure", "Exposure", "share", "Mean of gross position value over equity."),
     ("win_rate", "Win rate", "share", "Share of closing fills with a realised gain."),
     ("profit_factor", "Profit factor", "ratio", "Gross gains over gross losses of closing "

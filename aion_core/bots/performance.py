@@ -106,6 +106,27 @@ def alpha_beta(rets: pd.Series, bench: pd.Series) -> tuple[float, float]:
     return float((1.0 + daily) ** PERIODS_PER_YEAR - 1.0), beta
 
 
+def active_risk(rets: pd.Series, bench: pd.Series) -> float | None:
+    """Annualised tracking error against a benchmark: the sample standard deviation of the
+    daily active return (r - b) on the sessions both have returns for, times sqrt(252); a
+    fraction a year. How far a book strays from the benchmark, whichever way; None with
+    under two common sessions, where it is undefined."""
+    both = pd.concat([rets.rename("r"), bench.rename("b")], axis=1, join="inner").dropna()
+    if len(both) < 2:
+        return None
+    return float((both["r"] - both["b"]).std(ddof=1) * math.sqrt(PERIODS_PER_YEAR))
+
+
+def universe_returns(closes: pd.DataFrame) -> pd.Series:
+    """The equal-weight universe's session returns, rebalanced daily: each session the mean
+    of the close-to-close returns of the names with a close that session and the one before.
+
+    closes: index session dates, one column per symbol (USD). Returns fractions indexed by
+    session date, from the second session on (NaN-free: a session no name can say is left
+    out)."""
+    return closes.astype(float).pct_change(fill_method=None).iloc[1:].mean(axis=1).dropna()
+
+
 def rolling_sharpe(rets: pd.Series, window: int = 63) -> pd.Series:
     """Sharpe over the trailing `window` sessions (annualised like `sharpe`), from the first
     full window on; the index is the window's last session."""
@@ -228,16 +249,17 @@ def round_trips(trades: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
 
 def tear_sheet(equity: pd.Series, trades: list[Mapping[str, Any]], gross: pd.Series | None,
                initial: float, bench: pd.Series | None = None) -> dict[str, Any]:
-    """`performance` plus the tear sheet's other figures: volatility, Calmar, alpha and beta
-    against `bench` (the benchmark's equity curve, USD, same kind of index; zeros without
-    one), profit factor and the closed round trips' average holding days."""
+    """`performance` plus the tear sheet's other figures: volatility, Calmar, alpha, beta and
+    active risk against `bench` (the benchmark's equity curve, USD, same kind of index; zeros
+    and None without one), profit factor and the closed round trips' average holding days."""
     out = performance(equity, trades, gross, initial)
     rets = session_returns(equity, initial)
-    alpha, beta = alpha_beta(rets, session_returns(bench, initial)) if bench is not None \
-        and len(bench) else (0.0, 0.0)
+    has_bench = bench is not None and len(bench) > 0
+    bench_rets = session_returns(bench, initial) if has_bench else pd.Series(dtype=float)
+    alpha, beta = alpha_beta(rets, bench_rets) if has_bench else (0.0, 0.0)
     trips = round_trips(trades)
     out.update(volatility=volatility(rets), calmar=calmar(out["cagr"], out["max_drawdown"]),
-               alpha=alpha, beta=beta,
+               alpha=alpha, beta=beta, active_risk=active_risk(rets, bench_rets),
                profit_factor=profit_factor(t["realized_pnl"] for t in trades
                                            if t.get("realized_pnl")),
                avg_holding_days=float(trips["days_held"].mean()) if len(trips) else 0.0)
