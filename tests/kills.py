@@ -117,8 +117,10 @@ JOBS = [
     Job("backtest", lambda root, out: [*_aion("backtest", "--start", "2026-11-02", "--end",
                                               "2026-11-20")(root, out), "--out", str(out)],
         report=True),
+    # The composite: the kill lands in the job's own machinery (its chunks, the report, the
+    # trial registry) rather than in LightGBM's folds, which the nightly's kills cover.
     Job("evaluate", _aion("evaluate", "--start", "2026-10-15", "--end", "2026-11-20",
-                          "--retrain-every", "20")),
+                          "--retrain-every", "20", "--model", "composite")),
     Job("intraday", lambda root, out: [
         sys.executable, "-c", CYCLES, str(root),
         *(t.isoformat() for t in session_cycles(pd.Timestamp(INTRADAY_SESSION)))],
