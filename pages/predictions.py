@@ -1,4 +1,5 @@
-"""Predictions: every symbol's forecasts; for one symbol its chart, history and the models."""
+"""Predictions: every symbol's forecasts; for one symbol its chart (with the bots' fills of
+it marked), history and the models."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from aion_core.app.bots_view import trade_markers
 from aion_core.app.calc import chart_frame, predictions_table
+from aion_core.bots.registry import BOTS
 from aion_core.config import HORIZONS
+from aion_core.errors import AionError
 from pages import _ui
 
 
@@ -30,7 +34,36 @@ def draw_table(shown: pd.DataFrame) -> None:
     st.dataframe(shown, hide_index=True, height=360, column_config=_ui.prediction_columns())
 
 
-def draw_chart(symbol: str, f: pd.DataFrame) -> None:
+#: Marker of a fill by side: Plotly symbol and colour.
+FILL_MARKERS = {"buy": ("triangle-up", "#1f6feb"), "sell": ("triangle-down", "#bf8700")}
+
+
+def bot_trades(store) -> list[pd.DataFrame]:
+    """Every bot's trade log (calc.trades_frame); a bot whose files cannot be read is left
+    out here, where its fills are decoration (the Bots page names the file)."""
+    frames = []
+    for bot in BOTS.values():
+        try:
+            frames.append(_ui.load(store, "bot", bot.key)[1])
+        except AionError:
+            continue
+    return frames
+
+
+def add_fills(fig: go.Figure, fills: pd.DataFrame) -> None:
+    """The bots' fills on the price panel at their fill price, buys and sells apart."""
+    for side, part in fills.groupby("side"):
+        symbol, colour = FILL_MARKERS.get(str(side), ("circle", _ui.INK))
+        fig.add_scatter(
+            x=part["date"], y=part["price"], mode="markers", name=f"bot {side}s",
+            marker={"symbol": symbol, "size": 11, "color": colour,
+                    "line": {"color": "white", "width": 1}},
+            customdata=part[["bot", "qty", "reason"]].to_numpy(),
+            hovertemplate=f"{side} %{{customdata[1]:,.0f}} @ $%{{y:,.2f}} by %{{customdata[0]}}"
+                          "<br>reason: %{customdata[2]}<extra></extra>", row=1, col=1)
+
+
+def draw_chart(symbol: str, f: pd.DataFrame, fills: pd.DataFrame) -> None:
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, row_heights=[0.6, 0.2, 0.2],
                         vertical_spacing=0.03)
     fig.add_candlestick(x=f["date"], open=f["open"], high=f["high"], low=f["low"],
@@ -44,10 +77,14 @@ def draw_chart(symbol: str, f: pd.DataFrame) -> None:
                 marker_color=[_ui.GAIN if u else _ui.LOSS for u in up], opacity=0.6)
     fig.add_scatter(x=f["date"], y=f["rsi_14"], name="RSI 14", line={"color": "#8250df"},
                     row=3, col=1)
+    add_fills(fig, fills)
     for level in (30, 70):
         fig.add_hline(y=level, line={"dash": "dot", "color": "#9ca3af", "width": 1}, row=3, col=1)
     fig.update_xaxes(rangeslider_visible=False, rangebreaks=[{"bounds": ["sat", "mon"]}])
     _ui.plot(_ui.layout(fig, height=560, title=f"{symbol}: last {len(f)} sessions"))
+    if len(fills):
+        st.caption(f"▲ buys and ▼ sells: the bots' {len(fills)} fills of {symbol} in this "
+                   "window, at their fill price; hover one for the bot, quantity and reason.")
 
 
 def draw_history(symbol: str, hist: pd.DataFrame) -> None:
@@ -71,7 +108,10 @@ def draw_symbol(store, symbol: str) -> None:
         if bars is None or bars.empty:
             _ui.empty(f"No daily bars for {symbol}", "market")
         else:
-            draw_chart(symbol, chart_frame(bars))
+            f = chart_frame(bars)
+            labels = {b.name: b.label for b in BOTS.values()}
+            draw_chart(symbol, f, trade_markers(bot_trades(store), symbol, f["date"].min(),
+                                                f["date"].max(), labels))
     with _ui.guard("Prediction history"):
         draw_history(symbol, _ui.load(store, "prediction_history", symbol))
 

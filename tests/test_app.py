@@ -240,6 +240,18 @@ def test_the_bots_page_shows_the_books_beta_and_active_risk(monkeypatch, filled)
     assert shown["Beta"] != "—" and shown["Active risk"].endswith("%")
 
 
+def test_the_price_chart_marks_the_bots_fills_of_the_symbol(monkeypatch, filled):
+    at = _app(monkeypatch, filled.root)
+    at.switch_page("pages/predictions.py").run()
+    symbol = at.selectbox(key="pred_symbol").value
+    (chart, *_) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    marks = {t["name"]: t for t in chart["data"] if t.get("mode") == "markers"}
+    assert marks["bot buys"]["marker"]["symbol"] == "triangle-up"
+    assert marks["bot sells"]["marker"]["symbol"] == "triangle-down"
+    assert "reason" in marks["bot buys"]["hovertemplate"]
+    assert any(f"fills of {symbol}" in c.value for c in at.caption)
+
+
 def test_realised_pnl_says_it_is_net_of_the_fees_beside_it(monkeypatch, filled):
     at = _app(monkeypatch, filled.root)
     at.switch_page("pages/bots.py").run()

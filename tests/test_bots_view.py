@@ -14,6 +14,7 @@ from aion_core.app.bots_view import (
     book_risk,
     idle_warning,
     position_levels,
+    trade_markers,
     why_no_trade,
 )
 from aion_core.app.calc import bot_card, positions_frame, trades_frame
@@ -140,3 +141,27 @@ def test_the_books_beta_and_active_risk_against_the_equal_weight_universe():
     assert risk["active_risk"] == pytest.approx(np.std(book - uni, ddof=1) * np.sqrt(252))
     assert book_risk(equity, 1e5, None) == {"beta": None, "active_risk": None, "sessions": 0}
     assert book_risk(equity.iloc[:1], 1e5, closes)["beta"] is None
+
+
+def test_fills_are_marked_on_their_new_york_session_within_the_chart():
+    one = trades_frame([
+        {"ts": "2026-01-06T14:30:00+00:00", "bot": "swing_1w", "symbol": "AAA", "side": "buy",
+         "qty": 10, "price": 50.0, "reason": "entry"},
+        {"ts": "2026-01-09T01:30:00+00:00", "bot": "swing_1w", "symbol": "AAA", "side": "sell",
+         "qty": 10, "price": 52.0, "reason": "manual"},  # 20:30 on the 8th in New York
+        {"ts": "2026-01-07T14:30:00+00:00", "bot": "swing_1w", "symbol": "BBB", "side": "buy",
+         "qty": 5, "price": 9.0, "reason": "entry"},
+        {"ts": "2025-12-01T14:30:00+00:00", "bot": "swing_1w", "symbol": "AAA", "side": "buy",
+         "qty": 1, "price": 40.0, "reason": "entry"}])  # before the chart
+    dt = trades_frame([{"ts": "2026-01-07T15:45:00+00:00", "bot": "dt", "symbol": "AAA",
+                        "side": "sell", "qty": 3, "price": 51.0, "reason": "stop_loss"}])
+    marks = trade_markers([one, dt, trades_frame([])], "AAA", pd.Timestamp("2026-01-02"),
+                          pd.Timestamp("2026-01-09"), {"dt": "intraday"})
+    assert marks.to_dict("records") == [
+        {"date": pd.Timestamp("2026-01-06"), "bot": "swing_1w", "side": "buy", "qty": 10,
+         "price": 50.0, "reason": "entry"},
+        {"date": pd.Timestamp("2026-01-07"), "bot": "intraday", "side": "sell", "qty": 3,
+         "price": 51.0, "reason": "stop_loss"},
+        {"date": pd.Timestamp("2026-01-08"), "bot": "swing_1w", "side": "sell", "qty": 10,
+         "price": 52.0, "reason": "manual"}]
+    assert trade_markers([], "AAA", pd.Timestamp("2026-01-02"), pd.Timestamp("2026-01-09")).empty

@@ -10,7 +10,7 @@ written before that carry none of them and read as "no screen", never as zeros.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from aion_core.bots import performance
+from aion_core.market_hours import NY
 
 #: A swing bot without a fill for this many sessions in a row shows a warning badge instead
 #: of "ok". A ranking book with a hold band trades a few names most sessions; a week without
@@ -158,3 +159,29 @@ def book_risk(equity: pd.Series, initial: float | None,
         return {"beta": None, "active_risk": None, "sessions": sessions}
     return {"beta": performance.alpha_beta(rets, bench)[1],
             "active_risk": performance.active_risk(rets, bench), "sessions": sessions}
+
+
+# --------------------------------------------------------------------------- fills on a chart
+
+MARKER_COLUMNS = ["date", "bot", "side", "qty", "price", "reason"]
+
+
+def trade_markers(trades: Iterable[pd.DataFrame], symbol: str, start: pd.Timestamp,
+                  end: pd.Timestamp, labels: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """The fills of `symbol` by every bot within a daily chart's [start, end], to mark them
+    on it: MARKER_COLUMNS, oldest first.
+
+    trades: each bot's trade log as calc.trades_frame gives it (`ts` UTC); a fill is placed
+    on its New York session date (tz-naive midnight, the chart's bars' dates), at its fill
+    price (USD); labels: bot name -> the name the app shows (registry `label`).
+    """
+    parts = [t.loc[t["symbol"] == symbol] for t in trades if len(t)]
+    fills = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["ts", "bot", "side", "qty", "price", "reason"])
+    fills = fills.dropna(subset=["ts"])
+    date = pd.to_datetime(fills["ts"], utc=True).dt.tz_convert(NY).dt.tz_localize(
+        None).dt.normalize()
+    out = fills.assign(date=date, bot=fills["bot"].map(lambda b: (labels or {}).get(b, b)))
+    out = out[(out["date"] >= pd.Timestamp(start)) & (out["date"] <= pd.Timestamp(end))]
+    return out.sort_values("ts", kind="stable").reindex(columns=MARKER_COLUMNS).reset_index(
+        drop=True)
