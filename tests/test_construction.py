@@ -15,6 +15,7 @@ from aion_core.bots.swing import fresh_state
 from aion_core.knobs.schema import effective_knobs
 
 KNOBS = effective_knobs({}, "swing", "1w")
+SESSION = pd.Timestamp("2024-03-04")
 
 
 def market(n: int = 60, seed: int = 4) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -35,8 +36,8 @@ def frame(forecast: pd.Series, conf: pd.Series) -> pd.DataFrame:
 def test_a_strong_market_drift_up_or_down_changes_no_entry(drift):
     signal, prices, conf = market()
     state = fresh_state("b", 100_000)
-    plain = generate_orders(frame(signal, conf), state, KNOBS, prices).orders
-    drifted = generate_orders(frame(signal + drift, conf), state, KNOBS, prices).orders
+    plain = generate_orders(frame(signal, conf), state, KNOBS, prices, SESSION).orders
+    drifted = generate_orders(frame(signal + drift, conf), state, KNOBS, prices, SESSION).orders
     assert plain and [(o.symbol, o.qty) for o in drifted] == [(o.symbol, o.qty) for o in plain]
 
 
@@ -48,8 +49,8 @@ def test_the_bar_is_in_round_trips_so_dearer_costs_raise_it():
     # a spread the cheap bot trades is below the dear one's bar
     small = signal / signal.abs().max() * 1.5 * entry_bar(KNOBS)
     state = fresh_state("b", 100_000)
-    assert generate_orders(frame(small, conf), state, KNOBS, prices).orders
-    assert generate_orders(frame(small, conf), state, dear, prices).orders == []
+    assert generate_orders(frame(small, conf), state, KNOBS, prices, SESSION).orders
+    assert generate_orders(frame(small, conf), state, dear, prices, SESSION).orders == []
 
 
 def _walk(knobs, sessions: int = 40) -> int:
@@ -64,12 +65,13 @@ def _walk(knobs, sessions: int = 40) -> int:
     for t in range(sessions):
         forecast = base.copy()
         forecast["N20"] = base.iloc[3] + 1e-4 if t % 2 == 0 else base.iloc[6] - 1e-4
-        orders = generate_orders(frame(forecast, conf), state, knobs, prices).orders
+        orders = generate_orders(frame(forecast, conf), state, knobs, prices, SESSION).orders
         trades += sum(o.symbol == "N20" for o in orders)
         for o in orders:  # fill at the decision price
             qty = o.qty if o.side == "buy" else -o.qty
             pos = state["positions"].get(o.symbol, {"qty": 0, "avg_price": 100.0,
-                                                     "entry_date": "", "last_price": 100.0})
+                                                     "entry_date": "2024-03-01",
+                                                     "last_price": 100.0})
             pos = {**pos, "qty": pos["qty"] + qty}
             state["cash"] -= qty * o.ref_price
             state["positions"] = {**state["positions"], o.symbol: pos}
@@ -79,7 +81,7 @@ def _walk(knobs, sessions: int = 40) -> int:
 
 
 def test_a_name_oscillating_around_the_cut_off_does_not_trade_every_session():
-    knobs = replace(KNOBS, max_positions=5, entry_cost_multiple=0.0)
+    knobs = replace(KNOBS, max_positions=5, entry_cost_multiple=0.0, min_hold_sessions=0)
     churn = _walk(replace(knobs, hold_band=1.0))  # no band: out at rank 7, in at rank 4
     held = _walk(replace(knobs, hold_band=2.0))
     assert churn >= 30 and held == 1, (churn, held)
@@ -92,7 +94,7 @@ def test_the_screen_counts_add_up_to_the_candidates():
     held = {s: {"qty": 5, "avg_price": 50.0, "entry_date": "2024-01-02", "last_price": 50.0}
             for s in signal.sort_values().index[-3:]}  # the three best, held
     state = fresh_state("b", 100_000) | {"positions": held, "cash": 4_000.0}
-    decision = generate_orders(frame(signal, conf), state, knobs, prices)
+    decision = generate_orders(frame(signal, conf), state, knobs, prices, SESSION)
     s = decision.screen
     assert s.candidates == 80 - 3  # every name with a forecast that is not held
     assert s.no_price == 3 and s.below_bar > 0 and s.low_confidence > 0
@@ -109,3 +111,16 @@ def test_a_held_name_without_a_forecast_stays():
                     "last_price": 50.0}}
     chosen = select(frame(signal, conf), held, prices, KNOBS)
     assert chosen.keep == ["ZZZ"] and not chosen.leave
+
+
+def test_a_new_name_is_kept_for_its_minimum_hold_whatever_its_rank():
+    signal, prices, conf = market()
+    worst = signal.idxmin()
+    held = {worst: {"qty": 5, "avg_price": float(prices[worst]), "entry_date": "2024-02-28",
+                    "last_price": float(prices[worst])}}  # bought 3 sessions before SESSION
+    state = fresh_state("b", 100_000) | {"positions": held}
+    for hold, sold in ((5, False), (3, True)):
+        knobs = replace(KNOBS, min_hold_sessions=hold)
+        orders = generate_orders(frame(signal, conf), state, knobs, prices, SESSION).orders
+        assert [o.reason for o in orders if o.symbol == worst and o.side == "sell"] == (
+            ["hold_band"] if sold else []), hold

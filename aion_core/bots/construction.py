@@ -11,7 +11,8 @@ The rules, for a long book (a short book mirrors them on the negated excess):
 - rank every name by excess forecast, best first (ties by symbol);
 - a held name stays while its rank is within the hold band (`hold_band` x max_positions):
   hysteresis, so a name that wobbles around the cut-off is not sold and bought back on noise;
-  a held name without a forecast today cannot be ranked and stays;
+  a name held fewer than `min_hold_sessions` sessions stays whatever its rank (its forecast
+  was for the horizon); a held name without a forecast today cannot be ranked and stays;
 - a new name enters only from the top max_positions ranks, into the slots the kept names
   leave, and only when its excess clears `entry_cost_multiple` round trips of the knobs'
   fees and slippage (so a change of costs moves the bar by itself) and its confidence is at
@@ -98,12 +99,14 @@ NEAREST_SHOWN = 10
 
 
 def select(predictions: pd.DataFrame, positions: Mapping[str, Mapping[str, Any]],
-           prices: pd.Series, knobs: SwingKnobs, exclude: set[str] | None = None) -> Selection:
+           prices: pd.Series, knobs: SwingKnobs, exclude: set[str] | None = None,
+           held_for: Mapping[str, int] | None = None) -> Selection:
     """Which names the book should hold after this session (see the module's docstring).
 
     predictions: index symbol, `expected_return`, `confidence`; positions: the book's
     {symbol: {qty, ...}}; prices: the decision prices (a name without one is not entered);
-    exclude: names not to enter this session (those a stop is closing).
+    exclude: names not to enter this session (those a stop is closing); held_for: sessions
+    each position has been held (a name missing counts as held long enough).
     """
     excess = excess_forecast(predictions)
     conf = predictions["confidence"].astype(float)
@@ -116,8 +119,10 @@ def select(predictions: pd.DataFrame, positions: Mapping[str, Mapping[str, Any]]
         score = sign * excess
         ranks = _ranks(score)
         mine = {s for s, p in positions.items() if p["qty"] * sign > 0}
+        young = {s for s in mine if (held_for or {}).get(s, knobs.min_hold_sessions)
+                 < knobs.min_hold_sessions}
         for sym in sorted(mine):
-            if sym not in ranks.index or ranks[sym] <= band:
+            if sym not in ranks.index or ranks[sym] <= band or sym in young:
                 keep.append(sym)
             else:
                 leave[sym] = int(ranks[sym])

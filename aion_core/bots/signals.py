@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aion_core import market_hours
 from aion_core.bots.construction import Screen, rebalance_qty, select, target_weight
 from aion_core.bots.ledger import Order
 from aion_core.bots.risk import exit_reason
@@ -41,9 +42,17 @@ class Decision:
     screen: Screen
 
 
+def sessions_held(entry_date: str, session: pd.Timestamp) -> int:
+    """Trading sessions from the entry session to `session` (0 on the entry day itself)."""
+    entry = pd.Timestamp(entry_date)
+    if entry >= session:
+        return 0
+    return int(market_hours.calendar().sessions_distance(entry, session)) - 1
+
+
 def generate_orders(predictions: pd.DataFrame, state: Mapping[str, Any],
-                    knobs: SwingKnobs, prices: pd.Series) -> Decision:
-    """The orders a swing bot places for a session.
+                    knobs: SwingKnobs, prices: pd.Series, session: pd.Timestamp) -> Decision:
+    """The orders a swing bot places for `session`.
 
     predictions: one row per symbol (index or `symbol` column) with `expected_return`
       (fraction over the horizon) and `confidence` in [0, 1], made from data before the
@@ -61,8 +70,10 @@ def generate_orders(predictions: pd.DataFrame, state: Mapping[str, Any],
 
     stopped = {s: why for s in sorted(held) if price(s) > 0
                and (why := exit_reason(held[s], price(s), knobs))}
+    held_for = {s: sessions_held(p["entry_date"], pd.Timestamp(session))
+                for s, p in held.items()} if knobs.min_hold_sessions else {}
     selection = select(preds, {s: p for s, p in held.items() if s not in stopped}, prices,
-                       knobs, exclude=set(stopped))
+                       knobs, exclude=set(stopped), held_for=held_for)
     exits = [Order(s, "sell" if held[s]["qty"] > 0 else "buy", int(abs(held[s]["qty"])),
                    why, price(s)) for s, why in stopped.items()]
     exits += [Order(s, "sell" if held[s]["qty"] > 0 else "buy", int(abs(held[s]["qty"])),

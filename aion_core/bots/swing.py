@@ -94,7 +94,8 @@ class SwingPlanner:
         if not self.knobs.enabled:
             return Plan([], "disabled: knob 'enabled' is off")
         opening = {**state, "cash": book.cash, "positions": book.positions}
-        decision = generate_orders(run.predictions, opening, self.knobs, run.prices.ref)
+        decision = generate_orders(run.predictions, opening, self.knobs, run.prices.ref,
+                                   run.session)
         orders = [replace(o, order_id=order_id(self.bot.name, run.key, o.symbol, o.side))
                   for o in decision.orders]
         screen = decision.screen.to_dict()

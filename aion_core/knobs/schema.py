@@ -81,6 +81,12 @@ def _swing_knobs(horizon: str) -> tuple[Knob, ...]:
              "Keep a held name while its rank is within this multiple of max_positions "
              "(2.0 with 10 positions: sell when it falls below 20th); new names enter from "
              "the top max_positions only."),
+        # A forecast is for the horizon: selling a name on its rank before then acts on the
+        # noise of a fast signal (on the S&P 500 dev years a hold band alone left the 2w and
+        # 4w books turning over 65-120 times a year; docs/BOTS.md).
+        Knob("min_hold_sessions", int, days, 0, 120, 1,
+             "Keep a new name at least this many sessions, whatever its rank (the stop "
+             "still applies); 0 = off. Default: the horizon."),
         Knob("rebalance_band", float, 0.5, 0.0, 5.0, 0.05,
              "Trade a kept name back to its target weight only when it is off by more than "
              "this fraction of the target (a no-trade band)."),
@@ -154,6 +160,7 @@ class SwingKnobs(BotKnobs):
 
     entry_cost_multiple: float
     hold_band: float
+    min_hold_sessions: int
     rebalance_band: float
     allow_short: bool
 
