@@ -213,6 +213,29 @@ def bots_run(
         typer.echo(line)
 
 
+@bots_app.command("exit")
+@command
+def bots_exit(
+    bot: Annotated[str, typer.Option("--bot", help="the swing bot: 1w|2w|4w")],
+    symbol: Annotated[str, typer.Option("--symbol", help="the position to close, whole")],
+    at: Annotated[str | None, typer.Option(
+        "--at", help="when the exit was asked for, ISO-8601 with a UTC offset (default: now); "
+        "the same --at to the minute is the same request, done once")] = None,
+    broker: Annotated[str, typer.Option(help="sim|alpaca-paper|alpaca-live")] = "sim",
+    data_dir: DataDir = None,
+) -> None:
+    """Close one swing position now (reason "manual"), once per request."""
+    if bot not in HORIZONS:
+        raise fail(f"--bot must be one of {', '.join(HORIZONS)}, got {bot!r}")
+    if broker not in ("sim", "alpaca-paper", "alpaca-live"):
+        raise fail(f"--broker must be sim, alpaca-paper or alpaca-live, got {broker!r}")
+    when = parse_ts(at) or datetime.now().astimezone()
+    settings, store = context(data_dir)
+    from jobs.bots import exit_position
+
+    typer.echo(exit_position(store, settings, bot, symbol.strip().upper(), when, broker))
+
+
 @app.command()
 @command
 def replay(

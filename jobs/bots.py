@@ -1,4 +1,5 @@
-"""`aion bots run`: each swing bot trades the session after the rolling brain's `as_of`.
+"""`aion bots run`: each swing bot trades the session after the rolling brain's `as_of`;
+`aion bots exit`: an admin closes one position of a swing bot now.
 
 The desk (aion_core.bots.desk) does the run and makes it safe to kill at any moment; this
 module only gathers its inputs from the data root (predictions, the session's prices, knobs,
@@ -14,13 +15,14 @@ import pandas as pd
 
 from aion_core import market_hours
 from aion_core.bots.desk import Desk
-from aion_core.bots.ledger import Book
+from aion_core.bots.ledger import Book, Fill, order_id
+from aion_core.bots.manual import REASON, ManualExit, ManualRun, manual_key
 from aion_core.bots.registry import Bot, swing_bot
 from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession
 from aion_core.brokers.base import Broker
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
-from aion_core.errors import ConfigurationError, DataError
+from aion_core.errors import ConfigurationError, DataError, RefusedError
 from aion_core.sql_copy.publish import publish
 from aion_core.store import Store
 from jobs.notify import check_alerts
@@ -113,3 +115,67 @@ def broker_mismatch(store: Store, bots: list[Bot], broker: Broker) -> list[str]:
     if not diff:
         return []
     return [f"warning: broker positions differ from the trade logs for {', '.join(diff[:20])}"]
+
+
+def last_price(store: Store, symbol: str, fallback: float) -> float:
+    """The last known price of a held name: its last stored close, else `fallback` (the
+    price the book last marked it at)."""
+    bars = store.read_daily(symbol)
+    closes = bars["close"].dropna() if bars is not None else pd.Series(dtype=float)
+    return float(closes.iloc[-1]) if len(closes) else float(fallback)
+
+
+def exit_position(store: Store, settings: Settings, key: str, symbol: str, at: datetime,
+                  broker: str = "sim") -> str:
+    """Close swing bot `key`'s whole position in `symbol` now, as requested at `at` (aware).
+
+    One run of the desk (aion_core.bots.manual): the fill is logged with reason "manual"
+    before the state is written; SimBroker fills at the last known price with the bot's
+    slippage and fees, Alpaca (`broker`, as for `aion bots run`) at the market. The same
+    request again (same `at` to the minute, no session in between) finds its fill and sends
+    nothing. The kill switch does not stop it: it halts the bots' own orders, and this one
+    is the admin's. Raises RefusedError when the bot holds no such position. Returns one
+    line saying what happened.
+    """
+    bot = swing_bot(key)
+    knobs = store.read_knobs([bot])[bot.key]
+    with store.bot_lock(bot):
+        state = store.read_bot_state(bot)
+        if state is None or not state.get("as_of"):
+            raise RefusedError(f"{bot.label} has not traded yet: it holds nothing to exit")
+        run_key = manual_key(state["as_of"], at)
+        desk = Desk(bot, ManualExit(bot, knobs), store.journal(bot))
+        if desk.passed(run_key) is not None:
+            done = exit_line(desk, run_key, symbol)
+            return f"already done: {done}" if done else (
+                f"{bot.label}: nothing done: run {desk.clock()} came after this request "
+                f"({run_key}); ask again")
+        pos = desk.book.positions.get(symbol)
+        logged = exit_fill(desk, run_key, symbol)  # an attempt that died before its state
+        if not pos and logged is None:
+            raise RefusedError(f"{bot.label} holds no {symbol}: nothing to exit")
+        price = last_price(store, symbol, pos["last_price"] if pos else logged.price)
+        day = pd.Timestamp(at).tz_convert(market_hours.NY).strftime("%Y-%m-%d")
+        run = ManualRun(run_key, day, symbol, price,
+                        at.astimezone(UTC).isoformat(timespec="seconds"))
+        desk.trade(run, _broker(settings, broker) or SimBroker.for_run(run, knobs))
+    publish(store, settings, "bots")
+    return exit_line(desk, run_key, symbol) or (
+        f"{bot.label}: exit of {symbol} not filled: {desk.state['last_exit']['status']}")
+
+
+def exit_fill(desk: Desk, key: str, symbol: str) -> Fill | None:
+    """The logged fill of the manual exit of `symbol` in run `key`, if there is one."""
+    ids = {order_id(desk.bot.name, key, symbol, side) for side in ("buy", "sell")}
+    return next((f for f in desk.fills if f.order_id in ids and f.reason == REASON), None)
+
+
+def exit_line(desk: Desk, key: str, symbol: str) -> str | None:
+    """What the manual exit of `symbol` in run `key` did, from the trade log; None when it
+    logged no fill."""
+    f = exit_fill(desk, key, symbol)
+    if f is None:
+        return None
+    verb = "sold" if f.side == "sell" else "bought back"
+    return (f"{desk.bot.label}: {verb} {f.qty:,.0f} {symbol} at ${f.price:,.2f} (manual exit, "
+            f"order {f.order_id}); {len(desk.book.positions)} positions open")

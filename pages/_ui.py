@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import html
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ import plotly.io as pio
 import streamlit as st
 from pydantic import ValidationError
 
-from aion_core.app import calc, views
+from aion_core.app import auth, calc, views
 from aion_core.app.cache import SharedCache, cached_load
 from aion_core.app.views import Knob, Store
 from aion_core.bots.registry import BOTS, Bot
@@ -148,6 +149,17 @@ def guard(what: str) -> Iterator[None]:
                  "the file; the job that writes it will recreate it.", icon=":material/error:")
     except AionError as exc:
         st.error(f"**{what}**: {exc}", icon=":material/error:")
+
+
+#: Set by the Admin page when the password was typed: when this session's admin rights end.
+ADMIN_EXPIRES = "admin_expires_at"
+
+
+def admin_open() -> bool:
+    """An admin is logged in in this browser session (on the Admin page) and the session has
+    not expired: what every admin-only control, on any page, asks before it is drawn."""
+    return auth.session_open(st.session_state.get("authentication_status"),
+                             st.session_state.get(ADMIN_EXPIRES), time.time())
 
 
 def empty(what: str, fill: str) -> None:

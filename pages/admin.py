@@ -23,7 +23,7 @@ from aion_core.config import masked_settings
 from aion_core.errors import RefusedError
 from pages import _ui
 
-EXPIRES = "admin_expires_at"
+EXPIRES = _ui.ADMIN_EXPIRES
 SOURCE = "admin_source"
 API_KEYS = {"FRED_API_KEY": "fred_api_key", "ALPACA_API_KEY": "alpaca_api_key",
             "ALPACA_SECRET_KEY": "alpaca_secret_key"}
@@ -42,8 +42,7 @@ def end_session(authenticator, message: str | None = None) -> None:
 
 
 def session_open() -> bool:
-    return auth.session_open(st.session_state.get("authentication_status"),
-                             st.session_state.get(EXPIRES), time.time())
+    return _ui.admin_open()
 
 
 def source_keys() -> list[str]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from aion_core.app import run_now
 from aion_core.app.bots_view import WhyNoTrade, book_risk, position_levels, why_no_trade
 from aion_core.app.calc import (
     bot_card,
@@ -175,6 +178,46 @@ def draw_why(why: WhyNoTrade) -> None:
                 "why": "Why not entered"})
 
 
+def start_exit(store, bot: Bot, symbol: str) -> None:
+    """`aion bots exit` for one position, as a background job; the press time is the
+    request (a second press within the minute is the same exit, done once)."""
+    try:
+        run_now.start_job(store, run_now.BOT_EXIT_JOB, extra=[
+            "--bot", bot.key, "--symbol", symbol,
+            "--at", datetime.now().astimezone().isoformat(timespec="seconds")])
+    except AionError as exc:
+        st.error(f"Not started: {exc}", icon=":material/block:")
+        return
+    st.toast(f"Exit of {symbol} started; its result shows below.", icon=":material/logout:")
+
+
+def draw_exit_result(store) -> None:
+    """The last exit job's state: running, or its result line."""
+    job = run_now.job_view(store, run_now.BOT_EXIT_JOB, lines=20)
+    last = next((line for line in reversed(job.log_tail) if line.strip()), "")
+    if job.running:
+        st.info("Exit running…", icon=":material/hourglass_top:")
+    elif job.status == "ok":
+        st.success(f"Last exit: {last}", icon=":material/check_circle:")
+    elif job.status != "idle":
+        st.error(f"Last exit {job.status}: {last}", icon=":material/error:")
+
+
+def draw_exit(store, bot: Bot, pos: pd.DataFrame) -> None:
+    """Admin only: close one position now, through the desk like a session (logged with
+    reason "manual", once per press), and the last exit's result."""
+    qty = dict(zip(pos["symbol"], pos["qty"], strict=True))
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    symbol = left.selectbox("Exit a position now (admin)", list(qty), key=f"exit_pick_{bot.key}",
+                            format_func=lambda s: f"{s} · {qty[s]:,.0f} shares")
+    with right.popover("Exit now", icon=":material/logout:", width="stretch"):
+        st.caption(f"Close all {qty[symbol]:,.0f} {symbol} at the last known price, logged "
+                   "with reason manual; the bot may buy it again at a later session.")
+        if st.button(f"Exit {symbol}", key=f"exit_{bot.key}", type="primary"):
+            start_exit(store, bot, symbol)
+    draw_exit_result(store)
+
+
 def draw_trades(trades: pd.DataFrame, symbol: str, sides: list[str]) -> None:
     shown = trades[trades["side"].isin(sides)]
     if symbol:
@@ -218,7 +261,10 @@ def draw_bot(store, bot: Bot, symbol: str, sides: list[str]) -> None:
         intraday = bot.kind == "intraday"
         if len(equity):
             draw_curves(equity, intraday)
-        draw_positions(with_levels(store, bot, positions_frame(state)))
+        pos = positions_frame(state)
+        draw_positions(with_levels(store, bot, pos))
+        if not intraday and len(pos) and _ui.admin_open():
+            draw_exit(store, bot, pos)
         if not intraday:  # the intraday bot acts within its cycle: it screens no session
             draw_why(why_no_trade(state))
         draw_trades(trades, symbol, sides)

@@ -6,6 +6,7 @@ import json
 import re
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import bcrypt
@@ -250,6 +251,31 @@ def test_the_price_chart_marks_the_bots_fills_of_the_symbol(monkeypatch, filled)
     assert marks["bot sells"]["marker"]["symbol"] == "triangle-down"
     assert "reason" in marks["bot buys"]["hovertemplate"]
     assert any(f"fills of {symbol}" in c.value for c in at.caption)
+
+
+def test_exit_now_is_for_the_admin_only_and_starts_the_exit_job(monkeypatch, filled,
+                                                                 admin_env):
+    from aion_core.app import run_now
+
+    started = []
+    monkeypatch.setattr(run_now, "start_job", lambda store, name, extra=None: started.append(
+        (name, extra)))
+    at = _app(monkeypatch, filled.root)
+    at.switch_page("pages/bots.py").run()
+    assert not any(b.key == "exit_1w" for b in at.button)  # a visitor: no button
+    at.switch_page("pages/admin.py").run()
+    _login(at, PASSWORD)
+    at.switch_page("pages/bots.py").run()
+    symbol = at.selectbox(key="exit_pick_1w").value
+    at.button(key="exit_1w").click().run()
+    assert not at.exception
+    ((name, extra),) = started
+    assert name == run_now.BOT_EXIT_JOB and extra[:4] == ["--bot", "1w", "--symbol", symbol]
+    assert extra[4] == "--at" and datetime.fromisoformat(extra[5]).tzinfo is not None
+    filled.write_json("job_status", {"job": name, "status": "ok", "pid": 1}, job=name)
+    filled.path("job_log", job=name).write_text("swing_1w: sold 50 SYM000 at $10.00\n")
+    at.run()
+    assert any("sold 50 SYM000" in m.value for m in at.success)  # the result line
 
 
 def test_realised_pnl_says_it_is_net_of_the_fees_beside_it(monkeypatch, filled):

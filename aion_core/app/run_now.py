@@ -60,9 +60,12 @@ JOBS: dict[str, list[str]] = {
     REPLAY_JOB: ["replay"],
 }
 #: Jobs a page starts with arguments of its own (not run-now buttons): the Research page's
-#: backtest, `aion backtest` + the period, bots, knobs and cadence the analyst chose.
+#: backtest, `aion backtest` + the period, bots, knobs and cadence the analyst chose ...
 BACKTEST_JOB = "backtest"
-PAGE_JOBS: dict[str, list[str]] = {BACKTEST_JOB: ["backtest"]}
+#: ... and the Bots page's admin-only "Exit now": `aion bots exit` + the bot, the symbol and
+#: the time of the press (the request: pressing twice in one minute is one exit).
+BOT_EXIT_JOB = "bot_exit"
+PAGE_JOBS: dict[str, list[str]] = {BACKTEST_JOB: ["backtest"], BOT_EXIT_JOB: ["bots", "exit"]}
 #: Bots whose state records a job's runs (`last_run.at`), wherever it ran from.
 JOB_BOTS: dict[str, tuple[Bot, ...]] = {SWING_JOB: SWING_BOTS, INTRADAY_JOB: (INTRADAY_BOT,)}
 

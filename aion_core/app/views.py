@@ -235,7 +235,7 @@ def load_log(store: Store, paths: list[Path], day: date, n: int = LOG_LINES) -> 
 #: Every job with a log at PATHS["job_log"] (`logs/jobs/<job>.log`), in the Logs page's order:
 #: written by the scheduler's job threads, the admin's run-now, and `make run` (scheduler).
 LOG_JOBS = (NIGHTLY_JOB, SWING_JOB, INTRADAY_JOB, "replay", "evaluate", "backtest",
-            "scheduler")
+            "bot_exit", "scheduler")
 _AS_OF = re.compile(r"\bas_of (\d{4}-\d{2}-\d{2})\b")
 AS_OF_BYTES = 1 << 16  # the features step, which names the as-of, runs in the first lines
 
