@@ -499,5 +499,35 @@ def import_news(
     _run_import(data_dir, lambda store: run(store, paths, tz=tz, source=source))
 
 
+@import_app.command("universe")
+@command
+def import_universe(
+    path: Annotated[Path, typer.Argument(help="membership intervals: ticker,start_date,"
+                                         "end_date (CSV, CSV.gz, Parquet)",
+                                         show_default=False)],
+    name: Annotated[str, typer.Option(help="the index's name, which every report names")]
+    = "sp500",
+    aliases: Annotated[Path | None, typer.Option(
+        "--aliases", help="a file of OLD=NEW lines: a bar file's ticker = the membership's")]
+    = None,
+    alias: Annotated[list[str] | None, typer.Option(
+        "--alias", help="OLD=NEW, a bar file's ticker = the membership's (CBG=CBRE); "
+        "repeatable")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Index membership intervals: cross-sections then hold each date's members only."""
+    import re
+
+    from jobs.universe import import_universe as run
+    from jobs.universe import parse_alias, read_aliases
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\- ]{0,39}", name):
+        raise fail(f"--name must be letters, digits, '_', '.', '-' or spaces (40 at most), "
+                   f"got {name!r}")
+    mapping = read_aliases(aliases) if aliases is not None else {}
+    mapping |= dict(parse_alias(a) for a in alias or [])
+    _run_import(data_dir, lambda store: run(store, path, name=name, aliases=mapping))
+
+
 def main() -> None:
     app()

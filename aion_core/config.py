@@ -52,6 +52,7 @@ PATHS: Mapping[str, str] = {
     "job_lock": "logs/jobs/{job}.lock",
     "admin_lockout": "logs/admin/lockout.json",
     "bars_provenance": "raw/provenance.json",
+    "universe": "raw/universe.json",
     "import_report": "logs/imports/{import_id}.json",
     "evaluation_predictions": "research/evaluations/{eval_id}/predictions.parquet",
     "evaluation_report": "research/evaluations/{eval_id}/report.json",

@@ -48,6 +48,8 @@ def template(tmp_path_factory) -> Path:
     build_filled_root(store, n_symbols=8, sessions=90, history_days=10)
     store.write_json("bots_config", {"swing": {"1w": {"max_positions": 4}}})
     store.write_json("admin_settings", {"kill_switch": False})
+    store.write_json("universe", {"name": "test", "intervals": [  # every name, always
+        {"ticker": s, "start": "1990-01-02", "end": None} for s in store.daily_symbols()]})
     store.write_json("job_status", {"job": "nightly", "status": "ok", "pid": 1,
                                     "started_at": 1.0e9, "finished_at": 1.0e9 + 60,
                                     "returncode": 0}, job="nightly")

@@ -292,6 +292,35 @@ class NotifyState(Doc):
     causes: dict[str, NotifyCause] = {}
 
 
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class Interval(Doc):
+    """A membership interval: from `start` (its first session in the index) until `end` (the
+    date it left, exclusive; None = still a member)."""
+
+    ticker: str = Field(min_length=1)
+    start: str = Field(pattern=_DAY.pattern)
+    end: str | None = Field(None, pattern=_DAY.pattern)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Interval:
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"{self.ticker}: end {self.end} is not after start {self.start}")
+        return self
+
+
+class Universe(Doc):
+    """raw/universe.json: the index membership `aion import universe` stored (jobs/universe.py;
+    aion_core.ml.universe reads it)."""
+
+    name: str = Field(min_length=1)
+    source: str = ""
+    imported_at: str = ""
+    intervals: list[Interval]
+    aliases: dict[str, str] = {}
+
+
 def _knobs(doc: Any) -> None:
     """bots_config.json is checked whole by the one knob schema the bots and the page use
     (a KnobError: a setting to fix, not a file to restore)."""
@@ -309,7 +338,7 @@ MODELS: dict[str, type[Doc] | Callable[[Any], None]] = {
     "ml_models_meta": ModelMeta, "dt_brain_file": IntradayModelDoc,
     "backtest_metrics": BacktestMetrics, "backtest_run": BacktestRun,
     "model_runs": ModelRun, "notify_state": NotifyState, "run_marker": RunMarker,
-    "research_trials": TrialLine,
+    "research_trials": TrialLine, "universe": Universe,
 }
 
 

@@ -215,6 +215,13 @@ class Store:
             return ["synthetic"]
         return ["unknown"] if self.daily_symbols() else []
 
+    def read_universe(self) -> dict[str, Any] | None:
+        """The index membership `aion import universe` stored (documents.Universe: `name`,
+        `intervals` of `ticker, start, end`, bar-ticker `aliases`), None when the data root
+        holds none: then every stored name is in every cross-section and the figures say
+        they are upper bounds (aion_core.ml.universe)."""
+        return self.read_json("universe")
+
     def import_ids(self) -> list[str]:
         """Ids of the kept import reports, newest first."""
         folder = self.path("import_report", import_id="bars_20000101T000000").parent
