@@ -22,7 +22,7 @@ import typer
 
 from aion_core import market_hours
 from aion_core.bots.registry import INTRADAY_JOB, NIGHTLY_JOB, SWING_JOB
-from aion_core.config import HORIZONS, Settings, load_settings
+from aion_core.config import HORIZONS, Settings, load_settings, time_zone
 from aion_core.errors import AionError
 from aion_core.store import Store
 from jobs.progress import OS_ADVICE, debug, describe, stderr_handler
@@ -415,8 +415,15 @@ Paths = Annotated[list[Path], typer.Argument(help="files or folders (CSV, CSV.gz
                                                 "JSONL)", show_default=False)]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="rows for stored dates that "
                                          "differ replace the stored ones (default: kept)")]
-Tz = Annotated[str | None, typer.Option("--tz", help="time zone of naive stamps, e.g. "
-                                        "America/New_York or UTC")]
+def _tz(value: str | None) -> str | None:
+    try:
+        return None if value is None else time_zone(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+Tz = Annotated[str | None, typer.Option("--tz", callback=_tz, help="time zone of naive "
+                                        "stamps, e.g. America/New_York or UTC")]
 
 
 def _run_import(data_dir: Path | None, job) -> None:
@@ -446,8 +453,9 @@ def import_bars(
     """Daily bars: long files (a symbol column) or one file per symbol (named by it)."""
     from jobs.imports import import_bars as run
 
+    limit = load_settings(data_dir).aion_import_max_mb
     _run_import(data_dir, lambda store: run(store, paths, adjusted=adjusted, symbol=symbol,
-                                            overwrite=overwrite))
+                                            overwrite=overwrite, max_mb=limit))
 
 
 @import_app.command("minute")
@@ -465,8 +473,9 @@ def import_minute(
         raise fail(f"--stamp must be start or end, got {stamp!r}")
     from jobs.imports import import_minute as run
 
+    limit = load_settings(data_dir).aion_import_max_mb
     _run_import(data_dir, lambda store: run(store, paths, stamp, tz, symbol=symbol,
-                                            overwrite=overwrite))
+                                            overwrite=overwrite, max_mb=limit))
 
 
 @import_app.command("macro")
@@ -481,7 +490,9 @@ def import_macro(
     """Macro series: FRED downloads or `date, value` files named by the series id."""
     from jobs.imports import import_macro as run
 
-    _run_import(data_dir, lambda store: run(store, paths, series=series, overwrite=overwrite))
+    limit = load_settings(data_dir).aion_import_max_mb
+    _run_import(data_dir, lambda store: run(store, paths, series=series, overwrite=overwrite,
+                                            max_mb=limit))
 
 
 @import_app.command("news")
@@ -496,7 +507,8 @@ def import_news(
     """Headlines or posts: a timestamp, tickers and a headline or text per row."""
     from jobs.imports import import_news as run
 
-    _run_import(data_dir, lambda store: run(store, paths, tz=tz, source=source))
+    limit = load_settings(data_dir).aion_import_max_mb
+    _run_import(data_dir, lambda store: run(store, paths, tz=tz, source=source, max_mb=limit))
 
 
 @import_app.command("universe")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field as PydField
-from pydantic import ValidationError
+from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from aion_core.errors import ConfigurationError, CorruptFileError
@@ -166,6 +166,9 @@ class Settings(BaseSettings):
         "residual-reversal inputs, no training), gbm (LightGBM), or auto: composite on real "
         "bars (it won on the S&P 500 dev years), gbm on the synthetic market (whose planted "
         "signal is in the news, which only the trees read); docs/MODEL.md")
+    aion_import_max_mb: int = PydField(
+        1024, ge=1, le=1_000_000, description="`aion import`: files larger than this many MB "
+        "are refused before they are read")
     aion_retrain_every: int = PydField(
         21, ge=1, le=252, description="replay: retrain the models every N sessions"
     )
@@ -186,7 +189,8 @@ class Settings(BaseSettings):
     alpaca_paper: bool = PydField(True, description="Alpaca paper trading; live needs false here "
                                   "AND --broker alpaca-live")
     aion_metrics_url: str = PydField(
-        "", description="optional PostgreSQL for the jobs' figures, e.g. "
+        "", pattern=r"^$|^postgres(ql)?(\+[a-z0-9]+)?://",
+        description="optional PostgreSQL for the jobs' figures, e.g. "
         "postgresql+psycopg://user@127.0.0.1:5432/aion; empty = files only")
     alpaca_max_order_notional: float = PydField(
         25_000.0, gt=0, description="largest notional (USD) one Alpaca order may have; "
@@ -207,6 +211,12 @@ class Settings(BaseSettings):
         description="endpoint of an S3-compatible store (MinIO, Ceph, moto) for AION_RAW_URL; "
         "empty = AWS S3")
 
+    @field_validator("aion_timezone")
+    @classmethod
+    def _a_time_zone(cls, value: str) -> str:
+        """Checked where it is read, so the scheduler and the pages refuse it alike."""
+        return time_zone(value)
+
     @property
     def universe(self) -> list[str]:
         return [s.strip().upper() for s in self.aion_universe.split(",") if s.strip()]
@@ -224,6 +234,19 @@ SECRET_SETTINGS = frozenset(
     {"admin_password_hash", "admin_cookie_key", "fred_api_key", "alpaca_api_key",
      "alpaca_secret_key", "aion_notify_urls"}
 )
+
+
+def time_zone(name: str) -> str:
+    """`name` if it is an IANA time zone (America/New_York, UTC), else a ValueError saying
+    so: an option's and a setting's check alike."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not an IANA time zone (e.g. America/New_York or UTC)"
+                         ) from None
+    return name
 
 
 def load_settings(data_dir: Path | str | None = None, env_file: str | None = ".env") -> Settings:

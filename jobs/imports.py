@@ -24,7 +24,7 @@ import pandas as pd
 
 from aion_core import market_hours
 from aion_core.config import DAILY_COLUMNS, INTRADAY_COLUMNS
-from aion_core.errors import AionError, DataError, RefusedError
+from aion_core.errors import AionError, ConfigurationError, DataError, RefusedError
 from aion_core.ingest import files, normalise, quality
 from aion_core.ingest.quality import CHECKS, Checked, Finding
 from aion_core.store import Store
@@ -121,10 +121,13 @@ def _now() -> str:
 
 
 def _start(store: Store, kind: str, options: dict[str, Any]) -> ImportReport:
+    """A new import's report, once the root is known to take it and what a killed import left
+    half-written in raw/ is swept (the caller holds the nightly's lock: raw/'s writers)."""
     if store.is_synthetic():
         raise RefusedError(f"the data root {store.root} holds the synthetic market (aion "
                            "demo-data); import real data into a root of its own: --data-dir "
                            "PATH (or AION_DATA_DIR)")
+    store.sweep_temporaries("raw")
     stamp = datetime.now(UTC)
     import_id = f"{kind}_{stamp:%Y%m%dT%H%M%S}"
     n = 1
@@ -144,15 +147,25 @@ def _finish(store: Store, report: ImportReport) -> ImportReport:
     return report
 
 
+#: The largest import file read by default (AION_IMPORT_MAX_MB): past it a file is refused
+#: before a byte is parsed (a 2 GB sparse CSV took 45 s and 4.3 GB of memory to refuse).
+IMPORT_MAX_MB = 1024
+
+
 def _read_all(report: ImportReport, paths: Iterable[Path | str],
-              parse: Callable[[pd.DataFrame, Path], tuple[pd.DataFrame, list[str]]]
-              ) -> list[pd.DataFrame]:
+              parse: Callable[[pd.DataFrame, Path], tuple[pd.DataFrame, list[str]]],
+              max_mb: int = IMPORT_MAX_MB) -> list[pd.DataFrame]:
     """Every readable file through `parse`; the others refused in the report by name."""
     found, refused = files.discover(paths)
     for path, reason in refused.items():
         report.file(path, "refused", reason=reason)
     frames = []
     for path in found:
+        size = path.stat().st_size
+        if size > max_mb * 2**20:
+            report.file(path, "refused", reason=f"{size / 2**20:,.0f} MB is over the import "
+                        f"limit of {max_mb:,} MB (AION_IMPORT_MAX_MB)")
+            continue
         try:
             frame, notes = parse(files.read_table(path), path)
         except DataError as exc:
@@ -168,8 +181,16 @@ def _read_all(report: ImportReport, paths: Iterable[Path | str],
 
 
 def _named(symbol: str | None, path: Path) -> str | None:
-    """The symbol of a file without a symbol column: --symbol, else the file's name."""
-    return symbol.upper() if symbol else normalise.symbol_from_name(files.stem(path))
+    """The symbol of a file without a symbol column: --symbol, else the file's name; both
+    pass the one ticker check every symbol of every import passes (a `../../x` became a
+    file name and an order id)."""
+    if symbol is None:
+        return normalise.symbol_from_name(files.stem(path))
+    checked = normalise.symbol_from_name(symbol)
+    if checked is None or checked != symbol.strip().upper():
+        raise ConfigurationError(f"--symbol {symbol!r} is not a ticker (letters, digits and "
+                                 ". - = ^, at most 20, starting with a letter or digit)")
+    return checked
 
 
 def _without_symbol(frame: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
@@ -216,7 +237,8 @@ def _keys(frame: pd.DataFrame, key: list[str]) -> pd.Index:
 
 
 def import_bars(store: Store, paths: Iterable[Path | str], adjusted: bool = False,
-                symbol: str | None = None, overwrite: bool = False) -> ImportReport:
+                symbol: str | None = None, overwrite: bool = False,
+                max_mb: int = IMPORT_MAX_MB) -> ImportReport:
     """Daily bars from long files (a symbol column) or one file per symbol (the name)."""
     report = _start(store, "bars", {"adjusted": adjusted, "symbol": symbol,
                                     "overwrite": overwrite})
@@ -225,7 +247,7 @@ def import_bars(store: Store, paths: Iterable[Path | str], adjusted: bool = Fals
         bars, notes = normalise.daily_bars(frame, _named(symbol, path), adjusted)
         return _without_symbol(bars, notes), notes
 
-    frames = _read_all(report, paths, parse)
+    frames = _read_all(report, paths, parse, max_mb)
     if frames:
         _check_and_store_daily(store, report, pd.concat(frames, ignore_index=True), overwrite)
         _name_files(report, frames)
@@ -322,7 +344,8 @@ def _day(ts: Any) -> str:
 
 
 def import_minute(store: Store, paths: Iterable[Path | str], stamp: str, tz: str | None,
-                  symbol: str | None = None, overwrite: bool = False) -> ImportReport:
+                  symbol: str | None = None, overwrite: bool = False,
+                  max_mb: int = IMPORT_MAX_MB) -> ImportReport:
     """1-minute bars into raw/intraday/<session>.parquet (regular hours, `ts` bar start UTC).
     Checked as daily bars are, minus the session check: a split between two sessions of
     unadjusted minutes shows as split_like."""
@@ -334,7 +357,7 @@ def import_minute(store: Store, paths: Iterable[Path | str], stamp: str, tz: str
         notes = [f"{outside} bar(s) outside NYSE regular hours dropped"] if outside else []
         return _without_symbol(bars, notes), notes
 
-    frames = _read_all(report, paths, parse)
+    frames = _read_all(report, paths, parse, max_mb)
     if not frames:
         return _finish(store, report)
     bars = pd.concat(frames, ignore_index=True).rename(columns={"ts": "date"})
@@ -368,7 +391,8 @@ def import_minute(store: Store, paths: Iterable[Path | str], stamp: str, tz: str
 
 
 def import_macro(store: Store, paths: Iterable[Path | str], series: str | None = None,
-                 overwrite: bool = False) -> ImportReport:
+                 overwrite: bool = False,
+                 max_mb: int = IMPORT_MAX_MB) -> ImportReport:
     """Macro series (FRED's `observation_date, SERIES` or `date, value` with the id in the
     file name) into raw/macro/<SERIES>.parquet. FRED's files are its latest vintage: a
     revised value that differs from a stored one is reported, the stored one kept."""
@@ -380,7 +404,7 @@ def import_macro(store: Store, paths: Iterable[Path | str], series: str | None =
         found.update(got)
         return pd.concat(got.values()), []
 
-    _read_all(report, paths, parse)
+    _read_all(report, paths, parse, max_mb)
     for sid, values in sorted(found.items()):
         item = {"rows_read": len(values), "rows_kept": len(values), "findings": []}
         try:
@@ -406,7 +430,8 @@ def import_macro(store: Store, paths: Iterable[Path | str], series: str | None =
 
 
 def import_news(store: Store, paths: Iterable[Path | str], tz: str | None = None,
-                source: str | None = None) -> ImportReport:
+                source: str | None = None,
+                max_mb: int = IMPORT_MAX_MB) -> ImportReport:
     """Headlines or posts (a timestamp, tickers, a headline or text) into raw/news/<day>.json,
     one item per ticker, filed by the New York day of publication."""
     report = _start(store, "news", {"tz": tz, "source": source})
@@ -417,7 +442,7 @@ def import_news(store: Store, paths: Iterable[Path | str], tz: str | None = None
         return items, [f"{dropped} item(s) without a time, ticker or text, or repeated, "
                        "dropped"] if dropped > 0 else []
 
-    frames = _read_all(report, paths, parse)
+    frames = _read_all(report, paths, parse, max_mb)
     if frames:
         news = pd.concat(frames, ignore_index=True)
         day = news["published_at"].dt.tz_convert(market_hours.NY).dt.strftime("%Y-%m-%d")

@@ -60,3 +60,16 @@ def test_naive_stamps_need_a_time_zone_and_offsets_are_honoured():
         pd.Timestamp("2019-02-11 14:31", tz="UTC")
     aware = pd.Series(["2014-06-05 09:30:00-04:00"])
     assert columns.instants(aware, None, "bars")[0] == pd.Timestamp("2014-06-05 13:30", tz="UTC")
+
+
+def test_dates_outside_1900_to_2200_are_unreadable_not_an_overflow():
+    """A 2300 or 1700 date used to abort a whole import on a nanosecond overflow."""
+    days = columns.session_dates(pd.Series(["2300-01-03", "1700-05-01", "2024-01-03"]))
+    assert days.isna().tolist() == [True, True, False]
+    assert columns.session_dates(pd.Series([23000103, 20240103])).isna().tolist() == [True,
+                                                                                      False]
+    stamps = columns.instants(pd.Series(["2300-01-03T10:00:00Z", "2024-01-03T10:00:00Z"]),
+                              None, "news")
+    assert stamps.isna().tolist() == [True, False]
+    naive = columns.instants(pd.Series(["1677-01-01 10:00", "2024-01-03 10:00"]), "UTC", "x")
+    assert naive.isna().tolist() == [True, False]

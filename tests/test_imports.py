@@ -256,3 +256,45 @@ def test_minute_stamps_without_a_time_zone_are_refused_by_name(shared_data, tmp_
     path = shared_data / "intraday_1min" / "alphavantage_1min_2019-02-11_to_15.csv"
     code, lines = _import(tmp_path / "root", "minute", str(path), "--stamp", "end")
     assert code == 1 and any(str(path) in line and "--tz" in line for line in lines)
+
+
+def test_a_symbol_option_that_is_no_ticker_is_refused_before_anything_is_written(tmp_path):
+    """`--symbol ../../x` was imported as `../../X` and the intraday bot then bought it."""
+    store = Store(tmp_path / "root")
+    minute = tmp_path / "m.csv"
+    minute.write_text("ts,open,high,low,close,volume\n2026-11-20 09:30,1,2,0.5,1,100\n")
+    for bad in ("../../x", "A B", "x\x00y"):
+        done = CliRunner().invoke(app, ["import", "minute", str(minute), "--stamp", "start",
+                                        "--symbol", bad, "--tz", "America/New_York",
+                                        "--data-dir", str(store.root)])
+        assert done.exit_code != 0 and "is not a ticker" in done.output, (bad, done.output)
+    assert not (store.root / "raw").exists()
+    assert import_minute(store, [minute], "start", "America/New_York", symbol="abc"
+                         ).status == "ok"
+
+
+def test_a_file_over_the_size_limit_is_refused_unread_and_the_others_come_in(tmp_path):
+    """A 2 GB sparse file took 45 s and 4.3 GB of memory before it was refused."""
+    store = Store(tmp_path / "root")
+    good = tmp_path / "good.csv"
+    good.write_text("date,symbol,open,high,low,close,volume\n"
+                    "2024-01-03,AAA,1,2,0.5,1,100\n2024-01-04,AAA,1,2,0.5,1.1,100\n")
+    big = tmp_path / "big.csv"
+    with big.open("wb") as f:  # sparse: 3 MB on paper, nothing on disk
+        f.truncate(3 * 2**20)
+    report = import_bars(store, [good, big], max_mb=2)
+    assert report.status == "partial" and report.count("imported") == 1
+    refused = [f for f in report.files if f["status"] == "refused"]
+    assert len(refused) == 1 and "over the import limit of 2 MB (AION_IMPORT_MAX_MB)" in \
+        refused[0]["reason"]
+
+
+def test_what_a_killed_import_left_half_written_is_swept_by_the_next(tmp_path):
+    store = Store(tmp_path / "root")
+    good = tmp_path / "good.csv"
+    good.write_text("date,symbol,open,high,low,close,volume\n2024-01-03,AAA,1,2,0.5,1,100\n")
+    left = store.root / "raw" / "daily" / ".AAA.parquet.k1ll3d.tmp"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"half a parquet")
+    assert import_bars(store, [good]).status == "ok"
+    assert not left.exists() and (store.root / "raw" / "daily" / "AAA.parquet").exists()

@@ -187,3 +187,23 @@ def test_a_backtest_publishes_its_figures_equity_and_fills_under_its_id(
         assert one("SELECT count(*) FROM backtests WHERE backtest_id = :id") == 3  # + benchmark
         assert one("SELECT count(*) FROM fills WHERE source = 'live'") == 0
     engine.dispose()
+
+
+def test_a_nul_byte_in_a_trade_log_costs_that_line_only(demo_root, metrics_url, caplog):
+    """One such line used to abort the whole `aion metrics sync` with a line naming no file."""
+    from aion_core.store import append_jsonl
+
+    bot = SWING_BOTS[0]
+    line = {"ts": "2026-11-20T14:30:00+00:00", "bot": bot.name, "symbol": "A\x00B",
+            "side": "buy", "qty": 1.0, "price": 10.0, "fees": 0.01, "reason": "entry",
+            "order_id": f"{bot.name}-20261120-AB-buy", "realized_pnl": 0.0}
+    append_jsonl(bot.trades_path(demo_root.root, "2026-11-20"), [line])
+    engine = make_engine(metrics_url)
+    with caplog.at_level(logging.WARNING):
+        written = sync_from_root(demo_root, engine, "all")
+    engine.dispose()
+    lines = sum(len(read_jsonl(p).records) for b in [*SWING_BOTS, INTRADAY_BOT]
+                for p in demo_root.bot_trade_files(b))
+    assert written["fills"] == lines - 1
+    assert any("NUL byte" in r.getMessage() and "A\\x00B" in r.getMessage()
+               for r in caplog.records)

@@ -78,6 +78,18 @@ def rename(frame: pd.DataFrame, aliases: Mapping[str, Sequence[str]],
 # --------------------------------------------------------------------------- dates
 
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}")
+#: The dates an import reads as dates; anything outside is unreadable (NaT, reported as such):
+#: the stores keep nanosecond stamps (1677-2262), and a market date before 1900 or after 2200
+#: is a typo, not history.
+FIRST_DATE, LAST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-12-31")
+
+
+def _bounded(stamps: pd.Series) -> pd.Series:
+    """`stamps` (naive or tz-aware, any resolution) with those outside FIRST_DATE..LAST_DATE
+    made NaT, before a cast to nanoseconds could overflow on them."""
+    wall = stamps.dt.tz_localize(None) if isinstance(stamps.dtype, pd.DatetimeTZDtype) \
+        else stamps
+    return stamps.where((wall >= FIRST_DATE) & (wall <= LAST_DATE))
 
 
 def session_dates(values: pd.Series) -> pd.Series:
@@ -96,7 +108,7 @@ def session_dates(values: pd.Series) -> pd.Series:
         out = pd.to_datetime(digits, format="%Y%m%d", errors="coerce")
     else:
         out = _parse_objects(values)
-    return out.dt.normalize().astype("datetime64[ns]")
+    return _bounded(out).dt.normalize().astype("datetime64[ns]")
 
 
 def _parse_objects(values: pd.Series) -> pd.Series:
@@ -118,16 +130,16 @@ def instants(values: pd.Series, tz: str | None, what: str) -> pd.Series:
     offset, or are naive in `tz`; NaT where unreadable. Naive stamps without `tz` are refused:
     guessing a time zone shifts every bar or headline by hours."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+        return _bounded(values).dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
     if not pd.api.types.is_datetime64_dtype(values.dtype):
         text = values.astype("string")
         has_offset = text.str.contains(r"(?:[+-]\d{2}:?\d{2}|Z|UTC)$", regex=True, na=False)
         if has_offset.all():
             stamps = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
-            return stamps.astype("datetime64[ns, UTC]")
+            return _bounded(stamps).astype("datetime64[ns, UTC]")
         if has_offset.any():
             raise DataError(f"{what}: some stamps carry a UTC offset and some do not")
-        values = pd.to_datetime(text, errors="coerce", format="ISO8601")
+        values = _bounded(pd.to_datetime(text, errors="coerce", format="ISO8601"))
     if tz is None:
         raise DataError(f"{what}: the stamps have no time zone; say which with --tz "
                         "(e.g. --tz America/New_York or --tz UTC)")

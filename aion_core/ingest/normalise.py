@@ -122,8 +122,14 @@ def in_session_minutes(ts: pd.Series) -> pd.Series:
     return out
 
 
+#: The largest magnitude a macro observation may have: inf, -inf and 1e308 are typos or
+#: overflows (no published series comes near; FRED's largest are in the millions).
+MACRO_MAX = 1e12
+
+
 def macro_series(frame: pd.DataFrame, name: str) -> dict[str, pd.DataFrame]:
-    """Series id -> `date, value` (missing values dropped, sorted).
+    """Series id -> `date, value` (missing values dropped, sorted; values not finite or of
+    magnitude MACRO_MAX or more dropped as unreadable, like dates before 1900 or after 2200).
 
     `date, value` files take their id from `name` (the file name, or --series); FRED's own
     downloads (`observation_date, DGS10`) and wide files take it from each value column.
@@ -142,7 +148,8 @@ def macro_series(frame: pd.DataFrame, name: str) -> dict[str, pd.DataFrame]:
         if not SERIES.match(sid):
             raise DataError(f"macro series: {sid!r} is not a series id (A-Z, 0-9, _); "
                             "pass --series")
-        series = pd.DataFrame({"date": days, "value": numbers(values)})
+        value = numbers(values)
+        series = pd.DataFrame({"date": days, "value": value.where(value.abs() < MACRO_MAX)})
         if series["date"].isna().all():
             raise DataError("macro series: no readable date")
         out[sid] = (series.dropna().drop_duplicates("date", keep="last")

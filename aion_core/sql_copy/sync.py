@@ -8,6 +8,7 @@ written one transaction each: a server lost half-way keeps the tables already wr
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -27,6 +28,7 @@ from aion_core.sql_copy.tables import TABLES
 from aion_core.store import Store
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
 CHUNK = 2000
 CONNECT_TIMEOUT_S = 10
 _migrated: set[str] = set()
@@ -138,8 +140,22 @@ def _gather(store: Store, engine: Engine, sections: Iterable[str], full: bool) -
         got = {"predictions": _prediction_rows(store, engine, full)} \
             if section == "predictions" else READERS[section](store)
         for name, rows in got.items():
-            out.setdefault(name, []).extend(rows)
+            out.setdefault(name, []).extend(_storable(name, rows))
     return out
+
+
+def _storable(table: str, rows: list[files.Row]) -> list[files.Row]:
+    """`rows` without those PostgreSQL cannot hold (a NUL byte in a text: one such line in a
+    trade log aborted the whole sync), each skipped one named in a warning."""
+    kept = []
+    for row in rows:
+        if any(isinstance(v, str) and "\x00" in v for v in row.values()):
+            log.warning("metrics: a %s row with a NUL byte is skipped (%s)", table,
+                        ", ".join(f"{k} {v!r}" for k, v in row.items() if isinstance(v, str))
+                        [:300])
+            continue
+        kept.append(row)
+    return kept
 
 
 def sync_from_root(store: Store, engine: Engine, what: str = "all",

@@ -230,6 +230,16 @@ class Store:
         return sorted((p.name[: -len(".json")] for p in folder.glob("*.json")),
                       key=lambda i: (i.split("_", 1)[1], i), reverse=True)
 
+    def sweep_temporaries(self, folder: str = "raw") -> int:
+        """Remove what a writer killed mid-write left under `folder` (`.<name>.*.tmp`, the
+        atomic writers' staging files); returns how many. The caller holds the job lock of
+        every writer there, so none of them is alive."""
+        base = self.root / folder
+        left = [p for p in base.rglob(".*.tmp") if p.is_file()] if base.is_dir() else []
+        for path in left:
+            path.unlink(missing_ok=True)
+        return len(left)
+
     def is_synthetic(self) -> bool:
         return "synthetic" in self.bars_sources()
 
