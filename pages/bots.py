@@ -35,8 +35,8 @@ POSITION_COLUMNS = {"symbol": "Symbol", "qty": "Qty", "avg_price": "Avg price",
                         "position: avg price x (1 - stop_loss) for a long, x (1 + stop_loss) "
                         "for a short, checked on each decision price."),
                     "target": st.column_config.Column(
-                        "Target", help="The take_profit knob's price, the same way; — while "
-                        "the knob is 0 (off).")}
+                        "Target", help="The take_profit knob's price, the same way; shown "
+                        "while the knob is on (above 0).")}
 
 
 def bots_ui() -> tuple[Bot, str, list[str]]:
@@ -63,7 +63,7 @@ def draw_header(bot: str, state: dict, trades: pd.DataFrame, risk: dict) -> None
             f"<small style='color:{_ui.MUTED}'>last run {when}"
             f"{' UTC' if last.get('at') else ''} · {where} · orders {last.get('orders', 0)}"
             "</small>")
-    cols = st.columns(7)
+    cols = st.columns(5)
     cols[0].metric("Equity", _ui.money(card.equity), _ui.delta(card.total_return))
     cols[1].metric("Day PnL", _ui.money(card.day_pnl, signed=True),
                    _ui.delta(card.day_pnl / (card.equity - card.day_pnl))
@@ -71,13 +71,29 @@ def draw_header(bot: str, state: dict, trades: pd.DataFrame, risk: dict) -> None
     cols[2].metric("Cash", _ui.money(float(state.get("cash") or 0)))
     cols[3].metric("Open positions", card.open_positions)
     cols[4].metric("Win rate", _ui.pct(card.win_rate, signed=False, digits=0))
+    draw_risk(card, risk)
+
+
+def draw_risk(card, risk: dict) -> None:
+    """The book's risk figures: the dashboard card's, and its beta and active risk against
+    the equal-weight universe (bots_view.book_risk)."""
     over = f"over the {risk['sessions']} sessions the book and the bars share"
-    cols[5].metric("Beta", "—" if risk["beta"] is None else f"{risk['beta']:.2f}".replace(
-        "-", _ui.MINUS), help="Of the book's daily returns to the equal-weight universe's "
-        f"(each session the mean close-to-close return of every name), {over}.")
-    cols[6].metric("Active risk", _ui.pct(risk["active_risk"], signed=False, digits=1),
+    cols = st.columns(5)
+    cols[0].metric("Sharpe", "—" if card.sharpe is None else _ratio(card.sharpe),
+                   help="Annualised, over each day's closing equity.")
+    cols[1].metric("Max drawdown", _ui.pct(card.max_drawdown, digits=1))
+    cols[2].metric("Exposure", _ui.pct(card.exposure, signed=False, digits=0),
+                   help="Mean gross position value over equity.")
+    cols[3].metric("Beta", "—" if risk["beta"] is None else _ratio(risk["beta"]),
+                   help="Of the book's daily returns to the equal-weight universe's (each "
+                   f"session the mean close-to-close return of every name), {over}.")
+    cols[4].metric("Active risk", _ui.pct(risk["active_risk"], signed=False, digits=1),
                    help="Tracking error: the annualised standard deviation of the book's "
                    f"daily return less the equal-weight universe's, {over}.")
+
+
+def _ratio(x: float) -> str:
+    return f"{x:.2f}".replace("-", _ui.MINUS)
 
 
 def draw_curves(equity: pd.Series, intraday: bool) -> None:
@@ -151,7 +167,7 @@ def draw_why(why: WhyNoTrade) -> None:
     cols[4].metric("Entry bar", "—" if why.bar_bp is None else f"{why.bar_bp:.1f} bp",
                    help="The excess forecast a new name must clear: entry_cost_multiple "
                    "round trips of slippage and fees.")
-    left, right = st.columns([2, 3])
+    left, right = st.columns([1, 2])
     with left:
         f = why.funnel.iloc[::-1]  # Plotly draws the first row at the bottom
         fig = go.Figure(go.Bar(
@@ -159,23 +175,24 @@ def draw_why(why: WhyNoTrade) -> None:
             textposition="outside", marker_color=[FUNNEL_COLOURS[k] for k in f["kind"]],
             hovertemplate="%{y}: %{x} names<extra></extra>"))
         fig.update_xaxes(title="names", range=[0, max(1, int(f["names"].max())) * 1.15])
-        _ui.plot(_ui.layout(fig, height=300, title=f"Session {why.session}: what each rule "
-                            "removed").update_layout(hovermode="closest", showlegend=False))
-        st.caption("Each candidate is counted once, by the first rule it fails, top to "
-                   "bottom.")
+        _ui.plot(_ui.layout(fig, height=300, title="What each rule removed").update_layout(
+            hovermode="closest", showlegend=False))
+        st.caption(f"Session {why.session}. Each candidate (a name with a forecast, not held) "
+                   "is counted once, by the first rule it fails, top to bottom.")
     with right:
         st.markdown("**Nearest to entry**")
         if why.nearest.empty:
             st.caption("No name was left out.")
         else:
-            st.dataframe(why.nearest, hide_index=True, height=300, column_config={
-                "rank": "Rank", "symbol": "Symbol", "side": "Side",
+            st.dataframe(why.nearest, hide_index=True, height=35 * (len(why.nearest) + 1) + 3,
+                         column_config={
+                "rank": st.column_config.NumberColumn("Rank", width=50),
+                "symbol": "Symbol", "side": st.column_config.Column("Side", width=50),
                 "excess_bp": st.column_config.NumberColumn(
                     "Excess (bp)", format="%+.1f", help="Expected return less the day's "
                     "mean over all names, in the side's favour, over the horizon."),
-                "confidence": st.column_config.ProgressColumn(
-                    "Confidence", min_value=0, max_value=1, format="percent"),
-                "why": "Why not entered"})
+                "confidence": st.column_config.NumberColumn("Confidence", format="percent"),
+                "why": st.column_config.Column("Why not entered", width="large")})
 
 
 def start_exit(store, bot: Bot, symbol: str) -> None:

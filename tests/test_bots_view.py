@@ -49,7 +49,7 @@ def test_every_candidate_is_removed_by_one_rule_or_entered():
     steps = why.funnel.set_index("step")["names"]
     assert why.candidates == steps["candidates"] == 12
     assert steps[[label for _, label in SCREEN_RULES]].sum() + steps["entered"] == 12
-    assert steps["no price"] == 1 and steps["confidence below min_confidence"] == 1
+    assert steps["no price"] == 1 and steps["low confidence"] == 1
     assert why.entered == steps["entered"]
     # the bar is the knobs' round trips of slippage and fees, in bp
     assert why.bar_bp == pytest.approx(
@@ -119,7 +119,7 @@ def test_stops_and_targets_sit_where_the_bots_exit_rule_fires():
         assert exit_reason(held, row["target"] * (1 + away * 1e-9), knobs) == "take_profit"
         assert exit_reason(held, row["target"] * (1 - away * 1e-6), knobs) is None, sym
     off = position_levels(pos, 0.1, 0.0)
-    assert off["target"].isna().all() and list(off["stop"].round(6)) == [90.0, 55.0]
+    assert "target" not in off and list(off["stop"].round(6)) == [90.0, 55.0]
     assert position_levels(positions_frame({}), 0.1, 0.0).empty
 
 

@@ -31,11 +31,11 @@ IDLE_WARN_SESSIONS = 5
 #: first rule it fails. Key in the screen, label on the page.
 SCREEN_RULES: list[tuple[str, str]] = [
     ("no_price", "no price"),
-    ("below_bar", "excess below the cost bar"),
-    ("low_confidence", "confidence below min_confidence"),
-    ("outside_top", "outside the top ranks"),
-    ("no_slot", "no free slot"),
-    ("no_cash", "no cash for a whole share"),
+    ("below_bar", "below the cost bar"),  # excess forecast under the entry bar
+    ("low_confidence", "low confidence"),  # under min_confidence
+    ("outside_top", "outside top ranks"),  # ranked beyond max_positions
+    ("no_slot", "no free slot"),  # the kept names fill the book
+    ("no_cash", "no cash"),  # the cash left buys no whole share
 ]
 NEAREST_COLUMNS = ["rank", "symbol", "side", "excess_bp", "confidence", "why"]
 
@@ -126,13 +126,14 @@ def position_levels(positions: pd.DataFrame, stop_loss: float,
     """`positions` (calc.positions_frame) with the prices at which the bot's own exits fire
     (aion_core.bots.risk.exit_reason, on the move from `avg_price`, the cost basis with entry
     fees): `stop` = avg_price x (1 - stop_loss) for a long, x (1 + stop_loss) for a short;
-    `target` likewise with take_profit, NaN while the knob is off (0). USD per share.
+    `target` likewise with take_profit, only while that knob is on (> 0). USD per share.
     """
     out = positions.copy()
     side = np.sign(out["qty"].astype(float))
     avg = out["avg_price"].astype(float)
     out["stop"] = avg * (1.0 - side * stop_loss)
-    out["target"] = avg * (1.0 + side * take_profit) if take_profit > 0 else np.nan
+    if take_profit > 0:
+        out["target"] = avg * (1.0 + side * take_profit)
     return out
 
 
