@@ -126,11 +126,10 @@ def recent_track(store: Store) -> pd.DataFrame | None:
     """The last HISTORY_DATES forecast dates beside their outcomes (monitoring.track_frame);
     None before the first prediction or without bars."""
     history = read_parquet(store.path("prediction_history"), columns=HISTORY_COLUMNS)
-    closes = store.read_closes()
-    if history is None or history.empty or closes is None:
+    bars = store.read_daily_panel()
+    if history is None or history.empty or bars.empty:
         return None
     history["as_of"] = pd.to_datetime(history["as_of"])
     dates = history["as_of"].drop_duplicates().nlargest(HISTORY_DATES)
     history = history[history["as_of"] >= dates.min()]
-    closes = closes.loc[closes.index >= dates.min()]
-    return track_frame(history, realised_returns(closes))
+    return track_frame(history, realised_returns(bars[bars["date"] >= dates.min()]))

@@ -74,13 +74,18 @@ def draw_ic(ic: pd.DataFrame, h: str) -> None:
 def draw_decay(decay: pd.DataFrame) -> None:
     shown = decay.dropna(subset=["mean_rank_ic"])
     fig = go.Figure(go.Bar(
-        x=shown["horizon"], y=shown["mean_rank_ic"],
+        x=shown["horizon"], y=shown["mean_rank_ic"], name="tradeable",
         error_y={"type": "data", "array": 1.96 * shown["se"].fillna(0)},
         marker_color=[HORIZON_COLOURS[h] for h in shown["horizon"]],
         customdata=shown[["days", "t"]], hovertemplate="mean rank IC %{y:.3f}<br>"
         "%{customdata[0]} dates, t %{customdata[1]:.2f}<extra></extra>"))
+    if "mean_rank_ic_close" in shown:
+        fig.add_bar(x=shown["horizon"], y=shown["mean_rank_ic_close"], name="close-to-close",
+                    marker_color="#b8c2cc",
+                    hovertemplate="close-to-close %{y:.3f}<extra></extra>")
     fig.update_yaxes(tickformat=".3f")
-    plot_closest(_ui.break_even(fig), 300, "Mean rank IC by horizon")
+    plot_closest(_ui.break_even(fig), 300, "Mean rank IC by horizon: tradeable (next open to "
+                 "the open h sessions later, where the bots fill), close-to-close beside it")
 
 
 def draw_deciles(deciles: pd.DataFrame) -> None:

@@ -66,8 +66,8 @@ def write_reversed_forecasts(store: Store, names: int = 8, sessions: int = 40) -
         store.write_daily(sym, pd.DataFrame({
             "symbol": sym, "date": days, "open": closes[:, i], "high": closes[:, i],
             "low": closes[:, i], "close": closes[:, i], "volume": 1e6}))
-        for t in range(sessions - 5):
-            future = closes[t + 5, i] / closes[t, i] - 1
+        for t in range(sessions - 6):  # judged on the tradeable return: open t+1 -> t+6
+            future = closes[t + 6, i] / closes[t + 1, i] - 1
             rows.append({"as_of": days[t], "symbol": sym, "horizon": "1w",
                          "expected_return": -future, "confidence": 0.5, "score": 0.0,
                          "rank": 1})

@@ -24,19 +24,27 @@ from aion_core.store import Store, append_jsonl, write_parquet  # noqa: E402
 HORIZON = {"1w": 2}  # two sessions ahead keeps hand-built frames short
 
 
-def _closes() -> pd.DataFrame:
+def _bars() -> pd.DataFrame:
+    """Two names over six sessions; B has no bar on the second."""
     dates = pd.bdate_range("2026-01-05", periods=6)
-    return pd.DataFrame({"A": [10, 11, 12, 13, 14, 15], "B": [20, np.nan, 22, 24, 26, 28]},
-                        index=dates, dtype=float)
+    a = pd.DataFrame({"symbol": "A", "date": dates, "open": [9.5, 10.5, 11.5, 12.5, 13.5, 14.5],
+                      "close": [10, 11, 12, 13, 14, 15]})
+    b = pd.DataFrame({"symbol": "B", "date": dates[[0, 2, 3, 4, 5]],
+                      "open": [19, 21, 23, 25, 27], "close": [20, 22, 24, 26, 28]})
+    bars = pd.concat([b, a], ignore_index=True).astype({"open": float, "close": float})
+    return bars.assign(high=bars["close"], low=bars["open"], volume=1e6)
 
 
-def test_realised_returns_are_the_symbols_own_nth_later_bar():
-    out = monitoring.realised_returns(_closes(), HORIZON).set_index(["date", "symbol"])
-    d = _closes().index
-    assert out.loc[(d[0], "A"), "realised"] == pytest.approx(12 / 10 - 1)
-    # B has no bar on d[1]: its 2nd later bar after d[0] is d[3]
-    assert out.loc[(d[0], "B"), "realised"] == pytest.approx(24 / 20 - 1)
-    assert (d[4], "A") not in out.index and (d[1], "B") not in out.index
+def test_realised_returns_are_the_tradeable_label_and_close_to_close_beside_it():
+    out = monitoring.realised_returns(_bars(), HORIZON).set_index(["date", "symbol"])
+    d = pd.bdate_range("2026-01-05", periods=6)
+    # decided at d[0]'s close, filled at d[1]'s open, sold at the open two bars later
+    assert out.loc[(d[0], "A"), "realised"] == pytest.approx(12.5 / 10.5 - 1)
+    assert out.loc[(d[0], "A"), "realised_close"] == pytest.approx(12 / 10 - 1)
+    # B has no bar on d[1]: its next bar is d[2], two later d[4]
+    assert out.loc[(d[0], "B"), "realised"] == pytest.approx(25 / 21 - 1)
+    assert out.loc[(d[0], "B"), "realised_close"] == pytest.approx(24 / 20 - 1)
+    assert (d[3], "A") not in out.index and (d[3], "B") not in out.index
     assert set(out["horizon"]) == {"1w"}
 
 
@@ -66,6 +74,7 @@ def test_track_record_rank_ic_matches_scipy_and_its_rolling_mean(judged):
     assert (ic["high"].dropna() > ic["rolling"].dropna()).all()
     row = rec.decay.iloc[0]
     assert row["mean_rank_ic"] == pytest.approx(ic["rank_ic"].mean())
+    assert math.isnan(row["mean_rank_ic_close"])  # no close-to-close column judged
     assert row["days"] == 30 and row["sessions"] == 2
     assert rec.predictions == len(judged) + 7 and rec.realised == len(judged)
 

@@ -50,10 +50,11 @@ def load_track_record(store: Store, paths: list[Path]) -> TrackRecord | None:
     if history is None:
         return None
     history["as_of"] = pd.to_datetime(history["as_of"])
-    closes = store.read_closes()
-    realised = pd.DataFrame(columns=["date", "symbol", "horizon", "realised"])
-    if closes is not None and len(history):
-        realised = realised_returns(closes.loc[closes.index >= history["as_of"].min()])
+    bars = store.read_daily_panel()
+    realised = pd.DataFrame(columns=["date", "symbol", "horizon", "realised",
+                                     "realised_close"])
+    if not bars.empty and len(history):
+        realised = realised_returns(bars[bars["date"] >= history["as_of"].min()])
     return track_record(track_frame(history, realised), len(history))
 
 

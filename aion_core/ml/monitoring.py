@@ -21,7 +21,9 @@ from aion_core.ml.evaluation import (
     decile_returns,
     ic_summary,
     newey_west_se,
+    nw_lags,
 )
+from aion_core.ml.labels import open_forward_returns
 from aion_core.ml.model import COMPOSITE_INPUTS, Fitted
 
 ROLLING_DATES = 20
@@ -35,20 +37,23 @@ PSI_FLOOR = 1e-4
 RECENT_SESSIONS = 20
 
 
-def realised_returns(closes: pd.DataFrame,
+def realised_returns(bars: pd.DataFrame,
                      horizons: Mapping[str, int] = HORIZONS) -> pd.DataFrame:
     """What each horizon's forecast made at each close turned out to be.
 
-    closes: index session dates, one column per symbol (USD). Returns long `date, symbol,
-    horizon, realised`: close of the symbol's n-th later bar / close at `date` - 1 (a
-    fraction; the labels' definition, aion_core.ml.labels), rows whose n-th bar exists only.
+    bars: long `symbol, date, open, close` (any order). Returns long `date, symbol, horizon,
+    realised, realised_close`: `realised` the tradeable return, from the open of the
+    symbol's next bar to the open n bars later (where the bots fill:
+    aion_core.ml.labels.open_forward_returns), `realised_close` the close of the n-th later
+    bar over the close at `date`, less one (the training label); rows whose tradeable return
+    is known only.
     """
-    long = (closes.rename_axis(index="date").reset_index()
-            .melt(id_vars="date", var_name="symbol", value_name="close")
-            .dropna(subset=["close"]).sort_values(["symbol", "date"], kind="stable"))
-    close = long.groupby("symbol", sort=False)["close"]
-    parts = [long[["date", "symbol"]].assign(
-        horizon=h, realised=(close.shift(-n) / long["close"] - 1.0).to_numpy())
+    bars = bars.sort_values(["symbol", "date"], kind="stable").reset_index(drop=True)
+    tradeable = open_forward_returns(bars, dict(horizons))
+    close = bars.groupby("symbol", sort=False)["close"]
+    parts = [bars[["date", "symbol"]].assign(
+        horizon=h, realised=tradeable[f"open_fwd_{h}"].to_numpy(),
+        realised_close=(close.shift(-n) / bars["close"] - 1.0).to_numpy())
         for h, n in horizons.items()]
     return pd.concat(parts, ignore_index=True).dropna(subset=["realised"])
 
@@ -58,7 +63,8 @@ def track_frame(history: pd.DataFrame, realised: pd.DataFrame) -> pd.DataFrame:
 
     history: `as_of, symbol, horizon, expected_return, confidence` (prediction_history);
     realised: `realised_returns`. Returns `date, symbol, horizon, expected_return,
-    confidence, realised` for predictions whose horizon has passed.
+    confidence, realised` (and `realised_close` when given) for predictions whose horizon
+    has passed.
     """
     preds = history.rename(columns={"as_of": "date"})[
         ["date", "symbol", "horizon", "expected_return", "confidence"]]
@@ -72,8 +78,10 @@ class TrackRecord:
     """The figures of the Models page's track record (returns over the horizon, fractions).
 
     ic: `horizon, date, ic, rank_ic, names, rolling, low, high` (rolling mean of rank IC over
-    ROLLING_DATES dates and its BAND_Z x Newey-West band); decay: `horizon, sessions, days,
-    mean_rank_ic, se, t, days_positive`; deciles: `horizon, decile, mean_return`;
+    ROLLING_DATES dates and its BAND_Z x Newey-West band, lags 2h); decay: `horizon,
+    sessions, days, mean_rank_ic, se, t, days_positive, mean_rank_ic_close` (judged on the
+    tradeable return; the last on close-to-close, beside it); deciles: `horizon, decile,
+    mean_return`;
     reliability: `horizon, low, high, rows, mean_confidence, hit_rate`.
     """
 
@@ -105,12 +113,17 @@ def track_record(frame: pd.DataFrame, predictions: int,
     for h, n in horizons.items():
         rows = frame[frame["horizon"] == h]
         ic = daily_ic(rows, "expected_return").sort_values("date").reset_index(drop=True)
-        ics.append(pd.concat([ic.assign(horizon=h), rolling_band(ic["rank_ic"], n - 1)],
+        ics.append(pd.concat([ic.assign(horizon=h), rolling_band(ic["rank_ic"], nw_lags(n))],
                              axis=1))
-        s = ic_summary(ic, n - 1)
+        s = ic_summary(ic, nw_lags(n))
+        close = float("nan")
+        if "realised_close" in rows and len(rows):
+            close = ic_summary(daily_ic(rows, "expected_return", "realised_close"),
+                               nw_lags(n))["mean_rank_ic"]
         decay.append({"horizon": h, "sessions": n, "days": s["days"],
                       "mean_rank_ic": s["mean_rank_ic"], "se": s["rank_ic_nw_se"],
-                      "t": s["rank_ic_t"], "days_positive": s["days_positive"]})
+                      "t": s["rank_ic_t"], "days_positive": s["days_positive"],
+                      "mean_rank_ic_close": close})
         dec = decile_returns(rows, "expected_return")["deciles"]
         deciles += [{"horizon": h, "decile": d, "mean_return": r}
                     for d, r in enumerate(dec, 1)]
