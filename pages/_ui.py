@@ -162,6 +162,13 @@ def admin_open() -> bool:
                              st.session_state.get(ADMIN_EXPIRES), time.time())
 
 
+def access(settings: Settings) -> auth.Access:
+    """What this browser session may change (auth.Access): every write of the live knobs
+    passes it to views, which refuses without an admin session when a password is set."""
+    return auth.access(settings.admin_password_hash, st.session_state.get(
+        "authentication_status"), st.session_state.get(ADMIN_EXPIRES), time.time())
+
+
 def empty(what: str, fill: str) -> None:
     """The empty state: what is missing and the command that fills it."""
     st.info(f"{what} yet. Run `{views.FILL.get(fill, fill)}` to fill it.",
@@ -180,36 +187,37 @@ def knob_key(bot: Bot, knob: str, prefix: str = "knob") -> str:
     return f"{prefix}_{bot.key}_{knob}"
 
 
-def knob_widget(knob: Knob, value: Any, key: str) -> Any:
+def knob_widget(knob: Knob, value: Any, key: str, disabled: bool = False) -> Any:
     """One knob's widget, its bounds, step and help from the schema."""
     label = knob.name.replace("_", " ").capitalize()
     if knob.type is bool:
-        return st.toggle(label, value=bool(value), help=knob.help, key=key)
+        return st.toggle(label, value=bool(value), help=knob.help, key=key, disabled=disabled)
     lo, hi = knob.min, knob.max
     if knob.type is int:
         shown = min(max(int(value), int(lo)), int(hi))
         return st.slider(label, int(lo), int(hi), shown, int(knob.step or 1), help=knob.help,
-                         key=key)
+                         key=key, disabled=disabled)
     shown = min(max(float(value), float(lo)), float(hi))
     step = float(knob.step or 0.01)
     fmt = "%.0f" if step >= 1 else "%.3f" if step < 0.01 else "%.2f"
     return st.slider(label, float(lo), float(hi), shown, step, format=fmt, help=knob.help,
-                     key=key)
+                     key=key, disabled=disabled)
 
 
 def knobs_ui(bot: Bot, config: dict | None, prefix: str = "knob", env: dict | None = None,
-             sources: bool = False) -> dict[str, Any]:
+             sources: bool = False, disabled: bool = False) -> dict[str, Any]:
     """The knob widgets of one bot in two columns, set to the knobs in force under `config`
     (bots_config.json) over `env` (knobs.env / dt_knobs.env, views loader "knob_env");
     returns their current values. The Config page and the Research page's backtest form both
-    draw them; `sources` adds under each the layer its stored value comes from."""
+    draw them; `sources` adds under each the layer its stored value comes from; `disabled`
+    draws them read-only (the Config page for a visitor when an admin password is set)."""
     table = calc.knob_table(config, bot, env).set_index("knob")
     values = {}
     cols = st.columns(2)
     for i, knob in enumerate(bot.schema()):
         with cols[i % 2]:
             values[knob.name] = knob_widget(knob, table.loc[knob.name, "value"],
-                                            knob_key(bot, knob.name, prefix))
+                                            knob_key(bot, knob.name, prefix), disabled)
             if sources:
                 st.caption(f"from {table.loc[knob.name, 'source']}")
     return values

@@ -6,6 +6,11 @@ the bot's overrides. The next bot run reads the file, so a change applies from t
 bots_config.json sits above knobs.env / dt_knobs.env and the schema's defaults; a caption
 under each knob names the layer its value comes from, so an operator sees why a slider does
 not sit at its default.
+
+Who may change them: with ADMIN_PASSWORD_HASH set, only an admin session (logged in on the
+Admin page); anyone else sees the knobs read-only with one line saying how to log in, and
+views.save_knobs / reset_knobs refuse the write themselves (auth.Access), so a crafted request
+changes nothing either. Without a password (the demo) the page says that anyone can.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from typing import Any
 import streamlit as st
 
 from aion_core.app import views
+from aion_core.app.auth import Access
 from aion_core.app.views import validate_bots_config
 from aion_core.bots.registry import Bot
-from aion_core.errors import KnobError
+from aion_core.errors import KnobError, RefusedError
 from pages import _ui
 
 
@@ -32,10 +38,10 @@ def draw_diff(bot: Bot, values: dict[str, Any]) -> None:
         f"`{name}` {value} (default {default})" for name, default, value in changed))
 
 
-def save(store, bot: Bot, values: dict[str, Any]) -> None:
+def save(store, bot: Bot, values: dict[str, Any], who: Access) -> None:
     try:
-        overrides = views.save_knobs(store, bot, values)
-    except KnobError as exc:
+        overrides = views.save_knobs(store, bot, values, who)
+    except (KnobError, RefusedError) as exc:
         st.error(f"Not saved: {exc}", icon=":material/block:")
         return
     # Rerun so that the captions under the knobs name their new layer at once.
@@ -44,8 +50,12 @@ def save(store, bot: Bot, values: dict[str, Any]) -> None:
     st.rerun()
 
 
-def reset(store, bot: Bot) -> None:
-    views.reset_knobs(store, bot)
+def reset(store, bot: Bot, who: Access) -> None:
+    try:
+        views.reset_knobs(store, bot, who)
+    except RefusedError as exc:
+        st.error(f"Not reset: {exc}", icon=":material/block:")
+        return
     for knob in bot.schema():
         st.session_state.pop(_ui.knob_key(bot, knob.name), None)
     st.session_state["config_flash"] = (f"{bot.label} reset: its bots_config.json overrides "
@@ -71,30 +81,46 @@ def json_ui(bot: Bot) -> dict[str, Any] | None:
     return doc
 
 
-def draw_bot(store, bot: Bot, config: dict | None, env: dict | None) -> None:
+def draw_access(who: Access) -> None:
+    """One line on who may change the knobs here."""
+    if not who.gated:
+        st.warning("No admin password is set (`ADMIN_PASSWORD_HASH`), so anyone who can open "
+                   "this page can change the live knobs.", icon=":material/lock_open:")
+    elif not who.may_change_knobs:
+        st.info("Read-only: changing the live knobs needs the admin login. Log in on the "
+                "**Admin** page (user `admin`), then come back.", icon=":material/lock:")
+
+
+def draw_bot(store, bot: Bot, config: dict | None, env: dict | None, who: Access) -> None:
+    locked = not who.may_change_knobs
     with st.form(f"knobs_{bot.key}", border=False):
-        values = _ui.knobs_ui(bot, config, env=env, sources=True)
+        values = _ui.knobs_ui(bot, config, env=env, sources=True, disabled=locked)
         a, b, _ = st.columns([1, 1, 4])
-        do_save = a.form_submit_button("Save", type="primary", key=f"save_{bot.key}")
-        do_reset = b.form_submit_button("Reset to defaults", key=f"reset_{bot.key}")
+        do_save = a.form_submit_button("Save", type="primary", key=f"save_{bot.key}",
+                                       disabled=locked)
+        do_reset = b.form_submit_button("Reset to defaults", key=f"reset_{bot.key}",
+                                        disabled=locked)
     if do_save:
-        save(store, bot, values)
+        save(store, bot, values, who)
     if do_reset:
-        reset(store, bot)
-    pasted = json_ui(bot)
-    if pasted is not None:
-        save(store, bot, {**values, **pasted})
+        reset(store, bot, who)
+    if not locked:
+        pasted = json_ui(bot)
+        if pasted is not None:
+            save(store, bot, {**values, **pasted}, who)
     draw_diff(bot, values)
 
 
 def main() -> None:
-    _, store = _ui.context()
+    settings, store = _ui.context()
+    who = _ui.access(settings)
     st.title("Bot knobs")
     st.caption("Changes are validated against the knob schema and merged into "
                "`bots_config.json`; the next bot run applies them. A knob's value comes from "
                "`bots_config.json`, else `knobs.env` (swing bots) / `dt_knobs.env` (intraday) "
                "in `ml_data/config/`, else the schema's default: the caption under each "
                "says which.")
+    draw_access(who)
     if flash := st.session_state.pop("config_flash", None):
         st.success(flash, icon=":material/check_circle:")
     config = env = None
@@ -104,7 +130,7 @@ def main() -> None:
     with _ui.guard("Knob env files (knobs.env, dt_knobs.env)"):
         env = _ui.load(store, "knob_env")
     bot = _ui.pick_bot("config_bot")
-    draw_bot(store, bot, config if isinstance(config, dict) else None, env)
+    draw_bot(store, bot, config if isinstance(config, dict) else None, env, who)
 
 
 _ui.require_frame(__file__)

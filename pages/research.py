@@ -4,10 +4,12 @@ runs side by side, and the `aion evaluate` reports with their signal analytics
 
 A backtest started here runs as a background job through the same runner and lock as the
 admin's run-now buttons (aion_core.app.run_now), so one runs at a time and its progress is its
-log; it never touches the live bots. Every figure is recomputed from the run's files with
-aion_core.bots.performance (aion_core.app.research_view), the functions that wrote its
-metrics.json, once per change of those files: the page draws the cached "tear_sheets" read
-model, and reads the raw run only when a download is clicked.
+log; it never touches the live bots, so it needs no login. A press while one runs queues it,
+at most run_now.MAX_WAITING deep; a press beyond that is refused with a line saying so.
+Every figure is recomputed from the run's files with aion_core.bots.performance
+(aion_core.app.research_view), the functions that wrote its metrics.json, once per change
+of those files: the page draws the cached "tear_sheets" read model, and reads the raw run
+only when a download is clicked.
 """
 
 from __future__ import annotations
@@ -70,13 +72,17 @@ def start_backtest(store: Store, start: date, end: date, every: int, keys: list[
         return
     try:
         validate_bots_config(knobs)
-        run_now.start_job(store, run_now.BACKTEST_JOB, extra=[
+        press = run_now.submit_job(store, run_now.BACKTEST_JOB, extra=[
             "--start", f"{start:%Y-%m-%d}", "--end", f"{end:%Y-%m-%d}", "--horizon",
             ",".join(keys), "--retrain-every", str(every), "--knobs", json.dumps(knobs)])
     except AionError as exc:
         st.error(f"Not started: {exc}", icon=":material/block:")
         return
-    st.toast("Backtest started; its progress is below.", icon=":material/play_arrow:")
+    if press.waiting:
+        st.toast(f"Backtest queued: number {press.waiting} in line; it starts when the ones "
+                 "ahead have finished.", icon=":material/schedule:")
+    else:
+        st.toast("Backtest started; its progress is below.", icon=":material/play_arrow:")
 
 
 def draw_progress(store: Store) -> None:
@@ -95,6 +101,9 @@ def draw_progress(store: Store) -> None:
         i, n = (int(done[-1][0]), int(done[-1][1])) if done else (0, 1)
         st.progress(i / n, text=f"Backtest running: {i}/{n} sessions" if done
                     else "Backtest running: building the dataset and training the models…")
+        if queued := len(run_now.waiting(job.doc)):
+            st.caption(f"{queued} more waiting (at most {run_now.MAX_WAITING}); each starts "
+                       "when the one before it has finished.")
     elif job.status == "ok":
         st.success(f"Last backtest finished: {last}", icon=":material/check_circle:")
     else:

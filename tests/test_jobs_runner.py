@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 
 import pytest
@@ -88,3 +90,54 @@ def test_intraday_and_replay_can_be_run_now(demo_root):
 def test_replay_refused_on_an_empty_root(store):
     with pytest.raises(RefusedError, match="no daily bars"):
         run_now.replay_args(store)
+
+
+# --------------------------------------------------------------------------- the backtest queue
+
+BACKTEST = run_now.BACKTEST_JOB
+
+
+def _backtest_running(store) -> None:
+    """A backtest running; this test process stands for its supervisor (alive)."""
+    store.write_json("job_status", {"job": BACKTEST, "status": "running", "pid": os.getpid(),
+                                    "args": ["backtest"], "started_at": time.time()},
+                     job=BACKTEST)
+
+
+def test_backtests_queue_behind_the_running_one_up_to_the_bound(store):
+    """One running + MAX_WAITING waiting; a press beyond is refused with a line saying so,
+    and the queue is left as it was (issue 27, item 3)."""
+    _backtest_running(store)
+    for place in range(1, run_now.MAX_WAITING + 1):
+        press = run_now.submit_job(store, BACKTEST, extra=["--help", f"{place}"])
+        assert press == run_now.Submitted(None, place)
+    with pytest.raises(RefusedError, match=f"{run_now.MAX_WAITING} are waiting, the most"):
+        run_now.submit_job(store, BACKTEST, extra=["--help"])
+    queue = run_now.waiting(store.read_json("job_status", job=BACKTEST))
+    assert [q["args"] for q in queue] == [["backtest", "--help", f"{i}"]
+                                          for i in range(1, run_now.MAX_WAITING + 1)]
+    with pytest.raises(RefusedError, match="does not queue"):
+        run_now.submit_job(store, NIGHTLY_JOB)
+
+
+def test_the_supervisor_runs_the_waiting_backtests_in_turn(store):
+    _backtest_running(store)
+    for _ in range(2):
+        run_now.submit_job(store, BACKTEST, extra=["--help"])
+    assert run_now.supervise(store, BACKTEST, ["backtest", "--help"]) == 0
+    doc = store.read_json("job_status", job=BACKTEST)
+    assert doc["status"] == "ok" and not run_now.waiting(doc)
+    assert doc["last"]["status"] == "ok"  # the run before the last one
+    assert "Usage" in store.path("job_log", job=BACKTEST).read_text()
+
+
+def test_a_press_after_a_killed_supervisor_starts_the_oldest_waiting_run_first(store):
+    store.write_json("job_status", {"job": BACKTEST, "status": "running", "pid": 2 ** 22 + 7,
+                                    "started_at": 0.0, "waiting": [
+                                        {"args": ["backtest", "old"], "queued_at": 1.0}]},
+                     job=BACKTEST)
+    press = run_now.submit_job(store, BACKTEST, extra=["new"], python=shutil.which("true"))
+    assert press == run_now.Submitted(None, 1)
+    doc = store.read_json("job_status", job=BACKTEST)
+    assert doc["args"] == ["backtest", "old"]
+    assert [q["args"] for q in doc["waiting"]] == [["backtest", "new"]]

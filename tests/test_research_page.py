@@ -170,8 +170,8 @@ def test_an_evaluation_s_signal_analytics_are_charted_and_an_older_one_says_how(
 def test_the_form_starts_a_backtest_through_the_runner_and_shows_its_progress(
         monkeypatch, demo_root):
     started = []
-    monkeypatch.setattr(run_now, "start_job",
-                        lambda store, name, extra=None: started.append((name, extra)) or 1)
+    monkeypatch.setattr(run_now, "submit_job", lambda store, name, extra=None: started.append(
+        (name, extra)) or run_now.Submitted(1))
     at = research(monkeypatch, demo_root.root)
     at.multiselect(key="bt_bots").set_value(["1w", "4w"])
     at.slider(key="bt_1w_max_positions").set_value(3)

@@ -14,9 +14,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from app_data import build_filled_root  # noqa: E402
 
 from aion_core.app import views  # noqa: E402
+from aion_core.app.auth import Access  # noqa: E402
 from aion_core.bots.registry import BOTS  # noqa: E402
-from aion_core.errors import CorruptFileError, KnobError  # noqa: E402
+from aion_core.errors import CorruptFileError, KnobError, RefusedError  # noqa: E402
 from aion_core.store import read_jsonl  # noqa: E402
+
+#: No admin password set (the demo): anyone may change the knobs.
+DEMO = Access(gated=False, admin=False)
 
 
 @pytest.fixture
@@ -87,7 +91,8 @@ def test_source_key_changes_when_a_job_rewrites(filled):
 def test_save_knobs_merges_and_keeps_other_bots(store):
     store.write_json("bots_config", {"swing": {"2w": {"max_positions": 4}}, "dt": {
         "aggression": 0.5}})
-    kept = views.save_knobs(store, BOTS["1w"], {"max_positions": 12, "aggression": 1.0})
+    kept = views.save_knobs(store, BOTS["1w"], {"max_positions": 12, "aggression": 1.0},
+                            DEMO)
     assert kept == {"max_positions": 12}  # a value equal to its default is no override
     assert store.read_json("bots_config") == {
         "swing": {"2w": {"max_positions": 4}, "1w": {"max_positions": 12}},
@@ -96,19 +101,33 @@ def test_save_knobs_merges_and_keeps_other_bots(store):
 
 def test_save_knobs_refuses_and_writes_nothing(store):
     with pytest.raises(KnobError, match="stop_loss"):
-        views.save_knobs(store, BOTS["4w"], {"stop_loss": 0.95})
+        views.save_knobs(store, BOTS["4w"], {"stop_loss": 0.95}, DEMO)
     with pytest.raises(KnobError, match="unknown knob"):
-        views.save_knobs(store, BOTS["dt"], {"leverage": 3})
+        views.save_knobs(store, BOTS["dt"], {"leverage": 3}, DEMO)
     assert store.read_json("bots_config") is None
 
 
 def test_reset_knobs_removes_one_bot(store):
     store.write_json("bots_config", {"swing": {"1w": {"max_positions": 4}}, "dt": {
         "aggression": 0.5}})
-    views.reset_knobs(store, BOTS["dt"])
+    views.reset_knobs(store, BOTS["dt"], DEMO)
     assert store.read_json("bots_config") == {"swing": {"1w": {"max_positions": 4}}}
-    views.reset_knobs(store, BOTS["1w"])
+    views.reset_knobs(store, BOTS["1w"], DEMO)
     assert store.read_json("bots_config") == {}
+
+
+def test_with_a_password_only_an_admin_session_changes_the_knobs(store):
+    """The write path checks the session itself: a visitor's save or reset is refused and
+    nothing is written, whatever the page drew (issue 27, item 3)."""
+    store.write_json("bots_config", {"swing": {"1w": {"max_positions": 4}}})
+    visitor, admin = Access(gated=True, admin=False), Access(gated=True, admin=True)
+    with pytest.raises(RefusedError, match="admin login"):
+        views.save_knobs(store, BOTS["1w"], {"max_positions": 12}, visitor)
+    with pytest.raises(RefusedError, match="Admin page"):
+        views.reset_knobs(store, BOTS["1w"], visitor)
+    assert store.read_json("bots_config") == {"swing": {"1w": {"max_positions": 4}}}
+    views.save_knobs(store, BOTS["1w"], {"max_positions": 12}, admin)
+    assert store.read_json("bots_config") == {"swing": {"1w": {"max_positions": 12}}}
 
 
 def test_kill_switch_keeps_other_admin_settings(store):

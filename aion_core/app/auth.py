@@ -1,4 +1,5 @@
-"""The admin gate's rules: password hashing, the re-login cookie, login lockout, session expiry.
+"""The admin gate's rules: password hashing, the re-login cookie, login lockout, session expiry,
+and who may change the live knobs (`Access`).
 
 The gate fails closed: a cookie that does not verify is no cookie, a session without a known
 expiry is no session. The lockout is counted per source (a browser session, and the client
@@ -11,12 +12,13 @@ unlock` clears it all on the host. Time is an argument (`now`, epoch seconds): n
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import bcrypt
 import jwt
 
-from aion_core.errors import ConfigurationError, CorruptFileError
+from aion_core.errors import ConfigurationError, CorruptFileError, RefusedError
 from aion_core.store import Store
 
 MIN_PASSWORD_LENGTH = 8
@@ -233,3 +235,42 @@ def session_open(status: bool | None, expires_at: float | None, now: float) -> b
     """Whether to draw anything behind the gate: a login whose expiry we set and which is still
     ahead. A login without our expiry (the library's status alone) counts as closed."""
     return bool(status) and expires_at is not None and now < expires_at
+
+
+# --------------------------------------------------------------------------- who may change what
+
+
+#: Why a live-knob change was refused; the Config page shows it as it is.
+KNOBS_LOCKED = ("changing the live knobs needs the admin login: log in on the Admin page "
+                f"(user {ADMIN_USER}), then come back")
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one browser session may change. `gated`: an admin password is set
+    (ADMIN_PASSWORD_HASH); `admin`: this session's admin login is open (`session_open`).
+
+    Without a password (the demo) anyone who opens the app may change the live knobs, and the
+    Config page says so; with one, only an admin session. Research backtests need no login
+    (they write their own folder, never the live state): run_now bounds their queue instead.
+    """
+
+    gated: bool
+    admin: bool
+
+    @property
+    def may_change_knobs(self) -> bool:
+        return self.admin or not self.gated
+
+
+def access(password_hash: str | None, status: bool | None, expires_at: float | None,
+           now: float) -> Access:
+    """This session's Access from the setting and its login state (kept server-side)."""
+    return Access(bool(password_hash), session_open(status, expires_at, now))
+
+
+def require_knobs(who: Access) -> None:
+    """Raise RefusedError(KNOBS_LOCKED) unless `who` may change the live knobs: the check every
+    write of bots_config.json from the app makes itself, whatever the page drew."""
+    if not who.may_change_knobs:
+        raise RefusedError(KNOBS_LOCKED)

@@ -14,6 +14,13 @@ bots' states), so a nightly run from a shell is not "never run" beside it.
 A second start while the status says running and its supervisor is alive is refused; the
 check and the launch happen under the status file's lock, so two quick presses cannot both
 pass. A supervisor killed mid-run leaves "running" with a dead pid, read as "interrupted".
+
+The Research page's backtests (QUEUED_JOBS) queue instead, since any analyst may start one
+without a login: `submit_job` starts the run when none is going, else adds it to the status
+document's `waiting` list, at most MAX_WAITING long; a press beyond that is refused with a
+line saying so. One run at a time per data root, then: the supervisor, when its run ends,
+takes the first waiting one and runs it, until none waits. Waiting runs left by a killed
+supervisor go ahead of the next press's run.
 The command runs with AION_DEBUG=1: its stderr is the job's log file, which is where
 tracebacks belong (jobs/progress.py); its clear one-line error still comes last.
 """
@@ -66,6 +73,12 @@ BACKTEST_JOB = "backtest"
 #: the time of the press (the request: pressing twice in one minute is one exit).
 BOT_EXIT_JOB = "bot_exit"
 PAGE_JOBS: dict[str, list[str]] = {BACKTEST_JOB: ["backtest"], BOT_EXIT_JOB: ["bots", "exit"]}
+#: Page jobs that queue (`submit_job`) rather than refuse a press while one runs, and how
+#: many may wait behind the running one: with one running and MAX_WAITING waiting, a press is
+#: refused. Backtests need no login (they write their own folder, never the live state), so
+#: this bound is what keeps a crowd of presses from queueing hours of work.
+QUEUED_JOBS = (BACKTEST_JOB,)
+MAX_WAITING = 3
 #: Bots whose state records a job's runs (`last_run.at`), wherever it ran from.
 JOB_BOTS: dict[str, tuple[Bot, ...]] = {SWING_JOB: SWING_BOTS, INTRADAY_JOB: (INTRADAY_BOT,)}
 
@@ -202,34 +215,100 @@ def start_job(store: Store, name: str, python: str = sys.executable,
             raise RefusedError(f"{name} is already running; wait for it to finish")
         args = replay_args(store) if name == REPLAY_JOB \
             else [*{**JOBS, **PAGE_JOBS}[name], *(extra or [])]
-        cmd = [python, "-m", "aion_core.app.run_now", "--data-dir", str(store.root), name,
-               *args]
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True)
-        write_json(status_path, {"job": name, "status": "running", "pid": proc.pid,
-                                 "args": args, "started_at": time.time(),
-                                 "finished_at": None, "returncode": None})
+        return _launch(store, name, args, python)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """A page job's press: started now (`pid`, the supervisor's) or queued (`waiting`: its
+    place in the queue, 1 = next)."""
+
+    pid: int | None
+    waiting: int = 0
+
+
+def submit_job(store: Store, name: str, extra: list[str] | None = None,
+               python: str = sys.executable) -> Submitted:
+    """Start page job `name` (QUEUED_JOBS) with `extra` arguments, or queue it behind the
+    running one; RefusedError when MAX_WAITING already wait."""
+    if name not in QUEUED_JOBS:
+        raise RefusedError(f"{name} does not queue; start it with start_job")
+    args = [*PAGE_JOBS[name], *(extra or [])]
+    status_path = store.path("job_status", job=name)
+    with locked(status_path, timeout=5):
+        view = job_view(store, name, lines=0)
+        queue = [*waiting(view.doc), {"args": args, "queued_at": time.time()}]
+        if view.running:
+            if len(queue) > MAX_WAITING:
+                raise RefusedError(
+                    f"{name}: one is running and {MAX_WAITING} are waiting, the most this app "
+                    "queues; start this one when one of them has finished")
+            write_json(status_path, {**view.doc, "waiting": queue})
+            return Submitted(None, len(queue))
+        first, *rest = queue  # none running: the oldest waiting run goes first
+        pid = _launch(store, name, first["args"], python, rest)
+    return Submitted(pid) if not rest else Submitted(None, len(rest))
+
+
+def waiting(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs queued in a status document, oldest first."""
+    return list(doc.get("waiting") or [])
+
+
+def _launch(store: Store, name: str, args: list[str], python: str,
+            queue: list[dict[str, Any]] | None = None) -> int:
+    """Start the supervisor of `args` and write its status; the caller holds the lock."""
+    cmd = [python, "-m", "aion_core.app.run_now", "--data-dir", str(store.root), name, *args]
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    write_json(store.path("job_status", job=name), {
+        "job": name, "status": "running", "pid": proc.pid, "args": args,
+        "started_at": time.time(), "finished_at": None, "returncode": None,
+        **({"waiting": queue} if queue else {})})
     return proc.pid
 
 
 def supervise(store: Store, name: str, args: list[str] | None = None,
               python: str = sys.executable) -> int:
     """Run the job (its `aion` arguments: `args`, else JOBS[name]) to its end with output in
-    its log, then record how it ended."""
-    status_path = store.path("job_status", job=name)
+    its log and record how it ended; then each run waiting in its queue, the same way.
+    Returns the first run's exit code."""
+    rc = first = _run_one(store, name, args or JOBS[name], python)
+    while (queued := _next_waiting(store, name, rc)) is not None:
+        rc = _run_one(store, name, queued, python)
+    return first
+
+
+def _run_one(store: Store, name: str, args: list[str], python: str) -> int:
     log_path = store.path("job_log", job=name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    args = [*(args or JOBS[name]), "--data-dir", str(store.root)]
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "AION_DEBUG": "1"}
     with open(log_path, "wb") as log:
-        rc = subprocess.call([python, "-m", "aion_core", *args], stdin=subprocess.DEVNULL,
-                             stdout=log, stderr=subprocess.STDOUT, env=env)
+        return subprocess.call([python, "-m", "aion_core", *args, "--data-dir",
+                                str(store.root)], stdin=subprocess.DEVNULL, stdout=log,
+                               stderr=subprocess.STDOUT, env=env)
+
+
+def _next_waiting(store: Store, name: str, rc: int) -> list[str] | None:
+    """Record the run that ended with `rc`; then, under the same lock, take the first waiting
+    run and mark it running (its arguments), or None when none waits."""
+    status_path = store.path("job_status", job=name)
     with locked(status_path, timeout=30):
-        doc = read_json(status_path) or {"job": name, "args": args}
-        doc.update(status="ok" if rc == 0 else "failed", returncode=rc,
-                   finished_at=time.time(), pid=os.getpid())
+        try:
+            doc = read_json(status_path) or {"job": name}
+        except CorruptFileError:
+            doc = {"job": name}
+        now = time.time()
+        doc.update(status="ok" if rc == 0 else "failed", returncode=rc, finished_at=now,
+                   pid=os.getpid())
+        queue = waiting(doc)
+        if queue:
+            nxt, *rest = queue
+            doc.update(status="running", args=nxt["args"], started_at=now, finished_at=None,
+                       returncode=None, waiting=rest, last={
+                           "status": doc["status"], "returncode": rc, "finished_at": now})
         write_json(status_path, doc)
-    return rc
+    return list(queue[0]["args"]) if queue else None
 
 
 def main(argv: list[str] | None = None) -> int:

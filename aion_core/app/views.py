@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from aion_core import runs
+from aion_core.app.auth import Access, require_knobs
 from aion_core.app.calc import trades_frame
 from aion_core.bots.registry import BOTS, INTRADAY_JOB, NIGHTLY_JOB, SWING_JOB, Bot
 from aion_core.config import HORIZONS
@@ -275,16 +276,20 @@ def load_job_log(store: Store, paths: list[Path], job: str,
 # --------------------------------------------------------------------------- the UI's writes
 
 
-def save_knobs(store: Store, bot: Bot, values: dict[str, Any]) -> dict[str, Any]:
+def save_knobs(store: Store, bot: Bot, values: dict[str, Any], who: Access) -> dict[str, Any]:
     """Store one bot's knob values as overrides of the layers below bots_config.json (the
     schema defaults and knobs.env / dt_knobs.env); returns them.
 
-    Validated first (KnobError names the knob and the reason, nothing is written); then
-    merged into bots_config.json under its lock, so a concurrent bot run or a second
-    analyst never sees a half-applied change and other bots' overrides are kept. A value is
-    kept when it differs from what the env files and defaults give, not from the default
-    alone: a knob moved back to its default over an env file's value must stay there.
+    `who` must be allowed to change the live knobs (auth.Access: an admin session when a
+    password is set), else RefusedError and nothing is written: the page's read-only widgets
+    are a courtesy, this is the check. Validated next (KnobError names the knob and the
+    reason, nothing is written); then merged into bots_config.json under its lock, so a
+    concurrent bot run or a second analyst never sees a half-applied change and other bots'
+    overrides are kept. A value is kept when it differs from what the env files and
+    defaults give, not from the default alone: a knob moved back to its default over an env
+    file's value must stay there.
     """
+    require_knobs(who)
     clean = validate_knobs(bot.section, values, bot.horizon)
     below = knob_layers(None, bot.section, bot.horizon, store.read_knob_env())
     overrides = {k: v for k, v in clean.items() if v != below[k][0]}
@@ -297,9 +302,10 @@ def save_knobs(store: Store, bot: Bot, values: dict[str, Any]) -> dict[str, Any]
     return overrides
 
 
-def reset_knobs(store: Store, bot: Bot) -> None:
+def reset_knobs(store: Store, bot: Bot, who: Access) -> None:
     """Remove one bot's bots_config.json overrides: its knobs are back to the env files'
-    values, and the schema defaults where those set none."""
+    values, and the schema defaults where those set none. `who` as for `save_knobs`."""
+    require_knobs(who)
     store.update_json("bots_config", lambda old: with_overrides(
         old if isinstance(old, dict) else {}, bot.section, bot.horizon, None))
 

@@ -185,6 +185,13 @@ class Heartbeat(Doc):
     jobs: dict[str, HeartbeatJob]
 
 
+class WaitingRun(Doc):
+    """A page job's run queued behind the running one (aion_core.app.run_now.submit_job)."""
+
+    args: list[str]
+    queued_at: Finite
+
+
 class JobStatus(Doc):
     job: str
     status: str = Field(min_length=1)
@@ -192,6 +199,7 @@ class JobStatus(Doc):
     started_at: Finite | None = None
     finished_at: Finite | None = None
     returncode: int | None = None
+    waiting: list[WaitingRun] = []
 
 
 class RunEnd(Doc):
