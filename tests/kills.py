@@ -25,8 +25,10 @@ holds at most one run more, the run that died between its fills and its state wr
 After a rerun no run may be left open, and the books, predictions and reports must equal the
 uninterrupted run's.
 
-`AION_KILLS=30 pytest -m slow tests/test_kills.py tests/test_kills_trading.py -s` kills each
-job 30 times; the figures are printed per job and as one line at the end of each module.
+`make test` kills each job twice (for the trading jobs: once anywhere, once in the trading
+phase); `AION_KILLS=30 pytest -m slow tests/test_kills.py tests/test_kills_trading.py -s`
+kills each job 30 times; the figures are printed per job and as one line at the end of each
+module.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from aion_core.store import Store, read_json, read_jsonl, read_parquet
 from jobs.demo import write_demo_data
 from jobs.intraday import session_cycles
 
-DEFAULT_KILLS = 3
+DEFAULT_KILLS = 2  # one random kill and, for the trading jobs, one in the trading phase
 KILLS = int(os.environ.get("AION_KILLS", "0")) or DEFAULT_KILLS
 INTRADAY_SESSION = "2026-11-20"
 
