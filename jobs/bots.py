@@ -26,6 +26,7 @@ from aion_core.errors import ConfigurationError, DataError, RefusedError
 from aion_core.sql_copy.publish import publish
 from aion_core.store import Store
 from jobs.notify import check_alerts
+from jobs.universe import read_membership
 
 
 def now_iso() -> str:
@@ -57,6 +58,15 @@ def live_prices(store: Store, brain: dict[str, Any], session: pd.Timestamp) -> S
                          fill_ts=opened.isoformat() if has_bars else now_iso())
 
 
+def brain_members(store: Store, brain: dict[str, Any]) -> frozenset[str] | None:
+    """The stored symbols that were index members on the brain's as_of (None without a
+    universe): a bot sells a held name that left the index and never buys one outside it."""
+    membership = read_membership(store)
+    if membership is None:
+        return None
+    return membership.on(brain["as_of"], set(brain["symbols"]) | set(store.daily_symbols()))
+
+
 def _broker(settings: Settings, name: str) -> Broker | None:
     """None means "SimBroker per bot"; Alpaca is refused here unless both live switches agree."""
     if name == "sim":
@@ -85,12 +95,14 @@ def run_bots(store: Store, settings: Settings, horizons: list[str],
     live_broker = _broker(settings, broker)
     session = market_hours.calendar().next_session(pd.Timestamp(brain["as_of"]))
     prices = live_prices(store, brain, session)
+    members = brain_members(store, brain)
     kill = store.kill_switch_on()
     lines = []
     for bot in bots:
         with store.bot_lock(bot):
             desk = Desk(bot, SwingPlanner(bot, knobs[bot.key], kill), store.journal(bot))
-            run = SwingSession(session, brain_predictions(brain, bot.horizon), prices, now_iso())
+            run = SwingSession(session, brain_predictions(brain, bot.horizon), prices, now_iso(),
+                               members)
             outcome = desk.trade(run, live_broker or SimBroker.for_run(run, knobs[bot.key]))
             lines.append(outcome.line())
     if live_broker is not None:

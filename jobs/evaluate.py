@@ -36,10 +36,12 @@ from aion_core.ml import analytics, cohorts, evaluation, model
 from aion_core.ml.dataset import build_dataset
 from aion_core.ml.features import MODEL_FEATURES
 from aion_core.ml.labels import open_forward_returns
+from aion_core.ml.universe import mark_members
 from aion_core.store import Store, read_json, read_parquet, write_json, write_parquet
 from jobs.collect import EMPTY_ROOT, universe_left_out
 from jobs.progress import progress
 from jobs.trials import deflate, record_trial
+from jobs.universe import read_membership
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +68,8 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
     dropped = universe_left_out(store, "evaluate")
     if bars.empty:
         raise ConfigurationError(EMPTY_ROOT.format(root=store.root))
+    membership = read_membership(store)
+    bars = mark_members(bars, membership)  # the dataset keeps each date's members only
     last = pd.Timestamp(bars["date"].max())
     data = build_dataset(bars, store.read_macro_asof(last), store.read_news_asof(last))
     frame = data.frame
@@ -78,7 +82,10 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
     run = {"start": str(start), "end": str(end), "retrain_every": retrain_every,
            "horizons": horizons, "recipe": _recipe(data.feature_columns, config),
            "data": {"symbols": int(bars["symbol"].nunique()), "rows": int(len(bars)),
-                    "first": str(sessions[0].date()), "last": str(sessions[-1].date())}}
+                    "first": str(sessions[0].date()), "last": str(sessions[-1].date()),
+                    # another membership is another data set: a resumed run starts over
+                    "universe": None if membership is None
+                    else f"{membership.name} {membership.imported_at}"}}
     _prepare(folder, run, restart)
 
     anchors = window[::retrain_every]

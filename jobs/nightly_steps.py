@@ -26,6 +26,7 @@ from aion_core.ml.brain import aion_brain, rolling_brain
 from aion_core.ml.buckets import build_bucketed
 from aion_core.ml.dataset import Dataset
 from aion_core.ml.regime import daily_returns
+from aion_core.ml.universe import Membership, mark_members
 from aion_core.store import (
     Store,
     append_jsonl,
@@ -37,6 +38,7 @@ from aion_core.store import (
 )
 from jobs.collect import EMPTY_ROOT, Providers, collect
 from jobs.progress import FILE_ONLY, describe
+from jobs.universe import read_membership
 
 log = logging.getLogger("aion.nightly")
 
@@ -63,6 +65,8 @@ class NightlyRun:
     dataset: Dataset | None = None
     models: dict[str, model.Fitted] = field(default_factory=dict)
     brain: dict[str, Any] | None = None
+    membership: Membership | None = None
+    """The data root's index membership (None: every stored name is in every cross-section)."""
     dropped: dict[str, str] = field(default_factory=dict)
     """Symbols of the data root left without a prediction, and why (the run is partial)."""
     on_step: Callable[[str], None] | None = None
@@ -145,7 +149,9 @@ def features_step(run: NightlyRun, as_of: date | None) -> str:
     run.drop(refused)
     run.as_of = _resolve_as_of(bars, as_of, run.now(), run.store.root)
     later = bars["date"] > run.as_of  # stored for a session not yet closed, say
-    run.bars = bars[~later].reset_index(drop=True) if later.any() else bars
+    run.membership = read_membership(run.store)
+    run.bars = mark_members(bars[~later].reset_index(drop=True) if later.any() else bars,
+                            run.membership)
     macro, news = run.store.read_macro_asof(run.as_of), run.store.read_news_asof(run.as_of)
     # Built and written bucket by bucket (aion_core.ml.buckets): the parts of a dataset
     # directory, the cluster's layout, swapped in whole so a killed run leaves the last one.
@@ -197,8 +203,9 @@ def _forecast_local(run: NightlyRun) -> dict[str, pd.DataFrame]:
 def predict_step(run: NightlyRun, forecast: Forecast = _forecast_local) -> str:
     preds = forecast(run)
     predicted = len(next(iter(preds.values()))) if preds else 0
-    run.drop(_unpredicted(run.bars, set().union(*(set(p["symbol"]) for p in preds.values())),
-                          run.as_of))
+    outside = _not_members(run)
+    run.drop(_unpredicted(run.bars, set().union(*(set(p["symbol"]) for p in preds.values()),
+                                                outside), run.as_of))
     last = run.bars[run.bars["date"] == run.as_of].set_index("symbol")["close"]
     metas = {h: m.metadata() for h, m in run.models.items()}
     run.brain = rolling_brain(run.as_of.strftime("%Y-%m-%d"), preds, metas, last.to_dict(),
@@ -208,7 +215,18 @@ def predict_step(run: NightlyRun, forecast: Forecast = _forecast_local) -> str:
                                         ignore_index=True).assign(as_of=run.as_of))
     left_out = f"; {len(run.dropped)} symbol(s) left out: {causes(run.dropped)}" \
         if run.dropped else ""
-    return f"{predicted} symbols x {len(preds)} horizons{left_out}"
+    index = f"; {len(outside)} not in {run.membership.name} on {run.as_of.date()}, not " \
+        "predicted" if outside else ""
+    return f"{predicted} symbols x {len(preds)} horizons{left_out}{index}"
+
+
+def _not_members(run: NightlyRun) -> set[str]:
+    """Stored symbols that are not index members as of the run (none without a universe):
+    the nightly predicts today's members only, and leaves the others out without fault."""
+    if run.membership is None:
+        return set()
+    symbols = set(run.bars["symbol"])
+    return symbols - run.membership.on(run.as_of, symbols)
 
 
 def _unpredicted(bars: pd.DataFrame, predicted: set[str], as_of: pd.Timestamp

@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from aion_core import market_hours
@@ -34,12 +35,14 @@ from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
 from aion_core.errors import ConfigurationError, DataError
+from aion_core.ml.universe import Membership, mark_members
 from aion_core.sql_copy.publish import publish
 from aion_core.store import Store, write_json, write_parquet, write_text
 from jobs.collect import EMPTY_ROOT, universe_left_out
 from jobs.nightly_steps import append_history
 from jobs.progress import progress
 from jobs.trials import deflated, record_trial
+from jobs.universe import read_membership
 
 log = logging.getLogger("aion.replay")
 
@@ -57,12 +60,26 @@ BENCHMARK = "benchmark"
 
 
 class Market:
-    """Open and close prices of the panel as wide frames (index session, columns symbol)."""
+    """Open and close prices of the panel as wide frames (index session, columns symbol),
+    and the index membership on each session when the data root has a universe."""
 
-    def __init__(self, bars: pd.DataFrame) -> None:
+    def __init__(self, bars: pd.DataFrame, membership: Membership | None = None) -> None:
         self.open = bars.pivot(index="date", columns="symbol", values="open").sort_index()
         self.close = bars.pivot(index="date", columns="symbol", values="close").sort_index()
         self.sessions = self.close.index
+        self.member: pd.DataFrame | None = None
+        if membership is not None:
+            days, syms = self.close.index, self.close.columns
+            grid = membership.mask(np.tile(syms.to_numpy(), len(days)),
+                                   np.repeat(days.to_numpy(), len(syms)))
+            self.member = pd.DataFrame(grid.reshape(len(days), len(syms)), days, syms)
+
+    def members(self, day: pd.Timestamp | None) -> frozenset[str] | None:
+        """The symbols that were index members on `day` (None without a universe)."""
+        if self.member is None or day is None:
+            return None
+        row = self.member.loc[day]
+        return frozenset(row.index[row.to_numpy()])
 
     def previous(self, session: pd.Timestamp) -> pd.Timestamp | None:
         i = self.sessions.searchsorted(session)
@@ -120,12 +137,13 @@ class ModelPredictor:
 
 def load_market_inputs(store: Store, end: pd.Timestamp) -> tuple[pd.DataFrame, Any, Any]:
     """Bars (and macro and news, when the data root has them) through `end`, read exactly
-    as the nightly job reads them."""
+    as the nightly job reads them: with the MEMBER column when the data root has a universe."""
     if not market_hours.is_session(end):
         end = market_hours.previous_session(end)
     bars = store.read_daily_panel(end=end)
     if bars.empty:
         raise ConfigurationError(EMPTY_ROOT.format(root=store.root))
+    bars = mark_members(bars, read_membership(store))
     return bars, store.read_macro_asof(end), store.read_news_asof(end)
 
 
@@ -151,7 +169,7 @@ def model_predictor(store: Store, settings: Settings, start: date,
     # own progress starts (35 s of silence on the synthetic market of `make run`).
     log.info("reading bars, macro series and news through %s", end)
     bars, macro, news = load_market_inputs(store, pd.Timestamp(end))
-    market = Market(bars)
+    market = Market(bars, read_membership(store))
     sessions = replay_sessions(market, start, end)
     log.info("building features and labels: %d symbols, %d sessions", bars["symbol"].nunique(),
              len(market.sessions))
@@ -198,8 +216,10 @@ def walk(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex, predicto
         made += now
         prices = market.prices(session)
         _, closed = market_hours.session_open_close(session)
+        members = market.members(market.previous(session))
         for desk in todo:
-            run = SwingSession(session, preds[desk.bot.horizon], prices, closed.isoformat())
+            run = SwingSession(session, preds[desk.bot.horizon], prices, closed.isoformat(),
+                               members)
             desk.trade(run, SimBroker.for_run(run, desk.planner.knobs))
     return _predictions(made)
 

@@ -253,6 +253,13 @@ def coverage(membership: Membership, bars: pd.DataFrame) -> dict[str, Any]:
             "never_member_in_bars": sorted((symbols & set(spelled["ticker"])) - ever)}
 
 
+def read_membership(store: Store) -> Membership | None:
+    """The data root's universe as a Membership, None when it holds none (a corrupt file
+    raises CorruptFileError naming it: a job must not quietly fall back to every name)."""
+    doc = store.read_universe()
+    return None if doc is None else Membership.from_document(doc)
+
+
 # --------------------------------------------------------------------------- the import
 
 

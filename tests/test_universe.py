@@ -4,6 +4,7 @@ cross-sections, training rows, predictions and entries that hold members only.""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +160,251 @@ def test_the_real_membership_file(shared_data, tmp_path):
     ms = Membership.from_document(store.read_universe())
     assert ms.on("2014-06-02", ["AAL", "AAPL", "CBG", "FTV"]) == {"AAPL", "CBG"}
     assert ms.on("2016-08-01", ["AAL", "FTV"]) == {"AAL", "FTV"}  # AAL 2015, FTV 2016
+
+
+# --------------------------------------------------------------------------- cross-sections
+
+
+def _synthetic(market) -> tuple[pd.DataFrame, list[str], pd.DatetimeIndex]:
+    bars = market.panel()
+    days = pd.DatetimeIndex(sorted(bars["date"].unique()))
+    return bars, sorted(bars["symbol"].unique()), days
+
+
+def _membership(symbols: list[str], days: pd.DatetimeIndex, joins: int, leaves: int,
+                **changed: tuple[str, str | None]) -> Membership:
+    """Every name a member throughout, except symbols[0] (joins on session `joins`) and
+    symbols[1] (leaves on session `leaves`); `changed` replaces a name's interval."""
+    rows = {s: (str(days[0].date()), None) for s in symbols}
+    rows[symbols[0]] = (str(days[joins].date()), None)
+    rows[symbols[1]] = (str(days[0].date()), str(days[leaves].date()))
+    rows |= changed
+    return Membership("test", _intervals(*((s, a, b) for s, (a, b) in rows.items())))
+
+
+def test_no_cross_section_holds_a_name_before_it_joins_or_after_it_leaves(synthetic_market):
+    from aion_core.ml.dataset import build_dataset
+    from aion_core.ml.features import RANK_FEATURES, RANKED_RESIDUAL_FEATURES, build_features
+    from aion_core.ml.universe import mark_members
+
+    bars, symbols, days = _synthetic(synthetic_market)
+    joins, leaves = 400, 420
+    ms = _membership(symbols, days, joins, leaves)
+    data = build_dataset(mark_members(bars, ms)).frame
+    new, gone = data[data["symbol"] == symbols[0]], data[data["symbol"] == symbols[1]]
+    assert new["date"].min() == days[joins] and gone["date"].max() == days[leaves - 1]
+    assert len(data) == len(bars) - joins - (len(days) - leaves)
+    # Before the join, the other names' ranks and residual factors are those of a panel
+    # without the newcomer at all: it never entered their cross-section.
+    before = data[(data["date"] < days[joins]) & (data["date"] > days[leaves - 30])]
+    alone = build_features(bars[(bars["symbol"] != symbols[0])
+                                & (bars["date"] < days[leaves])].reset_index(drop=True))
+    alone = alone[alone["date"].isin(before["date"])]
+    cols = RANK_FEATURES + RANKED_RESIDUAL_FEATURES
+    pd.testing.assert_frame_equal(before[["symbol", "date", *cols]].reset_index(drop=True),
+                                  alone[["symbol", "date", *cols]].reset_index(drop=True))
+    # On its first day in the index the newcomer's own features come from its own bars
+    # before (the warm-up): the same as without a membership, its residuals ready too.
+    plain = build_features(bars)
+    first = plain[(plain["symbol"] == symbols[0]) & (plain["date"] == days[joins])]
+    row = new[new["date"] == days[joins]]
+    for col in ("rsi_14", "ret_60d", "dist_52w_high", "vol_20d"):
+        assert row[col].iloc[0] == first[col].iloc[0]
+    assert row[RANKED_RESIDUAL_FEATURES].notna().all(axis=None)
+
+
+def test_features_at_t_ignore_membership_after_t(synthetic_market):
+    """No look-ahead through the universe: intervals changed only after t (a name that
+    leaves later or never, one that joins later or never) leave every feature at t as it
+    was."""
+    from aion_core.ml.dataset import build_dataset
+    from aion_core.ml.universe import mark_members
+
+    bars, symbols, days = _synthetic(synthetic_market)
+    t = days[380]
+    base = _membership(symbols, days, 300, 450,
+                       **{symbols[2]: (str(days[430].date()), None)})
+    later = _membership(symbols, days, 300, 390,  # symbols[1] leaves sooner, still after t
+                        **{symbols[2]: (str(days[385].date()), None),  # joins sooner
+                           symbols[3]: (str(days[0].date()), str(days[381].date()))})
+    a = build_dataset(mark_members(bars, base))
+    b = build_dataset(mark_members(bars, later))
+    cols = ["symbol", "date", *a.feature_columns]
+    at_a = a.frame[a.frame["date"] <= t][cols].reset_index(drop=True)
+    at_b = b.frame[b.frame["date"] <= t][cols].reset_index(drop=True)
+    pd.testing.assert_frame_equal(at_a, at_b)
+    assert base.on(t, symbols) == later.on(t, symbols)
+    # the control: a change on or before t does show
+    sooner = _membership(symbols, days, 300, 450, **{symbols[2]: (str(days[370].date()), None)})
+    c = build_dataset(mark_members(bars, sooner))
+    at_c = c.frame[c.frame["date"] <= t][cols].reset_index(drop=True)
+    assert len(at_c) == len(at_a) + 11
+
+
+def test_the_bucketed_dataset_is_the_same_with_a_membership(synthetic_market):
+    from aion_core.ml.buckets import build_bucketed, model_columns
+    from aion_core.ml.dataset import build_dataset
+    from aion_core.ml.universe import mark_members
+
+    bars, symbols, days = _synthetic(synthetic_market)
+    marked = mark_members(bars, _membership(symbols, days, 300, 420))
+    whole = build_dataset(marked)
+    parts = []
+    bucketed = build_bucketed(marked, None, None, parts.append, size=5)
+    cols = model_columns(whole)
+    pd.testing.assert_frame_equal(bucketed.frame[cols], whole.frame[cols])
+    assert len(pd.concat(parts)) == len(whole.frame)
+
+
+# --------------------------------------------------------------------------- the bots
+
+
+def test_a_held_name_that_left_is_sold_and_a_non_member_is_never_bought():
+    from aion_core.bots.signals import generate_orders
+    from aion_core.bots.swing import fresh_state
+    from aion_core.knobs.schema import effective_knobs
+
+    knobs = effective_knobs({}, "swing", "1w")
+    syms = [f"N{i:02d}" for i in range(20)]
+    preds = pd.DataFrame({"expected_return": np.linspace(0.05, -0.05, 20),
+                          "confidence": 0.9}, index=syms)
+    prices = pd.Series(50.0, index=[*syms, "LEFT"])
+    state = fresh_state("b", 100_000) | {"positions": {"LEFT": {
+        "qty": 10, "avg_price": 50.0, "entry_date": "2024-03-01", "last_price": 50.0}}}
+    session = pd.Timestamp("2024-03-04")
+    members = frozenset(syms[1:])  # N00, the best forecast, is not a member
+    got = generate_orders(preds, state, knobs, prices, session, members)
+    sells = [(o.symbol, o.reason) for o in got.orders if o.side == "sell"]
+    bought = {o.symbol for o in got.orders if o.side == "buy"}
+    assert sells == [("LEFT", "left_index")] and got.screen.left_index == 1
+    assert bought and "N00" not in bought and bought <= members
+    # Without a membership the held name without a forecast stays, and N00 is bought.
+    plain = generate_orders(preds, state, knobs, prices, session)
+    assert not [o for o in plain.orders if o.side == "sell"]
+    assert "N00" in {o.symbol for o in plain.orders}
+
+
+REAL_NAMES = ["AAL", "AAPL", "AMD", "CBG", "CSCO", "F", "GE", "INTC", "JPM", "KO", "MSFT",
+              "PFE", "T", "WMT", "XOM", "AAP", "HCA"]
+
+
+@pytest.fixture(scope="module")
+def real_members(request) -> tuple[pd.DataFrame, Membership]:
+    """A handful of the shared S&P 500 bars, marked with the real membership: AAL joined on
+    2015-03-23, AMD left on 2013-09-23 (and came back on 2017-03-20), CBG is CBRE."""
+    from conftest import SHARED_DATA
+
+    from aion_core.ml.universe import mark_members
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is not present")
+    raw = pd.read_parquet(SHARED_DATA / "sp500_5yr" / "all_stocks_5yr.parquet")
+    raw = raw[raw["Name"].isin(REAL_NAMES)].rename(columns={"Name": "symbol"})
+    bars = raw.assign(date=pd.to_datetime(raw["date"]).astype("datetime64[ns]"))
+    bars = bars.sort_values(["symbol", "date"]).reset_index(drop=True)
+    for col in ("open", "high", "low"):
+        bars[col] = bars[col].fillna(bars["close"])
+    table = pd.read_csv(SHARED_DATA / MEMBERSHIP, keep_default_na=False)
+    ms = Membership("sp500", pd.DataFrame({
+        "ticker": table["ticker"], "start": pd.to_datetime(table["start_date"]),
+        "end": pd.to_datetime(table["end_date"].replace("", None))}), REAL_ALIASES)
+    return mark_members(bars, ms), ms
+
+
+def test_on_the_real_membership_a_2015_joiner_has_no_2014_row_anywhere(real_members):
+    from aion_core.ml import model
+    from aion_core.ml.dataset import build_dataset
+
+    bars, ms = real_members
+    data = build_dataset(bars)
+    frame = data.frame
+    aal = frame[frame["symbol"] == "AAL"]
+    assert aal["date"].min() == pd.Timestamp("2015-03-23")  # no 2014 row: no rank, no label
+    assert aal.loc[aal["date"] == "2015-03-23", "rank_resid_rev5"].notna().all()
+    amd = frame[frame["symbol"] == "AMD"]["date"]
+    assert amd[amd < "2017-03-20"].max() == pd.Timestamp("2013-09-20")
+    assert amd[amd >= "2013-09-23"].min() == pd.Timestamp("2017-03-20")
+    assert (frame["symbol"] == "CBG").sum() > 1000  # the alias: CBRE's membership
+    # a 2014 cross-section: the ranks span the other names only
+    day = frame[frame["date"] == "2014-06-02"]
+    assert "AAL" not in set(day["symbol"]) and "AMD" not in set(day["symbol"])
+    assert day["rank_resid_rev5"].max() == 1.0 and day["rank_resid_rev5"].count() == len(day)
+    # training rows and a model's predictions, on 2014 and 2016 rows
+    fitted = model.train(frame, data.feature_columns, pd.Timestamp("2014-06-02"), ["1w"],
+                         config=replace(model.QUICK, model="composite"))
+    data_2014 = model.TrainingMatrix.build(frame, data.feature_columns, "2014-06-02")
+    assert "AAL" not in set(data_2014.symbols[data_2014.eligible("1w")])
+    pred = model.predict(fitted["1w"], day)
+    assert "AAL" not in set(pred["symbol"]) and len(pred) == len(day)
+    later = model.predict(fitted["1w"], frame[frame["date"] == "2016-06-01"])
+    assert "AAL" in set(later["symbol"]) and "AMD" not in set(later["symbol"])
+
+
+def test_on_the_real_membership_a_name_that_left_keeps_its_exit(real_members):
+    from aion_core.bots.ledger import Book
+    from aion_core.bots.registry import swing_bot
+    from aion_core.bots.swing import SwingPlanner, SwingSession, fresh_state
+    from aion_core.knobs.schema import effective_knobs
+    from jobs.replay import Market
+
+    bars, ms = real_members
+    market = Market(bars, ms)
+    out = pd.Timestamp("2013-09-23")  # AMD's first session out of the index
+    assert "AMD" in market.members(market.previous(out))
+    members = market.members(out)
+    assert "AMD" not in members and "AAPL" in members
+    bot = swing_bot("1w")
+    planner = SwingPlanner(bot, effective_knobs({}, "swing", "1w"))
+    state = fresh_state(bot.name, 100_000)
+    book = Book(cash=90_000.0, positions={"AMD": {"qty": 1000, "avg_price": 3.5,
+                                                  "entry_date": "2013-09-10",
+                                                  "last_price": 3.4}})
+    preds = pd.DataFrame({"expected_return": [0.01] * len(members), "confidence": 0.6},
+                         index=sorted(members))
+    run = SwingSession(pd.Timestamp("2013-09-24"), preds, market.prices(
+        pd.Timestamp("2013-09-24")), "2013-09-24T20:00:00+00:00", members)
+    plan = planner.plan(run, book, state)
+    assert [(o.symbol, o.side, o.reason) for o in plan.orders if o.symbol == "AMD"] == [
+        ("AMD", "sell", "left_index")]
+
+
+# --------------------------------------------------------------------------- the jobs
+
+
+def test_nightly_and_backtest_predict_and_trade_members_only(demo_root):
+    """The nightly predicts the members of its as_of only (the others are no fault: the run
+    stays ok); a backtest's predictions and entries hold each decision date's members."""
+    from datetime import UTC, date, datetime
+
+    from aion_core.config import load_settings
+    from aion_core.ml.universe import Membership
+    from jobs.nightly import run_nightly
+    from jobs.replay import run_backtest
+
+    symbols = demo_root.daily_symbols()
+    rows = [{"ticker": s, "start": "2000-01-03", "end": None} for s in symbols[2:]]
+    rows += [{"ticker": symbols[0], "start": "2026-11-09", "end": None},  # joins in the window
+             {"ticker": symbols[1], "start": "2000-01-03", "end": "2026-11-05"}]  # leaves
+    demo_root.write_json("universe", {"name": "mini", "intervals": rows})
+    settings = load_settings(demo_root.root, env_file=None).model_copy(
+        update={"aion_retrain_every": 30})
+    summary = run_nightly(demo_root, settings, skip_fetch=True, as_of=date(2026, 11, 6),
+                          now=lambda: datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
+    assert summary["status"] == "ok", summary["steps"]
+    brain = demo_root.read_json("rolling_brain")
+    assert set(brain["symbols"]) == set(symbols[2:])
+    predict = next(s for s in summary["steps"] if s["name"] == "predict")
+    assert "2 not in mini on 2026-11-06, not predicted" in predict["detail"]
+
+    run_backtest(demo_root, settings, date(2026, 11, 2), date(2026, 11, 13), ["1w"])
+    (folder,) = (demo_root.root / "research" / "backtests").iterdir()
+    made = pd.read_parquet(folder / "predictions.parquet")
+    ms = Membership.from_document(demo_root.read_universe())
+    assert ms.mask(made["symbol"], made["as_of"]).all()
+    assert symbols[0] in set(made["symbol"]) and symbols[1] in set(made["symbol"])
+    trades = [json.loads(line) for line in (folder / "trades.jsonl").read_text().splitlines()]
+    buys = pd.DataFrame([t for t in trades if t["side"] == "buy"])
+    decided = pd.to_datetime(buys["ts"]).dt.tz_convert("America/New_York").dt.normalize()
+    previous = made.drop_duplicates("date").set_index("date")["as_of"]
+    as_of = previous.reindex(decided.dt.tz_localize(None).to_numpy()).to_numpy()
+    assert len(buys) and ms.mask(buys["symbol"], as_of).all()

@@ -13,6 +13,8 @@ The rules, for a long book (a short book mirrors them on the negated excess):
   hysteresis, so a name that wobbles around the cut-off is not sold and bought back on noise;
   a name held fewer than `min_hold_sessions` sessions stays whatever its rank (its forecast
   was for the horizon); a held name without a forecast today cannot be ranked and stays;
+- with an index membership (`members`), a held name that left the index goes whatever its
+  rank or age (`left_index`: the exit is always allowed) and a name outside it never enters;
 - a new name enters only from the top max_positions ranks, into the slots the kept names
   leave, and only when its excess clears `entry_cost_multiple` round trips of the knobs'
   fees and slippage (so a change of costs moves the bar by itself) and its confidence is at
@@ -74,6 +76,7 @@ class Screen:
     entered: int = 0
     kept: int = 0
     left_band: int = 0
+    left_index: int = 0  # held names that left the index: sold
     bar: float = 0.0
     nearest: list[dict[str, Any]] = field(default_factory=list)
 
@@ -93,6 +96,7 @@ class Selection:
     keep: list[str]
     leave: dict[str, int]
     screen: Screen
+    left_index: list[str] = field(default_factory=list)  # held names no longer members
 
 
 NEAREST_SHOWN = 10
@@ -100,14 +104,21 @@ NEAREST_SHOWN = 10
 
 def select(predictions: pd.DataFrame, positions: Mapping[str, Mapping[str, Any]],
            prices: pd.Series, knobs: SwingKnobs, exclude: set[str] | None = None,
-           held_for: Mapping[str, int] | None = None) -> Selection:
+           held_for: Mapping[str, int] | None = None,
+           members: frozenset[str] | None = None) -> Selection:
     """Which names the book should hold after this session (see the module's docstring).
 
     predictions: index symbol, `expected_return`, `confidence`; positions: the book's
     {symbol: {qty, ...}}; prices: the decision prices (a name without one is not entered);
     exclude: names not to enter this session (those a stop is closing); held_for: sessions
-    each position has been held (a name missing counts as held long enough).
+    each position has been held (a name missing counts as held long enough); members: the
+    index members as of the decision (None: no membership, every name may be held).
     """
+    gone = sorted(s for s in positions if members is not None and s not in members)
+    if gone:
+        positions = {s: p for s, p in positions.items() if s not in gone}
+    if members is not None and not predictions.index.isin(list(members)).all():
+        predictions = predictions[predictions.index.isin(list(members))]
     excess = excess_forecast(predictions)
     conf = predictions["confidence"].astype(float)
     sides = [("buy", 1.0)] + ([("sell", -1.0)] if knobs.allow_short else [])
@@ -130,8 +141,8 @@ def select(predictions: pd.DataFrame, positions: Mapping[str, Mapping[str, Any]]
         chosen = _entries(score, ranks, conf, prices, set(positions) | (exclude or set()),
                           knobs, n, slots, screen, side)
         enter += [(s, side) for s in chosen]
-    screen.kept, screen.left_band = len(keep), len(leave)
-    return Selection(enter, keep, leave, screen)
+    screen.kept, screen.left_band, screen.left_index = len(keep), len(leave), len(gone)
+    return Selection(enter, keep, leave, screen, gone)
 
 
 def _ranks(score: pd.Series) -> pd.Series:

@@ -51,7 +51,8 @@ def sessions_held(entry_date: str, session: pd.Timestamp) -> int:
 
 
 def generate_orders(predictions: pd.DataFrame, state: Mapping[str, Any],
-                    knobs: SwingKnobs, prices: pd.Series, session: pd.Timestamp) -> Decision:
+                    knobs: SwingKnobs, prices: pd.Series, session: pd.Timestamp,
+                    members: frozenset[str] | None = None) -> Decision:
     """The orders a swing bot places for `session`.
 
     predictions: one row per symbol (index or `symbol` column) with `expected_return`
@@ -59,6 +60,8 @@ def generate_orders(predictions: pd.DataFrame, state: Mapping[str, Any],
       session. state: CONTRACT.md bot state (`cash`, `positions`); prices: symbol ->
       decision price (the last close before the session), used for equity, sizing and the
       stops. A disabled bot gets no orders (the caller records why; see swing.plan_session).
+      members: the index members as of the decision (None: no membership): a held name
+      outside them is sold (`left_index`), one outside them is never bought.
     """
     if not knobs.enabled:
         return Decision([], Screen())
@@ -73,9 +76,11 @@ def generate_orders(predictions: pd.DataFrame, state: Mapping[str, Any],
     held_for = {s: sessions_held(p["entry_date"], pd.Timestamp(session))
                 for s, p in held.items()} if knobs.min_hold_sessions else {}
     selection = select(preds, {s: p for s, p in held.items() if s not in stopped}, prices,
-                       knobs, exclude=set(stopped), held_for=held_for)
+                       knobs, exclude=set(stopped), held_for=held_for, members=members)
     exits = [Order(s, "sell" if held[s]["qty"] > 0 else "buy", int(abs(held[s]["qty"])),
                    why, price(s)) for s, why in stopped.items()]
+    exits += [Order(s, "sell" if held[s]["qty"] > 0 else "buy", int(abs(held[s]["qty"])),
+                    "left_index", price(s)) for s in selection.left_index if price(s) > 0]
     exits += [Order(s, "sell" if held[s]["qty"] > 0 else "buy", int(abs(held[s]["qty"])),
                     "hold_band", price(s)) for s in sorted(selection.leave) if price(s) > 0]
     equity = state["cash"] + sum(p["qty"] * (price(s) if price(s) > 0 else p["last_price"])

@@ -41,13 +41,15 @@ class SwingSession:
     """One session of one swing bot, as known before the session opens.
 
     predictions: index symbol, `expected_return` (fraction over the horizon) and `confidence`
-    in [0, 1], made from data before `session`; at: the run's time recorded in `last_run`.
+    in [0, 1], made from data before `session`; at: the run's time recorded in `last_run`;
+    members: the index members as of the predictions (None: the data root has no universe).
     """
 
     session: pd.Timestamp
     predictions: pd.DataFrame
     prices: SessionPrices
     at: str
+    members: frozenset[str] | None = None
 
     @property
     def key(self) -> str:
@@ -95,7 +97,7 @@ class SwingPlanner:
             return Plan([], "disabled: knob 'enabled' is off")
         opening = {**state, "cash": book.cash, "positions": book.positions}
         decision = generate_orders(run.predictions, opening, self.knobs, run.prices.ref,
-                                   run.session)
+                                   run.session, run.members)
         orders = [replace(o, order_id=order_id(self.bot.name, run.key, o.symbol, o.side))
                   for o in decision.orders]
         screen = decision.screen.to_dict()

@@ -31,7 +31,7 @@ import pandas as pd
 
 from aion_core.config import HORIZONS
 from aion_core.errors import DataError
-from aion_core.ml.dataset import Dataset, dataset_columns
+from aion_core.ml.dataset import Dataset, dataset_columns, members_only
 from aion_core.ml.features import (
     RANKED_FEATURES,
     SYMBOL_FEATURES,
@@ -50,6 +50,7 @@ from aion_core.ml.labels import (
 )
 from aion_core.ml.macro import macro_features
 from aion_core.ml.sentiment import score_headlines, sentiment_columns, sentiment_features
+from aion_core.ml.universe import MEMBER, member_rows
 
 #: Symbols per bucket: about 1 GB of working memory at 10 years of history.
 BUCKET_SYMBOLS = 250
@@ -70,11 +71,22 @@ def symbol_part(bars: pd.DataFrame, horizons: Mapping[str, int] = HORIZONS) -> p
     p = panel_arrays(bars)
     cols = symbol_columns(p, PanelLayout.of(p, bars["date"].to_numpy()))
     out = {"symbol": bars["symbol"].to_numpy(), "date": bars["date"].to_numpy(),
-           "close": p.close}
+           "close": p.close, **_membership(bars)}
     out |= {c: cols[c] if c in _KEEP_64 else cols[c].astype(np.float32)
             for c in SYMBOL_FEATURES}
     out |= symbol_forward_returns(p, horizons)
     return pd.DataFrame(out)
+
+
+def _membership(bars: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The MEMBER column of bars that carry one (aion_core.ml.universe), else nothing."""
+    member = member_rows(bars)
+    return {} if member is None else {MEMBER: member}
+
+
+def narrow_columns(part: pd.DataFrame) -> pd.DataFrame:
+    """NARROW_COLUMNS of a `symbol_part` (with MEMBER when it has one): step 2's inputs."""
+    return part[NARROW_COLUMNS + ([MEMBER] if MEMBER in part.columns else [])]
 
 
 def narrow_part(bars: pd.DataFrame) -> pd.DataFrame:
@@ -83,7 +95,7 @@ def narrow_part(bars: pd.DataFrame) -> pd.DataFrame:
     p = panel_arrays(bars)
     cols = symbol_columns(p, PanelLayout.of(p, bars["date"].to_numpy()), ranked_only=True)
     return pd.DataFrame({"symbol": bars["symbol"].to_numpy(), "date": bars["date"].to_numpy(),
-                         "close": p.close, **cols})
+                         "close": p.close, **cols, **_membership(bars)})
 
 
 @dataclass(frozen=True)
@@ -106,9 +118,10 @@ def cross_section(narrow: list[pd.DataFrame],
     narrow.clear()
     lay = PanelLayout.on(symbol_bounds(frame), frame["date"].to_numpy())
     close = frame["close"].to_numpy(dtype=np.float64)
+    member = member_rows(frame)
     cols = cross_section_columns({c: frame[c].to_numpy(np.float64) for c in RANKED_FEATURES},
-                                 close, lay)
-    cols |= residual_forward_returns(close, lay, horizons)
+                                 close, lay, member)
+    cols |= residual_forward_returns(close, lay, horizons, member)
     edges = np.cumsum([0, *sizes])
     # Views of the long columns, not a frame of them: a frame would copy them into one block.
     return CrossSection(lay.days, [pd.DataFrame({c: v[a:b] for c, v in cols.items()},
@@ -163,8 +176,8 @@ def assemble(part: pd.DataFrame, cross: pd.DataFrame, days: pd.DatetimeIndex,
         frames.append(sentiment_features(news_scores, part, days=days)[sentiment_columns()])
     labels = part[label_columns(horizons)].join(cross[target_columns(horizons)])
     frames.append(labels)
-    return Dataset(pd.concat(frames, axis=1), dataset_columns(macro_names, with_news),
-                   label_columns(horizons))
+    return Dataset(members_only(pd.concat(frames, axis=1), member_rows(part)),
+                   dataset_columns(macro_names, with_news), label_columns(horizons))
 
 
 def model_columns(ds: Dataset, horizons: Mapping[str, int] = HORIZONS) -> list[str]:

@@ -19,11 +19,13 @@ from aion_core.ml.features import MODEL_FEATURES, build_features
 from aion_core.ml.labels import forward_returns, label_columns, target_columns
 from aion_core.ml.macro import macro_features
 from aion_core.ml.sentiment import score_headlines, sentiment_columns, sentiment_features
+from aion_core.ml.universe import member_rows
 
 
 @dataclass
 class Dataset:
-    """frame: RangeIndex, one row per bar in (symbol, date) order, columns `symbol, date`,
+    """frame: RangeIndex, one row per bar (per member's bar when the bars carry the MEMBER
+    column) in (symbol, date) order, columns `symbol, date`,
     every feature column (float32: the model's and the standard price-level ones), then
     `fwd_<h>` labels and `resid_fwd_<h>` training targets (float64 fractions, NaN until
     known).
@@ -47,7 +49,10 @@ def build_dataset(bars: pd.DataFrame, macro: pd.DataFrame | None = None,
                   horizons: Mapping[str, int] = HORIZONS) -> Dataset:
     """Features and labels of every bar.
 
-    bars: long `symbol, date, open, high, low, close, volume`, sorted by (symbol, date).
+    bars: long `symbol, date, open, high, low, close, volume`, sorted by (symbol, date);
+    with the bool MEMBER column (aion_core.ml.universe.mark_members) the cross-sections hold
+    each date's members only and the dataset keeps their rows only, every feature of them
+    computed from the bars before (a name's own history, before it joined, is its warm-up).
     macro: long `series, date, value` (observation dates; release lags applied here) or None.
     news: `symbol, published_at` (UTC), `headline`, ... or None.
     """
@@ -63,8 +68,16 @@ def build_dataset(bars: pd.DataFrame, macro: pd.DataFrame | None = None,
         parts.append(sent[sentiment_columns()])
     labels = forward_returns(bars, horizons)
     parts.append(labels[label_columns(horizons) + target_columns(horizons)])
-    return Dataset(pd.concat(parts, axis=1), dataset_columns(macro_names, with_news),
-                   label_columns(horizons))
+    return Dataset(members_only(pd.concat(parts, axis=1), member_rows(bars)),
+                   dataset_columns(macro_names, with_news), label_columns(horizons))
+
+
+def members_only(frame: pd.DataFrame, member: np.ndarray | None) -> pd.DataFrame:
+    """The rows of index members (`member`: bool per row, None = all of them), RangeIndex:
+    a non-member's row never trains, is never predicted and never enters a cross-section."""
+    if member is None or member.all():
+        return frame
+    return frame[member].reset_index(drop=True)
 
 
 def dataset_columns(macro_names: list[str], with_news: bool) -> list[str]:

@@ -60,6 +60,7 @@ from aion_core.errors import DataError
 from aion_core.ml import residual
 from aion_core.ml.alpha import ALPHA_FEATURES, alpha_columns
 from aion_core.ml.residual import RESIDUAL_FEATURES, residual_columns
+from aion_core.ml.universe import member_rows
 
 BAR_COLUMNS = ["symbol", "date", "open", "high", "low", "close", "volume"]
 RETURN_WINDOWS = (1, 5, 10, 20, 60)
@@ -237,6 +238,12 @@ class PanelLayout:
         wide[self.day, self.sym] = values
         return wide
 
+    def flags_by_day(self, flags: np.ndarray) -> np.ndarray:
+        """A bool per row on the date grid (False where a symbol has no row that day)."""
+        wide = np.zeros((self.n_days, self.n_symbols), dtype=bool)
+        wide[self.day, self.sym] = flags
+        return wide
+
 
 def _lagged_ratio(wide: np.ndarray, lag: int) -> np.ndarray:
     """wide[t] / wide[t - lag] - 1 along sessions (NaN for the first `lag` sessions)."""
@@ -300,9 +307,17 @@ def _pct_rank_rows(wide: np.ndarray) -> np.ndarray:
     return out
 
 
-def _rank_columns(cols: dict[str, np.ndarray], lay: PanelLayout) -> dict[str, np.ndarray]:
-    """Percentile rank of each RANKED_FEATURES column within its date (NaN stays NaN)."""
-    return {f"rank_{name}": _long32(_pct_rank_rows(lay.by_day(cols[name])), lay)
+def _members_only(wide: np.ndarray, member: np.ndarray | None) -> np.ndarray:
+    """A date-grid column with the non-members' cells NaN (unchanged without a membership)."""
+    return wide if member is None else np.where(member, wide, np.nan)
+
+
+def _rank_columns(cols: dict[str, np.ndarray], lay: PanelLayout,
+                  member: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Percentile rank of each RANKED_FEATURES column within its date's members (NaN stays
+    NaN); member: the date grid's membership, None = every symbol."""
+    return {f"rank_{name}": _long32(_pct_rank_rows(_members_only(lay.by_day(cols[name]),
+                                                                 member)), lay)
             for name in RANKED_FEATURES}
 
 
@@ -312,10 +327,12 @@ def _long32(wide: np.ndarray, lay: PanelLayout) -> np.ndarray:
     return wide.astype(np.float32)[lay.day, lay.sym]
 
 
-def _residual_columns(close: np.ndarray, lay: PanelLayout) -> dict[str, np.ndarray]:
-    """RESIDUAL_FEATURES and their per-date ranks, computed on the date grid."""
-    wide = residual_columns(lay.by_day(close), lay.days)
-    wide |= {f"rank_{name}": _pct_rank_rows(wide[name]) for name in RESIDUAL_FEATURES}
+def _residual_columns(close: np.ndarray, lay: PanelLayout,
+                      member: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """RESIDUAL_FEATURES and their per-date ranks (among the members), on the date grid."""
+    wide = residual_columns(lay.by_day(close), lay.days, member)
+    wide |= {f"rank_{name}": _pct_rank_rows(_members_only(wide[name], member))
+             for name in RESIDUAL_FEATURES}
     return {name: _long32(w, lay) for name, w in wide.items()}
 
 
@@ -331,15 +348,22 @@ def symbol_columns(p: PanelArrays, lay: PanelLayout, ranked_only: bool = False
 
 
 def cross_section_columns(ranked: dict[str, np.ndarray], close: np.ndarray,
-                          lay: PanelLayout) -> dict[str, np.ndarray]:
+                          lay: PanelLayout, member: np.ndarray | None = None
+                          ) -> dict[str, np.ndarray]:
     """The cross-sectional part: CROSS_SECTION_FEATURES (float32 over the rows of `lay`).
 
     ranked: the RANKED_FEATURES columns (float64, as `symbol_columns` gave them; a float32
     copy would rank ties differently); close: `PanelArrays.close` of every symbol. Needs every
     symbol of the panel in bars' order: a date's ranks and the residual factors span them all.
+    member: bool over the rows, whether the row's symbol was an index member on its date
+    (aion_core.ml.universe; None = every row): a date's ranks then span its members, the
+    residual factors are fitted on the members of each refit date, and a non-member's rank
+    columns are NaN; its `resid_*` columns (its own residual returns against the members'
+    factors) are kept, so a name that joins has them from its first day in the index.
     """
-    cols = _rank_columns(ranked, lay)
-    cols.update(_residual_columns(close, lay))
+    grid = None if member is None else lay.flags_by_day(member)
+    cols = _rank_columns(ranked, lay, grid)
+    cols.update(_residual_columns(close, lay, grid))
     return cols
 
 
@@ -360,12 +384,13 @@ def build_features(bars: pd.DataFrame) -> pd.DataFrame:
     """Technical features of every bar.
 
     bars: long frame `symbol, date, open, high, low, close, volume` (prices adjusted, volume
-    in shares), sorted by (symbol, date), one row per session; any index.
+    in shares), sorted by (symbol, date), one row per session; any index; optionally the
+    bool MEMBER column (index membership on the row's date: `cross_section_columns`).
     Returns a frame with a fresh RangeIndex, one row per input row in the same order:
     `symbol, date` then FEATURE_COLUMNS as float32 (NaN during each indicator's warm-up).
     """
     p = panel_arrays(bars)
     lay = PanelLayout.of(p, bars["date"].to_numpy())
     cols = symbol_columns(p, lay)
-    cols.update(cross_section_columns(cols, p.close, lay))
+    cols.update(cross_section_columns(cols, p.close, lay, member_rows(bars)))
     return feature_frame(bars["symbol"], bars["date"], cols)

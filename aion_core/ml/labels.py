@@ -30,6 +30,7 @@ import pandas as pd
 from aion_core.config import HORIZONS
 from aion_core.ml.features import PanelArrays, PanelLayout, panel_arrays
 from aion_core.ml.residual import daily_residuals
+from aion_core.ml.universe import member_rows
 
 
 def label_columns(horizons: Mapping[str, int] = HORIZONS) -> list[str]:
@@ -58,10 +59,13 @@ def symbol_forward_returns(p: PanelArrays,
 
 
 def residual_forward_returns(close: np.ndarray, lay: PanelLayout,
-                             horizons: Mapping[str, int] = HORIZONS) -> dict[str, np.ndarray]:
+                             horizons: Mapping[str, int] = HORIZONS,
+                             member: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """`resid_fwd_<h>` over the rows of `lay`; `close` is every symbol's (the residuals' factors
-    span the whole panel)."""
-    resid = daily_residuals(lay.by_day(close), lay.days)
+    span the whole panel: its members on each refit date when `member`, bool over the rows,
+    says who they are; features.cross_section_columns)."""
+    grid = None if member is None else lay.flags_by_day(member)
+    resid = daily_residuals(lay.by_day(close), lay.days, member=grid)
     out = {}
     for name, steps in horizons.items():
         ahead = np.full_like(resid, np.nan)  # row t: residuals of rows t+1 .. t+steps summed
@@ -86,7 +90,7 @@ def forward_returns(bars: pd.DataFrame, horizons: Mapping[str, int] = HORIZONS) 
     lay = PanelLayout.of(p, bars["date"].to_numpy())
     out = {"symbol": bars["symbol"].to_numpy(), "date": bars["date"].to_numpy()}
     out |= symbol_forward_returns(p, horizons)
-    out |= residual_forward_returns(p.close, lay, horizons)
+    out |= residual_forward_returns(p.close, lay, horizons, member_rows(bars))
     return pd.DataFrame(out)
 
 

@@ -53,11 +53,17 @@ def refit_days(days: pd.DatetimeIndex) -> np.ndarray:
     return first[first >= MIN_FIT_WINDOW]
 
 
-def daily_residuals(close: np.ndarray, days: pd.DatetimeIndex,
-                    factors: int = FACTORS) -> np.ndarray:
+def daily_residuals(close: np.ndarray, days: pd.DatetimeIndex, factors: int = FACTORS,
+                    member: np.ndarray | None = None) -> np.ndarray:
     """Residual returns (dates x symbols), NaN before the first refit and where no return.
 
     close: the "date x symbol" grid of closes (NaN where a symbol has no bar that day).
+    member: the same grid's index membership (bool; None = every symbol a member). The
+    factors of a refit are then fitted on the symbols that are members on the refit date;
+    every other symbol with enough returns gets its residual against those factors, its
+    loadings from a least-squares fit of its own window on the factors' returns (for a
+    fitted symbol that fit gives back its own loadings: the same residual), so a name that
+    joins the index has its residual history ready and never moves the factors before.
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         ret = close[1:] / close[:-1] - 1.0
@@ -68,18 +74,36 @@ def daily_residuals(close: np.ndarray, days: pd.DatetimeIndex,
         end = starts[i + 1] if i + 1 < len(starts) else len(ret)
         window = ret[max(1, s - FIT_WINDOW + 1):s + 1]
         present = np.isfinite(window)
-        scale = np.sqrt(np.nansum(window * window, axis=0) / np.maximum(present.sum(axis=0), 1))
-        fitted = (present.mean(axis=0) >= _MIN_PRESENT) & (scale > 0)
+        scales = np.sqrt(np.nansum(window * window, axis=0) / np.maximum(present.sum(axis=0), 1))
+        usable = (present.mean(axis=0) >= _MIN_PRESENT) & (scales > 0)
+        fitted = usable if member is None else usable & member[s]
         if not fitted.any():
             continue
-        scale = scale[fitted]
+        scale = scales[fitted]
         z = np.clip(np.nan_to_num(window[:, fitted] / scale), -_Z_CLIP, _Z_CLIP)
         loadings = _top_components(z, min(factors, int(fitted.sum()) // 4))
         block = ret[s:end, fitted]
         zb = np.clip(np.nan_to_num(block / scale), -_Z_CLIP, _Z_CLIP)
         resid = (zb - (zb @ loadings) @ loadings.T) * scale
         out[s:end, np.flatnonzero(fitted)] = np.where(np.isfinite(block), resid, np.nan)
+        others = usable & ~fitted
+        if others.any():
+            out[s:end, others] = _against_factors(window[:, others], ret[s:end, others],
+                                                  scales[others], z @ loadings,
+                                                  zb @ loadings)
     return out
+
+
+def _against_factors(window: np.ndarray, block: np.ndarray, scale: np.ndarray,
+                     fit_factors: np.ndarray, block_factors: np.ndarray) -> np.ndarray:
+    """Residuals of symbols outside a refit's fit: each symbol's scaled returns regressed on
+    the factors' returns over the fit window, and its block's returns less that fit."""
+    z = np.clip(np.nan_to_num(window / scale), -_Z_CLIP, _Z_CLIP)
+    zb = np.clip(np.nan_to_num(block / scale), -_Z_CLIP, _Z_CLIP)
+    if fit_factors.shape[1]:
+        beta = np.linalg.lstsq(fit_factors, z, rcond=None)[0]
+        zb = zb - block_factors @ beta
+    return np.where(np.isfinite(block), zb * scale, np.nan)
 
 
 def _top_components(z: np.ndarray, k: int) -> np.ndarray:
@@ -96,11 +120,13 @@ def _top_components(z: np.ndarray, k: int) -> np.ndarray:
     return v / np.linalg.norm(v, axis=0)
 
 
-def residual_columns(close: np.ndarray, days: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+def residual_columns(close: np.ndarray, days: pd.DatetimeIndex,
+                     member: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """RESIDUAL_FEATURES on the "date x symbol" grid: minus the residual return summed over
     the last d sessions (`resid_rev<d>`), the same over its expected size from the residuals'
-    60-session volatility (`_z`), and that volatility (`resid_vol60`)."""
-    resid = pd.DataFrame(daily_residuals(close, days))
+    60-session volatility (`_z`), and that volatility (`resid_vol60`); `member` as in
+    `daily_residuals`."""
+    resid = pd.DataFrame(daily_residuals(close, days, member=member))
     vol = resid.rolling(RESIDUAL_VOL_WINDOW).std().to_numpy()
     out = {"resid_vol60": vol}
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -32,9 +32,11 @@ from aion_core import market_hours
 from aion_core.errors import ConfigurationError, DataError
 from aion_core.ml import buckets
 from aion_core.ml.sentiment import score_headlines
+from aion_core.ml.universe import MEMBER, Membership, mark_members
 from aion_core.store import Store, staged_dir, write_parquet
 from aion_core.threads import configure_process
 from jobs.collect import EMPTY_ROOT
+from jobs.universe import read_membership
 
 #: At least this many buckets per worker, so that every worker holds training rows.
 BUCKETS_PER_WORKER = 2
@@ -77,12 +79,14 @@ def symbol_buckets(symbols: list[str], n_workers: int) -> list[list[str]]:
     return [symbols[i:i + size] for i in range(0, len(symbols), size)]
 
 
-def _read_part(store: Store, symbols: list[str], end: pd.Timestamp
-               ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """On a worker: one bucket's bars up to `end`, and their time-series columns."""
+def _read_part(store: Store, symbols: list[str], end: pd.Timestamp,
+               membership: Membership | None = None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """On a worker: one bucket's bars up to `end`, and their time-series columns (with the
+    index membership of each row when the data root has a universe)."""
     refused: dict[str, str] = {}
     bars = store.read_daily_panel(symbols=symbols, end=end, refused=refused)
-    return buckets.symbol_part(bars[bars["date"] <= end].reset_index(drop=True)), refused
+    bars = mark_members(bars[bars["date"] <= end].reset_index(drop=True), membership)
+    return buckets.symbol_part(bars), refused
 
 
 def _write_bucket(part: pd.DataFrame, cross: buckets.CrossSection, i: int,
@@ -102,9 +106,10 @@ class ClusterDataset:
     path: Path
     as_of: pd.Timestamp
     feature_columns: list[str]
-    closes: pd.DataFrame  # `symbol, date, close` of every bar (the brain's returns)
+    closes: pd.DataFrame  # `symbol, date, close` (and MEMBER) of every bar (the brain's)
     rows: int
     refused: dict[str, str]
+    membership: Membership | None = None  # the index membership the cross-sections held
 
 
 def _end(as_of: pd.Timestamp | None, now: datetime) -> pd.Timestamp:
@@ -125,12 +130,14 @@ def build_dataset_on(client: Any, store: Store, as_of: pd.Timestamp | None,
         raise DataError(EMPTY_ROOT.format(root=store.root))
     end = _end(as_of, now)
     groups = symbol_buckets(symbols, len(client.scheduler_info()["workers"]))
+    membership = read_membership(store)
     read = client.map(_read_part, [store] * len(groups), groups, [end] * len(groups),
-                      pure=False)
+                      [membership] * len(groups), pure=False)
     parts = [client.submit(lambda r: r[0], r) for r in read]
-    narrow = client.map(lambda p: p[buckets.NARROW_COLUMNS], parts)
-    closes = pd.concat(client.gather(client.map(lambda p: p[["symbol", "date", "close"]],
-                                                parts)), ignore_index=True)
+    narrow = client.map(buckets.narrow_columns, parts)
+    closes = pd.concat(client.gather(client.map(
+        lambda p: p[["symbol", "date", "close", *([MEMBER] if MEMBER in p else [])]], parts)),
+        ignore_index=True)
     refused = {**missing, **{k: v for r in client.gather(client.map(lambda r: r[1], read))
                              for k, v in r.items()}}
     if closes.empty:
@@ -153,4 +160,4 @@ def build_dataset_on(client: Any, store: Store, as_of: pd.Timestamp | None,
                                            range(len(groups)), [macro_days] * len(groups),
                                            news_parts, files))
     return ClusterDataset(final, last, written[0][1], closes, sum(n for n, _ in written),
-                          refused)
+                          refused, membership)

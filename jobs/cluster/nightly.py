@@ -23,7 +23,7 @@ def run_on_cluster(run: NightlyRun, address: str, as_of: date | None) -> None:
                                   run.now())
             built.append(ds)
             run.drop(ds.refused)
-            run.as_of, run.bars = ds.as_of, ds.closes
+            run.as_of, run.bars, run.membership = ds.as_of, ds.closes, ds.membership
             return (f"as_of {ds.as_of.date()}: {ds.rows} rows x {len(ds.feature_columns)} "
                     f"features, {ds.closes['symbol'].nunique()} symbols on {address}")
 
