@@ -3,6 +3,7 @@ follow the files, two processes sharing one cache, and the app rendering with Re
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import math
@@ -323,3 +324,90 @@ def test_with_redis_stopped_every_page_renders_and_the_sidebar_says_so(app_env, 
         at.switch_page(f"pages/{page}.py").run()
         assert not at.exception, (page, [e.value for e in at.exception])
         assert at.title, page
+
+
+def test_every_page_renders_with_every_cached_value_poisoned(app_env, redis_url):
+    """A 100,000-deep value and well-formed values of the wrong shape under every key the
+    app wrote: each page reads its files instead (issue 27, item 4)."""
+    app_env.setenv("AION_REDIS_URL", redis_url)
+    client = cache.redis.Redis.from_url(redis_url)
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    for page in PAGES:
+        at.switch_page(f"pages/{page}.py").run()
+    keys = client.keys(f"{cache.PREFIX}:*")
+    assert len(keys) > 10
+    for poison in (_framed(DEEP), cache.encode(["wrong"]), cache.encode({"status": 1})):
+        client.mset({k: poison for k in keys})
+        st.cache_data.clear()
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        assert not at.exception, at.exception
+        for page in PAGES:
+            at.switch_page(f"pages/{page}.py").run()
+            assert not at.exception, (page, [e.value for e in at.exception])
+            assert at.title and not at.error, (page, [e.value for e in at.error])
+
+
+# --------------------------------------------------------------------------- poisoned values
+# Issue 27, item 4: whoever reaches the Redis server can write under the cache's keys.
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def _framed(head: bytes) -> bytes:
+    """Bytes in the cache's framing (magic, length, JSON head) around any head."""
+    return cache._MAGIC + cache._LEN.pack(len(head)) + head
+
+
+def test_a_deep_or_huge_value_is_refused_before_it_is_parsed():
+    with pytest.raises(ValueError, match=f"deeper than {cache.MAX_DEPTH}"):
+        cache.decode(_framed(DEEP))
+    with pytest.raises(ValueError, match="more than the cache stores"):
+        cache.decode(_framed(b"0") + b"\0" * (cache.MAX_BYTES + 1))
+    assert cache.json_depth(b'{"a": [1, {"b": "]]]]{{{["}], "c": "\\"["}') == 3
+    with pytest.raises(cache.Unsupported):
+        cache.encode(functools.reduce(lambda v, _: [v], range(cache.MAX_DEPTH + 1), 0))
+
+
+def test_every_read_model_of_a_filled_root_fits_its_own_shape(filled):
+    """What a loader returns passes the check a value read back from Redis must pass (else
+    the shared cache would miss every time)."""
+    for name, args in [*LOADS, ("knob_env", ()), ("run_marker", ("nightly",))]:
+        value = round_trip(views.load(filled, name, *args))
+        cache.check_shape(name, views.LOADERS[name].files(filled, *args), value)
+    assert cache.fits((1, 2.0), tuple[int, float]) and cache.fits([None], list[int | None])
+    assert not cache.fits({"a": "x"}, dict[str, int]) and not cache.fits((1,), tuple[int, int])
+
+
+POISONS = {"deep": _framed(DEEP), "wrong type": cache.encode("x"),
+           "wrong document": cache.encode({"status": 1}), "not ours": DEEP}
+POISONED = [("bot", ("1w",)), ("doc", ("nightly_summary",)), ("brain", ()), ("closes", ()),
+            ("model_meta", ()), ("track_record", ())]
+
+
+@pytest.mark.parametrize("poison", POISONS)
+def test_a_poisoned_value_is_a_miss_logged_once_and_replaced(redis_url, filled, poison,
+                                                             caplog):
+    shared, client = cache.SharedCache(redis_url), cache.redis.Redis.from_url(redis_url)
+    for name, args in POISONED:
+        want = views.load(filled, name, *args)
+        key = cache.read_model_key(name, args, views.source_key(filled, name, *args))
+        client.set(key, POISONS[poison])
+        for _ in range(2):  # the second read finds the replaced, good value
+            same(cache.cached_load(shared, filled, name, *args), want)
+        assert client.get(key) == cache.encode(want)
+        client.set(key, POISONS[poison])
+        same(cache.cached_load(shared, filled, name, *args), want)
+    warned = [r.getMessage() for r in caplog.records if r.name == "aion.app.cache"]
+    assert len(warned) == len(POISONED), warned  # once per loader, not per read
+    assert shared.notice is None  # Redis answered: nothing to tell the sidebar
+
+
+def test_a_key_of_another_redis_type_is_a_miss(redis_url, filled):
+    client = cache.redis.Redis.from_url(redis_url)
+    key = cache.read_model_key("closes", (), views.source_key(filled, "closes"))
+    client.rpush(key, "x")
+    shared = cache.SharedCache(redis_url)
+    same(cache.cached_load(shared, filled, "closes"), views.load(filled, "closes"))
+    assert shared.notice is None and client.type(key) == b"string"

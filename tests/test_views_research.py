@@ -231,3 +231,15 @@ def test_the_trial_registry_reads_newest_first_with_its_headlines(store):
     assert table.loc[1, "headline"] == "1w IC +0.0165 · DSR 1w 53%"
     assert table.loc[0, "headline"] == "swing_1w Sharpe 0.80 · DSR swing_1w n/a"
     assert table.loc[1, "window"] == "2015-01-02 → 2016-12-30"
+
+
+def test_the_research_read_models_fit_the_shape_the_shared_cache_checks(demo_root,
+                                                                         synthetic_market):
+    """A run, a report and the trial registry read back from Redis pass the check a
+    poisoned value fails (aion_core.app.cache.check_shape), or the cache would always miss."""
+    truth_run(demo_root, synthetic_market, ["1w"])
+    write_evaluation(demo_root)
+    for name in ("backtests", "evaluations", "trials"):
+        value = cache.decode(cache.encode(views.load(demo_root, name)))
+        assert value[0] if name != "trials" else value, name
+        cache.check_shape(name, views.LOADERS[name].files(demo_root), value)

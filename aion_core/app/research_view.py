@@ -19,7 +19,7 @@ from typing import Any, TypedDict
 import pandas as pd
 
 from aion_core.app.calc import MINUS, fmt_pct
-from aion_core.app.views import loader
+from aion_core.app.views import documents_at, loader
 from aion_core.bots import performance
 from aion_core.config import PATHS
 from aion_core.errors import CorruptFileError
@@ -88,7 +88,8 @@ def _runs_files(store: Store) -> list[Path]:
                       for k in ("backtest_run", "backtest_metrics")]]
 
 
-@loader("backtests", _runs_files)
+@loader("backtests", _runs_files, check=documents_at(1, lambda v: [
+    {k: x for k, x in run.items() if k != "metrics"} for run in v[0]]))
 def load_backtests(store: Store, paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
     """The finished runs, newest first: run.json with its metrics.json as `metrics`; and the
     runs that cannot be read, each named with why (one bad run hides no other)."""
@@ -163,7 +164,7 @@ def _evals_files(store: Store) -> list[Path]:
     return [folder, *[store.path("evaluation_report", eval_id=i) for i in ids]]
 
 
-@loader("evaluations", _evals_files)
+@loader("evaluations", _evals_files, check=documents_at(1, lambda v: v[0]))
 def load_evaluations(store: Store, paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
     """`aion evaluate` reports (report.json), and the unreadable ones named."""
     docs, broken = [], []
@@ -353,7 +354,7 @@ def _num(value: Any, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
-@loader("trials", lambda s: [s.path("research_trials")])
+@loader("trials", lambda s: [s.path("research_trials")], check=documents_at(0))
 def load_trials(store: Store, paths: list[Path]) -> list[dict[str, Any]]:
     """research/trials.jsonl ([] before the first evaluation or backtest)."""
     return list(read_jsonl(paths[0]).records) if paths[0].exists() else []

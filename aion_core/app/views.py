@@ -34,6 +34,7 @@ from aion_core.knobs.schema import knob_layers, validate_bots_config, validate_k
 from aion_core.runs import RunState
 from aion_core.runs import stamp as stamp  # for the pages too, as Knob above
 from aion_core.store import Store, read_json, read_jsonl, read_parquet, tail_lines
+from aion_core.store.documents import check as check_document
 
 LOG_LINES = 1000
 _LOG_NAME = re.compile(r"^nightly_(\d{8})\.log$")
@@ -67,11 +68,16 @@ class Loader:
     `version` is part of the key under which the app shares the value between its processes
     (aion_core.app.cache): bump it when the value's shape changes without the loader's own code
     changing (a helper it calls now returns other columns), so no process reads the old one.
+    `check(paths, value)` raises when a value from that shared cache does not fit what the
+    loader returns beyond its type hint: the documents in it are re-checked against the
+    schemas their files are read with (store.documents), which a value read back from Redis
+    skipped. Read's return annotation is the rest of its shape (cache.fits).
     """
 
     files: Callable[..., list[Path]]
     read: Callable[..., Any]
     version: int = 1
+    check: Callable[[list[Path], Any], None] | None = None
 
 
 #: Every loader by name. Folders count as files: adding or atomically replacing a file
@@ -79,13 +85,32 @@ class Loader:
 LOADERS: dict[str, Loader] = {}
 
 
-def loader(name: str, files: Callable[..., list[Path]],
-           version: int = 1) -> Callable[[Callable], Callable]:
+def loader(name: str, files: Callable[..., list[Path]], version: int = 1,
+           check: Callable[[list[Path], Any], None] | None = None) -> Callable[[Callable],
+                                                                             Callable]:
     """Register `read` as loader `name` of the paths `files` gives."""
     def register(read: Callable) -> Callable:
-        LOADERS[name] = Loader(files, read, version)
+        LOADERS[name] = Loader(files, read, version, check)
         return read
     return register
+
+
+def document_at(index: int) -> Callable[[list[Path], Any], None]:
+    """A Loader.check: the value, when not None, is the document of the file `paths[index]`."""
+    def check(paths: list[Path], value: Any) -> None:
+        if value is not None:
+            check_document(paths[index], value)
+    return check
+
+
+def documents_at(index: int, part: Callable[[Any], list[Any]] = list,
+                 ) -> Callable[[list[Path], Any], None]:
+    """A Loader.check: each of `part(value)` is a document of the kind `paths[index]` holds
+    (the files of a folder listing: one schema for all)."""
+    def check(paths: list[Path], value: Any) -> None:
+        for doc in part(value):
+            check_document(paths[index], doc)
+    return check
 
 
 def source_key(store: Store, name: str, *args: Any) -> tuple[tuple[str, int], ...]:
@@ -102,26 +127,30 @@ def load(store: Store, name: str, *args: Any) -> Any:
 # --------------------------------------------------------------------------- small documents
 
 
-@loader("brain", lambda s: [s.path("aion_brain"), s.path("rolling_brain")])
+# A brain read back from the cache is checked as the rolling brain, which the aion brain
+# extends: either file may have made it.
+@loader("brain", lambda s: [s.path("aion_brain"), s.path("rolling_brain")],
+        check=document_at(1))
 def load_brain(store: Store, paths: list[Path]) -> dict[str, Any] | None:
     """The aion brain when the nightly wrote it, else the rolling brain it is built from."""
     full, rolling = paths
     return read_json(full if full.exists() else rolling)
 
 
-@loader("knob_env", lambda s: [s.path("knobs_env"), s.path("dt_knobs_env")])
+@loader("knob_env", lambda s: [s.path("knobs_env"), s.path("dt_knobs_env")],
+        check=lambda paths, value: validate_bots_config(value))
 def load_knob_env(store: Store, paths: list[Path]) -> dict[str, Any]:
     """knobs.env and dt_knobs.env as one bots_config-shaped document (Store.read_knob_env)."""
     return store.read_knob_env()
 
 
-@loader("doc", lambda s, key: [s.path(key)])
+@loader("doc", lambda s, key: [s.path(key)], check=document_at(0))
 def load_doc(store: Store, paths: list[Path], key: str) -> Any | None:
     """Any keyed JSON document (summary, heartbeat, bots_config, admin_settings)."""
     return read_json(paths[0])
 
 
-@loader("run_marker", lambda s, job: [s.path("run_marker", job=job)])
+@loader("run_marker", lambda s, job: [s.path("run_marker", job=job)], check=document_at(0))
 def load_run_marker(store: Store, paths: list[Path], job: str) -> dict[str, Any] | None:
     """A job's started marker (logs/running/<job>.json), None when no run is unfinished."""
     return read_json(paths[0])
@@ -140,7 +169,13 @@ def load_bars_sources(store: Store, paths: list[Path]) -> list[str]:
     return store.bars_sources()
 
 
-@loader("model_meta", lambda s: [s.path("ml_models_meta", horizon=h) for h in HORIZONS])
+def _each_meta(paths: list[Path], value: dict[str, Any]) -> None:
+    for h, path in zip(HORIZONS, paths, strict=True):
+        document_at(0)([path], value.get(h))
+
+
+@loader("model_meta", lambda s: [s.path("ml_models_meta", horizon=h) for h in HORIZONS],
+        check=_each_meta)
 def load_model_meta(store: Store, paths: list[Path]) -> dict[str, dict[str, Any]]:
     """Each horizon's model metadata (features, validation, importance), when trained."""
     docs = {h: read_json(path) for h, path in zip(HORIZONS, paths, strict=True)}
@@ -155,7 +190,7 @@ def _bot_files(store: Store, key: str) -> list[Path]:
     return [bot.state_path(store.root), *store.bot_trade_files(bot)]
 
 
-@loader("bot", _bot_files)
+@loader("bot", _bot_files, check=lambda paths, value: document_at(0)(paths, value[0]))
 def load_bot(store: Store, paths: list[Path], key: str) -> tuple[dict[str, Any] | None,
                                                                  pd.DataFrame]:
     """Bot `key`'s state document and its trades (views_calc.trades_frame, newest first)."""
