@@ -188,6 +188,11 @@ class Settings(BaseSettings):
     alpaca_secret_key: str = PydField("", description="Alpaca secret key")
     alpaca_paper: bool = PydField(True, description="Alpaca paper trading; live needs false here "
                                   "AND --broker alpaca-live")
+    alpaca_base_url: str = PydField(
+        "", pattern=r"^$|^https?://[^\s]+$",
+        description="another Alpaca-compatible endpoint (a proxy, a recorder, a test server) "
+        "for every Alpaca client Aion builds: trading, market data and news; empty = "
+        "Alpaca's own (paper or live trading, data.alpaca.markets)")
     aion_metrics_url: str = PydField(
         "", pattern=r"^$|^postgres(ql)?(\+[a-z0-9]+)?://",
         description="optional PostgreSQL for the jobs' figures, e.g. "
@@ -216,6 +221,11 @@ class Settings(BaseSettings):
     def _a_time_zone(cls, value: str) -> str:
         """Checked where it is read, so the scheduler and the pages refuse it alike."""
         return time_zone(value)
+
+    @property
+    def alpaca_url(self) -> str | None:
+        """ALPACA_BASE_URL as alpaca-py's `url_override` (None: Alpaca's own endpoints)."""
+        return self.alpaca_base_url.rstrip("/") or None
 
     @property
     def universe(self) -> list[str]:

@@ -107,7 +107,8 @@ def make_providers(settings: Settings, n_synthetic: int | None = None,
     if settings.alpaca_api_key and settings.alpaca_secret_key:
         from aion_core.providers.alpaca import AlpacaNews
 
-        news = AlpacaNews(settings.alpaca_api_key, settings.alpaca_secret_key)
+        news = AlpacaNews(settings.alpaca_api_key, settings.alpaca_secret_key,
+                          url_override=settings.alpaca_url)
     return YahooProvider(), macro, news
 
 

@@ -92,7 +92,8 @@ def _market(store: Store, settings: Settings, session: pd.Timestamp):
     settings.require("alpaca_api_key", "alpaca_secret_key")
     from aion_core.providers.alpaca import AlpacaMarketData
 
-    return AlpacaMarketData(settings.alpaca_api_key, settings.alpaca_secret_key)
+    return AlpacaMarketData(settings.alpaca_api_key, settings.alpaca_secret_key,
+                            url_override=settings.alpaca_url)
 
 
 def ensure_session_bars(store: Store, settings: Settings, session: pd.Timestamp,

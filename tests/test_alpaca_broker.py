@@ -127,8 +127,8 @@ def test_a_broker_that_never_answers_fails_the_order_within_the_time_limit():
 
 def test_bots_run_against_a_silent_broker_ends_with_one_error_line(demo_root, monkeypatch,
                                                                    tmp_path):
-    """`aion bots run` must end, not hang holding its lock, when Alpaca goes silent. Only the
-    URL (there is no setting for it), the backoff wait and the time limit are swapped in."""
+    """`aion bots run` must end, not hang holding its lock, when Alpaca goes silent. The URL
+    comes from ALPACA_BASE_URL; only the backoff wait and the time limit are swapped in."""
     write_brain(demo_root)
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name, value in {"ALPACA_API_KEY": "k", "ALPACA_SECRET_KEY": "s",
@@ -136,9 +136,10 @@ def test_bots_run_against_a_silent_broker_ends_with_one_error_line(demo_root, mo
         monkeypatch.setenv(name, value)
     from_settings = AlpacaBroker.from_settings.__func__
     with serving() as server:
+        monkeypatch.setenv("ALPACA_BASE_URL", server.url)
+
         def pointed(cls, settings, broker, **kwargs):
-            return from_settings(cls, settings, broker, url_override=server.url,
-                                 sleep=lambda s: None, timeout_s=0.3)
+            return from_settings(cls, settings, broker, sleep=lambda s: None, timeout_s=0.3)
 
         monkeypatch.setattr(AlpacaBroker, "from_settings", classmethod(pointed))
         for method, path in (("POST", "/v2/orders"), ("GET", "/v2/positions")):
@@ -225,3 +226,71 @@ def test_the_notional_cap_comes_from_settings():
         with pytest.raises(RefusedError, match="cap 1,000"):
             broker.submit(ORDER)
         assert server.requests_to("/v2/orders") == []
+
+
+def session_opens(store, as_of):
+    """The session after `as_of` and every name's open on it (where the bots fill)."""
+    panel = store.read_daily_panel()
+    session = panel.loc[panel["date"] > as_of, "date"].min()
+    opens = panel[panel["date"] == session].set_index("symbol")["open"]
+    return f"{session:%Y-%m-%d}", {s: round(float(p), 2) for s, p in opens.items()}
+
+
+def alpaca_env(monkeypatch, tmp_path, url):
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    for name, value in {"ALPACA_API_KEY": "k", "ALPACA_SECRET_KEY": "s",
+                        "ALPACA_MAX_ORDER_NOTIONAL": "1e12", "ALPACA_BASE_URL": url}.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_alpaca_base_url_points_bots_run_at_another_endpoint(demo_root, monkeypatch, tmp_path):
+    """ALPACA_BASE_URL alone (nothing patched) sends `aion bots run`'s orders to the fake."""
+    from fake_alpaca import FakeAlpaca
+    from test_bots_job import trades
+
+    session, opens = session_opens(demo_root, write_brain(demo_root))
+    with serving() as server:
+        alpaca = FakeAlpaca(opens, session)
+        alpaca.install(server)
+        alpaca_env(monkeypatch, tmp_path, server.url)
+        result = CliRunner().invoke(app, ["bots", "run", "--horizon", "1w", "--broker",
+                                          "alpaca-paper", "--data-dir", str(demo_root.root)])
+        positions_asked = server.requests_to("/v2/positions")
+    assert result.exit_code == 0, result.output
+    logged = trades(demo_root)
+    assert logged and {t["order_id"] for t in logged} == set(alpaca.orders)
+    assert all(t["price"] == opens[t["symbol"]] and t["fees"] == 0 for t in logged)
+    assert positions_asked  # the books were compared with the fake's positions too
+
+
+def test_alpaca_base_url_reaches_the_data_clients(monkeypatch, tmp_path, demo_root):
+    """The 1-minute bars of the intraday bot and the nightly's news ask the same endpoint."""
+    from datetime import date
+
+    from aion_core.config import load_settings
+    from aion_core.errors import ProviderError
+    from jobs.collect import make_providers
+    from jobs.intraday import _market
+
+    with serving() as server:
+        server.route("GET", "/v2/stocks/bars", Reply.json({"bars": {}, "next_page_token": None}))
+        server.route("GET", "/v1beta1/news", Reply.json({"news": [], "next_page_token": None}))
+        alpaca_env(monkeypatch, tmp_path, server.url + "/")
+        monkeypatch.setenv("AION_PROVIDER", "yfinance")
+        settings = load_settings(demo_root.root, env_file=None)
+        market = _market(demo_root, settings, None)
+        market.client._retry_wait = 0
+        with pytest.raises(ProviderError, match="delivered nothing"):
+            market.intraday_bars(["AAPL"], date(2026, 11, 19))
+        _, _, news = make_providers(settings)
+        assert news.headlines(["AAPL"], date(2026, 11, 19), date(2026, 11, 19)).data.empty
+        assert server.requests_to("/v2/stocks/bars") and server.requests_to("/v1beta1/news")
+
+
+def test_alpaca_base_url_is_checked_where_it_is_read(monkeypatch):
+    from aion_core.config import load_settings
+    from aion_core.errors import ConfigurationError
+
+    monkeypatch.setenv("ALPACA_BASE_URL", "ftp://x")
+    with pytest.raises(ConfigurationError, match="ALPACA_BASE_URL"):
+        load_settings(env_file=None)

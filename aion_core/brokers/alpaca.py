@@ -11,6 +11,9 @@ Safety rules, each tested against a fake server:
   duplicate answer leads to the order already placed, so a stall neither hangs a run nor
   doubles an order;
 - an order whose notional exceeds the cap is refused, not shrunk.
+
+ALPACA_BASE_URL (Settings.alpaca_url) points the client at another Alpaca-compatible endpoint;
+the two live switches above apply whatever the URL.
 """
 
 from __future__ import annotations
@@ -85,7 +88,7 @@ class AlpacaBroker:
         paper = use_paper(settings, broker)
         settings.require("alpaca_api_key", "alpaca_secret_key")
         client = TradingClient(settings.alpaca_api_key, settings.alpaca_secret_key, paper=paper,
-                               url_override=url_override)
+                               url_override=url_override or settings.alpaca_url)
         kwargs.setdefault("notional_cap", settings.alpaca_max_order_notional)
         return cls(client, **kwargs)
 
