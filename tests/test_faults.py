@@ -161,3 +161,32 @@ def test_the_logs_page_never_shows_a_file_a_link_points_to(damaged_root, tmp_pat
     shown = [str(e.value) for e in [*at.markdown, *at.error, *at.code, *at.text]]
     assert not any("root:x" in s for s in shown)
     assert any("outside the data root" in e.value for e in at.error), [e.value for e in at.error]
+
+
+# --------------------------------------------------------------------------- issue 27
+
+
+@pytest.fixture
+def root_copy(template, tmp_path, monkeypatch) -> Store:
+    """A private copy of the filled template, no admin password, no stray .env."""
+    for name in ("ADMIN_PASSWORD_HASH", "ADMIN_COOKIE_KEY", "ADMIN_TOKEN_TTL_S",
+                 "AION_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(template, tmp_path / "root", symlinks=True)
+    return Store(tmp_path / "root")
+
+
+@pytest.mark.parametrize("key", ["knobs_env", "dt_knobs_env"])
+def test_a_folder_at_a_knobs_env_file_is_the_command_lines_one_line_on_each_page(
+        root_copy, monkeypatch, key):
+    """Item 5: a directory where knobs.env belongs crashed the Config, Bots and Research
+    pages with IsADirectoryError; each now shows the line the command line prints."""
+    folder = root_copy.path(key)
+    folder.mkdir(parents=True)
+    line = f"{folder} is a folder where a file belongs: remove or rename it"
+    result = CliRunner().invoke(app, ["bots", "run", "--data-dir", str(root_copy.root)])
+    assert result.exit_code == 1 and result.output.strip() == f"aion: error: {line}"
+    errors = _visit(monkeypatch, root_copy.root)
+    for page in ("config", "bots", "research"):
+        assert any(line in e for e in errors[page]), (page, errors[page])

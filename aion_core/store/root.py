@@ -6,6 +6,7 @@ the universe's closes). Nothing outside aion_core.store opens a file of the data
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,7 @@ from filelock import FileLock, Timeout
 from aion_core.bots.ledger import Fill
 from aion_core.bots.registry import Bot
 from aion_core.config import Settings, resolve
-from aion_core.errors import BusyError, ConfigurationError
+from aion_core.errors import BusyError, ConfigurationError, KnobError
 from aion_core.knobs.env_file import parse_knobs_env
 from aion_core.knobs.schema import DT_SECTION, SWING_SECTION, BotKnobs
 from aion_core.store import asof
@@ -300,11 +301,16 @@ class Store:
     def read_knob_env(self) -> dict[str, Any]:
         """knobs.env and dt_knobs.env as one bots_config-shaped document ({} when neither
         exists; knob_env.parse_knobs_env); a bad line raises KnobError naming the file, the
-        line and the knob."""
+        line and the knob, and so does a file that cannot be read (a folder in its place, no
+        permission), in the words the command line uses for it: the pages show it in their
+        error box, the jobs stop with it."""
         doc: dict[str, Any] = {}
         for section, key in ((SWING_SECTION, "knobs_env"), (DT_SECTION, "dt_knobs_env")):
             path = self.path(key)
-            text = read_text(path)
+            try:
+                text = read_text(path)
+            except OSError as exc:
+                raise KnobError(_unreadable(path, exc)) from exc
             if text is not None:
                 doc.update(parse_knobs_env(text, section, str(path)))
         return doc
@@ -344,6 +350,15 @@ class Store:
             return self.path(key, **fields).stat().st_mtime_ns
         except FileNotFoundError:
             return None
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    """One line on a settings file that cannot be read, as jobs.progress.describe words it."""
+    if exc.errno == errno.EISDIR:
+        return f"{path} is a folder where a file belongs: remove or rename it"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return f"permission denied on {path}: let this user read it"
+    return f"cannot read {path}: {exc.strerror or exc}"
 
 
 class LiveJournal:
