@@ -36,7 +36,7 @@ from aion_core.ml import analytics, cohorts, evaluation, model
 from aion_core.ml.dataset import build_dataset
 from aion_core.ml.features import MODEL_FEATURES
 from aion_core.ml.labels import open_forward_returns
-from aion_core.ml.universe import mark_members
+from aion_core.ml.universe import mark_members, note_line, universe_note
 from aion_core.store import Store, read_json, read_parquet, write_json, write_parquet
 from jobs.collect import EMPTY_ROOT, universe_left_out
 from jobs.progress import progress
@@ -118,10 +118,12 @@ def run_evaluation(store: Store, start: date, end: date, retrain_every: int = 63
         on=["symbol", "date"], how="left")
     doc = {"id": eval_id, "created_at": datetime.now(UTC).isoformat(timespec="seconds"), **run,
            "dropped": dropped,
+           "universe": universe_note(membership, set(bars["symbol"]), start, end),
            "horizons": {h: _horizon_report(store, judged(predictions, truth, baselines, h),
                                            h, daily)
                         for h in horizons}}
-    options = {k: run[k] for k in ("retrain_every", "horizons", "recipe")}
+    options = {k: run[k] for k in ("retrain_every", "horizons", "recipe")} \
+        | {"membership": None if membership is None else membership.name}
     doc["deflated"] = deflate(store, "evaluate", eval_id, run["start"], run["end"],
                               {h: rep.pop("_long_short_moments")
                                for h, rep in doc["horizons"].items()})
@@ -234,4 +236,4 @@ def summary_lines(doc: dict[str, Any]) -> list[str]:
                 f"{_fmt(ls['net']['annual_return'], '+.1%')}/yr (Sharpe "
                 f"{_fmt(ls['net']['sharpe'], '+.2f')}, PSR {_fmt(dsr.get('psr'), '.0%')}, "
                 f"deflated {_fmt(dsr.get('dsr'), '.0%')})")
-    return lines
+    return lines + [f"  {note_line(doc.get('universe'))[1]}"]

@@ -26,7 +26,7 @@ from aion_core.ml.brain import aion_brain, rolling_brain
 from aion_core.ml.buckets import build_bucketed
 from aion_core.ml.dataset import Dataset
 from aion_core.ml.regime import daily_returns
-from aion_core.ml.universe import Membership, mark_members
+from aion_core.ml.universe import Membership, mark_members, universe_note
 from aion_core.store import (
     Store,
     append_jsonl,
@@ -184,7 +184,10 @@ def train_step(run: NightlyRun, fits: Fits = _fit_local) -> str:
         text, path = fitted.to_model_string(), run.store.path("ml_models", horizon=h)
         if text is not None:
             write_text(path, text)
-        run.store.write_json("ml_models_meta", fitted.metadata(), horizon=h)
+        # which cross-sections trained it: the Models page says whether it is an upper bound
+        run.store.write_json("ml_models_meta", {**fitted.metadata(),
+                                                "universe": universe_note(run.membership)},
+                             horizon=h)
         if text is None:  # the composite: a former model's trees are not this model
             path.unlink(missing_ok=True)
         append_jsonl(run.store.path("model_runs"), [fitted.run_record()])

@@ -35,7 +35,7 @@ from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
 from aion_core.errors import ConfigurationError, DataError
-from aion_core.ml.universe import Membership, mark_members
+from aion_core.ml.universe import Membership, mark_members, note_line, universe_note
 from aion_core.sql_copy.publish import publish
 from aion_core.store import Store, write_json, write_parquet, write_text
 from jobs.collect import EMPTY_ROOT, universe_left_out
@@ -346,7 +346,10 @@ def run_document(run_id: str, doc: dict[str, Any], knobs: dict[str, Any], settin
                  created: datetime, predictor: Predictor,
                  dropped: dict[str, str] | None = None) -> dict[str, Any]:
     """run.json: what was run, so that a run can be read, compared and repeated later
-    (`dropped`: AION_UNIVERSE's symbols left out for want of bars, and why)."""
+    (`dropped`: AION_UNIVERSE's symbols left out for want of bars, and why; `universe`: the
+    index membership its cross-sections held, or the line saying its figures are upper
+    bounds, as in metrics.json)."""
+    universe = doc.get("universe") or universe_note(None)
     return {"id": run_id, "created_at": created.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "start": doc["start"], "end": doc["end"], "bots": list(doc["bots"]),
@@ -355,8 +358,9 @@ def run_document(run_id: str, doc: dict[str, Any], knobs: dict[str, Any], settin
             "knobs": {swing_bot(h).name: asdict(k) for h, k in knobs.items()},
             "settings": {"provider": settings.aion_provider, "universe": settings.aion_universe,
                          "retrain_every": settings.aion_retrain_every,
-                         "model": settings.aion_model},  # as set (auto follows the bars)
-            "dropped": dropped or {}}
+                         "model": settings.aion_model,  # as set (auto follows the bars)
+                         "membership": universe.get("name")},
+            "dropped": dropped or {}, "universe": universe}
 
 
 def run_backtest(store: Store, settings: Settings, start: date, end: date,
@@ -382,6 +386,8 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
     made = walk(desks, market, sessions, predictor, "backtest")
     record_history(store, predictor, made)
     doc, equity, trades = report(desks, market, sessions, journals)
+    doc["universe"] = universe_note(read_membership(store), set(market.close.columns),
+                                    sessions[0], sessions[-1])
     initial = desks[0].state["initial_cash"]
     returns = {bot: performance.session_returns(curve.set_index("date")["equity"], initial)
                for bot, curve in equity[equity["bot"] != BENCHMARK].groupby("bot")}
@@ -407,4 +413,5 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
              f"{_prob(dsr[bot]['dsr'])} over {doc['deflated']['trials']} trials)"
              for bot, m in doc["bots"].items()]
     return f"backtest {doc['start']}..{doc['end']}: " + ", ".join(lines) \
-        + f"; benchmark {doc['benchmark']['total_return']:+.2%}; report in {out}"
+        + f"; benchmark {doc['benchmark']['total_return']:+.2%}; " \
+        + f"{note_line(doc['universe'])[1]} Report in {out}"

@@ -34,6 +34,15 @@ def horizon_ui() -> str:
 # --------------------------------------------------------------------------- validation
 
 
+def draw_universe(upper_bound: bool, line: str) -> None:
+    """Which names the models' cross-sections held: a warning while they are upper bounds."""
+    if upper_bound:
+        st.warning(f"{line} Import the index's membership: `aion import universe FILE`.",
+                   icon=":material/warning:")
+    else:
+        st.caption(line)
+
+
 def draw_validation(meta: dict[str, dict]) -> None:
     rows = pd.DataFrame([{"horizon": h, **validation_row(m)} for h, m in meta.items()])
     st.dataframe(rows, hide_index=True, column_config={
@@ -250,6 +259,7 @@ def main() -> None:
     with _ui.guard("Model metadata"):
         meta = _ui.load(store, "model_meta")
         if meta:
+            draw_universe(*models_view.models_universe(meta))
             draw_validation(meta)
         else:
             _ui.empty("No trained model", NIGHTLY)

@@ -223,11 +223,21 @@ def draw_downloads(store: Store, run_id: str) -> None:
                       icon=":material/download:", on_click="ignore")
 
 
+def draw_universe(doc: dict[str, Any] | None) -> None:
+    """A report's one line on its universe: a warning while its figures are upper bounds."""
+    upper_bound, line = vr.universe_line(doc)
+    if upper_bound:
+        st.warning(line, icon=":material/warning:")
+    else:
+        st.caption(line)
+
+
 def draw_tear_sheet(store: Store, run: vr.RunSheets) -> None:
     doc = run["doc"]
     bots = list(run["sheets"])
     st.caption(f"{doc.get('start')} → {doc.get('end')} · models refit every "
                f"{doc.get('retrain_every')} sessions · created {doc.get('created_at')}")
+    draw_universe(doc)
     if not bots:
         st.info("This run traded no bot.", icon=":material/hourglass_empty:")
         return
@@ -278,6 +288,8 @@ def draw_compare(store: Store, runs: list[dict[str, Any]]) -> None:
         loaded = [r for i in ids if (r := _ui.load(store, "tear_sheets", i)) is not None]
         if not loaded:
             return
+        draw_universe(next((r["doc"] for r in loaded if vr.universe_line(r["doc"])[0]),
+                           loaded[0]["doc"]))
         table = vr.compare_frame(loaded)
         kinds = [f[2] for f in vr.FIGURES]
         shown = table.apply(lambda col: [vr.fmt_figure(k, v) for k, v in zip(kinds, col,
@@ -308,6 +320,7 @@ def draw_evaluations(store: Store) -> None:
                    f"{doc.get('retrain_every')} sessions · {data.get('symbols', '?')} symbols · "
                    f"rank IC against the {first.get('label', 'close-to-close')} return, "
                    "Newey-West t")
+        draw_universe(doc)
         for line in vr.evaluation_verdicts(doc):
             st.markdown(line)
         years = ["all", *vr.evaluation_years(doc)]

@@ -84,3 +84,28 @@ def test_damaged_files_are_named_and_the_rest_renders(monkeypatch, filled_root, 
     for name in ("prediction_history.parquet", "lgbm_1w.txt", "model_runs.jsonl"):
         assert name in errors, errors
     assert "Feature drift of the 1w model" in " ".join(_charts(at))
+
+
+def test_the_models_say_whether_their_figures_are_upper_bounds(monkeypatch, filled_root,
+                                                               tmp_path):
+    """Issue 26: models trained without a universe carry the survivorship line; with one,
+    the line is gone and the page names the universe."""
+    import shutil
+
+    from aion_core.ml.universe import SURVIVORSHIP
+
+    at = _models_page(monkeypatch, filled_root)
+    assert [w.value for w in at.warning if SURVIVORSHIP in w.value] != []
+    root = tmp_path / "root"
+    shutil.copytree(filled_root, root)
+    store = Store(root)
+    for h in ("1w", "2w", "4w"):
+        meta = store.read_json("ml_models_meta", horizon=h)
+        if meta is not None:
+            note = {"name": "sp500", "line": "Cross-sections hold the members of sp500 on "
+                                            "each date."}
+            store.write_json("ml_models_meta", {**meta, "universe": note}, horizon=h)
+    st.cache_data.clear()
+    at = _models_page(monkeypatch, root)
+    assert not [w.value for w in at.warning if SURVIVORSHIP in w.value]
+    assert any("members of sp500" in c.value for c in at.caption)

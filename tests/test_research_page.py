@@ -216,3 +216,32 @@ def test_a_rerun_redoes_no_tear_sheet_maths_and_tables_share_one_format(monkeypa
     assert shown(at)["Total return"] == listed(at.selectbox(key="bt_run").value, "swing_4w")
     compare = next(d.value for d in at.dataframe if f"{ids[0]} · swing_1w" in d.value)
     assert compare.loc["Total return", f"{ids[0]} · swing_1w"] == listed(ids[0], "swing_1w")
+
+
+def test_each_report_says_whether_its_figures_are_upper_bounds(monkeypatch, demo_root,
+                                                               synthetic_market):
+    """Issue 26: without a universe the tear sheet, the comparison and the evaluation carry
+    the survivorship line (run.json and metrics.json too); a run with one names it instead."""
+    from aion_core.ml.universe import SURVIVORSHIP
+
+    old = truth_run(demo_root, synthetic_market, ["1w"])
+    write_evaluation(demo_root)
+    for key in ("backtest_run", "backtest_metrics"):
+        assert demo_root.read_json(key, backtest_id=old)["universe"]["line"] == SURVIVORSHIP
+    at = research(monkeypatch, demo_root.root)
+    assert sum(SURVIVORSHIP in w.value for w in at.warning) == 3  # sheet, comparison, eval
+    demo_root.write_json("universe", {"name": "test", "intervals": [
+        {"ticker": s, "start": "2000-01-03", "end": None} for s in demo_root.daily_symbols()]})
+    new = truth_run(demo_root, synthetic_market, ["1w"])  # the newest: the one shown
+    note = demo_root.read_json("backtest_metrics", backtest_id=new)["universe"]
+    assert note["name"] == "test" and note["members_without_bars"] == 0
+    assert demo_root.read_json("backtest_run", backtest_id=new)["settings"]["membership"] \
+        == "test"
+    report = demo_root.read_json("evaluation_report", eval_id=EVAL_ID)
+    demo_root.write_json("evaluation_report", {**report, "universe": note}, eval_id=EVAL_ID)
+    st.cache_data.clear()
+    at = research(monkeypatch, demo_root.root)
+    captions = " ".join(c.value for c in at.caption)
+    assert captions.count("Cross-sections hold the members of test") == 2
+    # the comparison holds the older run as well: its figures are still upper bounds
+    assert sum(SURVIVORSHIP in w.value for w in at.warning) == 1

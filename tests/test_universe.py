@@ -395,6 +395,7 @@ def test_nightly_and_backtest_predict_and_trade_members_only(demo_root):
     assert set(brain["symbols"]) == set(symbols[2:])
     predict = next(s for s in summary["steps"] if s["name"] == "predict")
     assert "2 not in mini on 2026-11-06, not predicted" in predict["detail"]
+    assert demo_root.read_json("ml_models_meta", horizon="1w")["universe"]["name"] == "mini"
 
     run_backtest(demo_root, settings, date(2026, 11, 2), date(2026, 11, 13), ["1w"])
     (folder,) = (demo_root.root / "research" / "backtests").iterdir()
@@ -408,3 +409,28 @@ def test_nightly_and_backtest_predict_and_trade_members_only(demo_root):
     previous = made.drop_duplicates("date").set_index("date")["as_of"]
     as_of = previous.reindex(decided.dt.tz_localize(None).to_numpy()).to_numpy()
     assert len(buys) and ms.mask(buys["symbol"], as_of).all()
+    for name in ("run.json", "metrics.json"):
+        note = json.loads((folder / name).read_text())["universe"]
+        assert note["name"] == "mini" and note["members_without_bars"] == 0
+
+
+def test_an_evaluation_names_its_universe_and_without_one_says_upper_bound(demo_root):
+    from datetime import date
+
+    from aion_core.ml import model
+    from aion_core.ml.universe import SURVIVORSHIP
+    from jobs.evaluate import run_evaluation, summary_lines
+
+    symbols = demo_root.daily_symbols()
+    demo_root.write_json("universe", {"name": "mini", "intervals": [
+        {"ticker": s, "start": "2000-01-03", "end": None} for s in [*symbols[1:], "GONE"]]})
+    config = replace(model.QUICK, model="composite")
+    doc = run_evaluation(demo_root, date(2026, 9, 1), date(2026, 10, 30), 40, ["1w"],
+                         config=config)
+    assert doc["universe"]["name"] == "mini" and doc["universe"]["members_without_bars"] == 1
+    lines = summary_lines(doc)
+    assert lines[-1].startswith("  Cross-sections hold the members of mini on each date; 1 of")
+    assert SURVIVORSHIP not in " ".join(lines)
+    predictions = pd.read_parquet(demo_root.path("evaluation_predictions", eval_id=doc["id"]))
+    assert symbols[0] not in set(predictions["symbol"])
+    assert summary_lines({**doc, "universe": None})[-1] == f"  {SURVIVORSHIP}"

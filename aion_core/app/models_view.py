@@ -30,9 +30,19 @@ from aion_core.ml.monitoring import (
     track_frame,
     track_record,
 )
+from aion_core.ml.universe import SURVIVORSHIP, note_line
 from aion_core.store import Store, read_json, read_jsonl, read_parquet, read_text
 
 __all__ = ["PSI_FLAG", "importance_runs"]
+
+
+def models_universe(meta: Mapping[str, Mapping[str, Any]]) -> tuple[bool, str]:
+    """(whether the live models' figures are upper bounds, the line the page shows): the
+    universe each model's training cross-sections held (lgbm_<h>.json `universe`, written by
+    the nightly); a model trained without one, or before it was recorded, is an upper bound."""
+    lines = [note_line(m.get("universe")) for m in meta.values()]
+    upper = [line for line in lines if line[0]]
+    return upper[0] if upper else lines[0] if lines else (True, SURVIVORSHIP)
 
 HISTORY_COLUMNS = ["as_of", "symbol", "horizon", "expected_return", "confidence"]
 IMPORTANCE_COLUMNS = ["horizon", "as_of", "feature", "gain", "share"]

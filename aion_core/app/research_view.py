@@ -23,6 +23,7 @@ from aion_core.app.views import documents_at, loader
 from aion_core.bots import performance
 from aion_core.config import PATHS
 from aion_core.errors import CorruptFileError
+from aion_core.ml.universe import note_line
 from aion_core.store import Store, read_json, read_jsonl, read_parquet
 
 BENCHMARK = "benchmark"  # the benchmark's bot name in equity.parquet (jobs/replay.py)
@@ -176,6 +177,13 @@ def load_evaluations(store: Store, paths: list[Path]) -> tuple[list[dict[str, An
         except CorruptFileError as exc:
             broken.append(f"{exc.path}: {exc.reason}")
     return sorted(docs, key=lambda d: str(d.get("created_at", "")), reverse=True), broken
+
+
+def universe_line(doc: dict[str, Any] | None) -> tuple[bool, str]:
+    """(whether a report's figures are upper bounds, the line the page shows) from its
+    `universe` note (run.json, metrics.json, report.json); a report without one predates
+    membership in the data root: its cross-sections held today's names."""
+    return note_line((doc or {}).get("universe"))
 
 
 # --------------------------------------------------------------------------- pure: tear sheet

@@ -177,6 +177,15 @@ def member_rows(frame: pd.DataFrame) -> np.ndarray | None:
     return frame[MEMBER].to_numpy(dtype=bool)
 
 
+def note_line(note: Mapping[str, Any] | None) -> tuple[bool, str]:
+    """(whether the figures are upper bounds, the line to show) of a report's `universe` note
+    (`universe_note`); a report without one predates membership and is an upper bound."""
+    if not isinstance(note, Mapping) or not note.get("name"):
+        return True, SURVIVORSHIP
+    return False, str(note.get("line") or f"Cross-sections hold the members of {note['name']} "
+                      "on each date.")
+
+
 def universe_note(membership: Membership | None, symbols: Iterable[str] = (),
                   start: Any = None, end: Any = None) -> dict[str, Any]:
     """What a report says of its universe: without a membership, SURVIVORSHIP; with one,
