@@ -119,3 +119,10 @@ def test_the_verdict_pairs_the_model_with_the_composite_and_the_best_baseline_pe
     assert versus["composite"]["t"] > 2 and versus["reversal_20"]["mean_difference"] == 0
     assert doc["verdict"].startswith("model +0.")
     assert "beats composite" in doc["verdict"] and "does not beat reversal_20" in doc["verdict"]
+    # ahead by a hair is not beating: the verdict says which
+    frame["composite"] = frame["expected_return"] + rng.normal(0, 50.0, len(frame))
+    frame.loc[frame["date"] != frame["date"].iloc[0], "composite"] = \
+        frame["expected_return"]
+    ahead = report(frame, 5)
+    assert 0 < ahead["versus"]["composite"]["t"] < 2
+    assert "ahead of, not significantly, composite" in ahead["verdict"]

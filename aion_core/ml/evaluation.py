@@ -254,7 +254,10 @@ def verdict(doc: dict[str, Any]) -> str:
             continue
         test = doc["versus"][name]
         beats = test["t"] is not None and test["t"] >= 2.0
-        parts.append(f"{'beats' if beats else 'does not beat'} {name} "
+        ahead = not beats and (test["mean_difference"] or 0.0) > 0
+        word = "beats" if beats else "ahead of, not significantly," if ahead \
+            else "does not beat"
+        parts.append(f"{word} {name} "
                      f"({_num(test['mean_difference'], '+.4f')} rank IC a day, paired NW t "
                      f"{_num(test['t'], '+.2f')})")
     return f"model {_num(figures['model']['mean_rank_ic'], '+.4f')} rank IC ({doc['label']}): " \
