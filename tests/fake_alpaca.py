@@ -67,9 +67,10 @@ class FakeAlpaca:
         return (self.opened + pd.Timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def _order(self, cid: str, symbol: str, side: str, qty: float) -> dict[str, Any]:
+        submitted = self._at(-1800 + len(self.orders))  # a second apart, in order
         return {"id": str(uuid.uuid4()), "client_order_id": cid,
-                "created_at": self._at(-1800), "updated_at": self._at(1),
-                "submitted_at": self._at(-1800), "filled_at": None, "expired_at": None,
+                "created_at": submitted, "updated_at": self._at(1),
+                "submitted_at": submitted, "filled_at": None, "expired_at": None,
                 "canceled_at": None, "failed_at": None, "asset_id": ASSET_ID,
                 "symbol": symbol, "asset_class": "us_equity", "qty": _money(qty),
                 "filled_qty": "0", "filled_avg_price": None, "order_class": "simple",

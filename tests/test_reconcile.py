@@ -109,7 +109,7 @@ def test_an_order_placed_by_hand_is_only_at_the_broker():
 def test_an_aion_order_the_journal_lacks_is_only_at_the_broker_placed_by_aion():
     report = run([], statement([order("AAA", 10, 10, 100.0)]))
     assert report["only_at_broker"][0]["placed_by"] == "aion"
-    assert report["cash"]["broker"] == -1000.0 and report["cash"]["journal"] == 0
+    assert report["cash"]["unbooked"] == -1000.0 and report["cash"]["beyond_fees"] == 0
 
 
 def test_other_bots_and_other_sessions_orders_are_not_this_reports():
@@ -131,7 +131,7 @@ def test_partial_fill_of_a_canceled_day_order():
     part = report["partial"][0]
     assert (part["ordered"], part["broker_filled"], part["journal_qty"]) == (100, 40, 0.0)
     assert report["positions"][0]["explained_by"] == [oid("AAA")]
-    assert report["cash"]["broker"] == -4000.0
+    assert report["cash"]["unbooked"] == -4000.0 and report["cash"]["broker"] == 0
 
 
 def test_a_partial_fill_the_journal_booked_in_part_is_both_partial_and_matched():

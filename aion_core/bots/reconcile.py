@@ -296,27 +296,31 @@ def unbooked_moves(orders: dict[str, list[dict[str, Any]]]) -> dict[str, list[tu
 
 
 def cash_check(journal: Sequence[Fill], orders: dict[str, list[dict[str, Any]]]) -> dict:
-    """Cash the session's fills moved, by the journal (after its fees) and by the broker (its
-    executions of the same orders); `beyond_fees` is the difference the journal's fees do not
-    explain (the broker's own fees, when it charges any, are part of it)."""
-    book_cash = sum(-f.signed_qty * f.price - f.fees for f in journal)
-    fees = sum(f.fees for f in journal)
-    broker = 0.0
-    for row in orders["matched"]:
-        if row["broker_price"] is not None:
-            sign = 1 if row["side"] == "buy" else -1
-            broker += -sign * row["broker_qty"] * row["broker_price"]
-    for row in orders["partial"]:
-        if row["journal_qty"] <= QTY_EPS and row["broker_price"] is not None:
-            sign = 1 if row["side"] == "buy" else -1
-            broker += -sign * row["broker_filled"] * row["broker_price"]
-    for row in orders["only_at_broker"]:
-        if row["placed_by"] == "aion" and row["price"] is not None:
-            broker += -(1 if row["side"] == "buy" else -1) * row["filled_qty"] * row["price"]
+    """Cash moved by the fills both sides hold (the matched orders): by the journal, after
+    its fees, and by the broker's executions of the same orders; `beyond_fees` is the
+    difference the journal's fees do not explain (the broker's own fees, when it charges any,
+    are part of it). `unbooked`: cash the broker moved for the bot's orders that the journal
+    lacks (partial fills, Aion orders not logged), each already an issue of its own."""
+    matched = {r["order_id"]: r for r in orders["matched"] if r["broker_price"] is not None}
+    both = [f for f in journal if f.order_id in matched]
+    book_cash = sum(-f.signed_qty * f.price - f.fees for f in both)
+    fees = sum(f.fees for f in both)
+    broker = sum(-_sign(r["side"]) * r["broker_qty"] * r["broker_price"]
+                 for r in matched.values())
+    unbooked = sum(-_sign(r["side"]) * (r["broker_filled"] - r["journal_qty"])
+                   * r["broker_price"] for r in orders["partial"]
+                   if r["broker_price"] is not None)
+    unbooked += sum(-_sign(r["side"]) * r["filled_qty"] * r["price"]
+                    for r in orders["only_at_broker"]
+                    if r["placed_by"] == "aion" and r["price"] is not None)
     diff = broker - book_cash
     return {"journal": round(book_cash, 2), "broker": round(broker, 2),
             "journal_fees": round(fees, 2), "difference": round(diff, 2),
-            "beyond_fees": round(diff - fees, 2)}
+            "beyond_fees": round(diff - fees, 2), "unbooked": round(unbooked, 2)}
+
+
+def _sign(side: str) -> int:
+    return 1 if side == "buy" else -1
 
 
 def issues(orders: dict[str, list[dict[str, Any]]], positions: list[dict[str, Any]] | None,

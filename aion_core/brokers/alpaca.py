@@ -20,24 +20,31 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
+from alpaca.common.enums import Sort
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
-from alpaca.trading.enums import OrderSide, OrderStatus, TimeInForce
-from alpaca.trading.requests import MarketOrderRequest
+from alpaca.trading.enums import OrderSide, OrderStatus, QueryOrderStatus, TimeInForce
+from alpaca.trading.requests import GetOrdersRequest, MarketOrderRequest
+from pydantic import ValidationError
 from requests.exceptions import ConnectionError as RequestsConnectionError
 from requests.exceptions import Timeout as RequestsTimeout
 
 from aion_core.bots.ledger import Fill, Order
+from aion_core.bots.reconcile import BrokerFill, BrokerOrder, BrokerPosition, Statement
 from aion_core.config import Settings
-from aion_core.errors import RefusedError, TemporaryError
+from aion_core.errors import DataError, RefusedError, TemporaryError
 from aion_core.retry import Backoff, http_timeout, time_limited, with_retry
 
 DEFAULT_NOTIONAL_CAP = 25_000.0
 DUPLICATE_ID = "client_order_id must be unique"
 DONE = {OrderStatus.FILLED}
 DEAD = {OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.REJECTED, OrderStatus.SUSPENDED}
+ORDERS_PAGE = 500  # Alpaca's largest page of orders
+FILLS_PAGE = 100  # ... and of account activities
+MAX_PAGES = 200  # a server that pages forever is a fault, not a long day
 
 
 def use_paper(settings: Settings, broker: str) -> bool:
@@ -148,3 +155,91 @@ class AlpacaBroker:
     def account(self) -> dict[str, float]:
         acct = self._call(self._client.get_account)
         return {"cash": float(acct.cash), "equity": float(acct.equity)}
+
+    # ----------------------------------------------------------------- what reconcile reads
+
+    def statement(self, start: datetime, end: datetime, positions: bool = True) -> Statement:
+        """The account's orders submitted in [start, end) (Aion's and any other), its FILL
+        activities in the same window and, with `positions`, its positions now, as
+        aion_core.bots.reconcile reads them. Read only; TemporaryError when Alpaca stays
+        down or silent through the retries, DataError when an answer does not parse."""
+        orders = self.orders(start, end)
+        fills = self.fills(start, end)
+        held = self.position_details() if positions else None
+        return Statement(tuple(orders), tuple(fills), held)
+
+    def orders(self, start: datetime, end: datetime) -> list[BrokerOrder]:
+        """Every order submitted in [start, end), oldest first, page after page."""
+        found: dict[str, BrokerOrder] = {}
+        after = start - timedelta(microseconds=1)  # Alpaca's `after` is exclusive
+        for _ in range(MAX_PAGES):
+            request = GetOrdersRequest(status=QueryOrderStatus.ALL, after=after, until=end,
+                                       direction=Sort.ASC, limit=ORDERS_PAGE, nested=False)
+            page = self._parsed("orders", self._client.get_orders, request)
+            before = len(found)
+            for o in page:
+                found[str(o.id)] = _order(o)
+            if len(page) < ORDERS_PAGE:
+                return sorted(found.values(), key=lambda o: (o.submitted_at, o.broker_id))
+            if len(found) == before:
+                raise DataError(f"Alpaca orders: more than {ORDERS_PAGE} submitted at "
+                                f"{after.isoformat()}; they cannot be paged")
+            # The next page starts at the last one's time, again: orders submitted in the
+            # same microsecond as the page's last are read twice (and kept once), not lost.
+            after = max(o.submitted_at for o in page) - timedelta(microseconds=1)
+        raise DataError(f"Alpaca orders: more than {MAX_PAGES} pages; narrow the window")
+
+    def fills(self, start: datetime, end: datetime) -> list[BrokerFill]:
+        """The FILL account activities (one per execution) in [start, end), oldest first."""
+        params: dict[str, Any] = {"after": start.isoformat(), "until": end.isoformat(),
+                                  "direction": "asc", "page_size": FILLS_PAGE}
+        rows: list[dict[str, Any]] = []
+        for _ in range(MAX_PAGES):
+            page = self._parsed("FILL activities", self._client.get,
+                                "/account/activities/FILL", dict(params))
+            if not isinstance(page, list):
+                raise DataError("Alpaca FILL activities: the answer is not a list")
+            rows += page
+            if len(page) < FILLS_PAGE:
+                return [_fill(a) for a in rows]
+            params["page_token"] = page[-1]["id"]
+        raise DataError(f"Alpaca FILL activities: more than {MAX_PAGES} pages")
+
+    def position_details(self) -> dict[str, BrokerPosition]:
+        """Each position's signed quantity and average entry price."""
+        held = self._parsed("positions", self._client.get_all_positions)
+        return {p.symbol: BrokerPosition(p.symbol, float(p.qty), float(p.avg_entry_price))
+                for p in held}
+
+    def _parsed(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """`_call`, with an answer that does not parse a DataError naming `what`."""
+        try:
+            return self._call(fn, *args)
+        except (ValidationError, ValueError, KeyError, TypeError) as exc:
+            first = str(exc).splitlines()[0][:160]
+            raise DataError(f"Alpaca {what}: malformed answer ({first})") from exc
+
+
+def _order(o: Any) -> BrokerOrder:
+    filled = float(o.filled_qty or 0)
+    return BrokerOrder(
+        client_order_id=o.client_order_id, broker_id=str(o.id), symbol=o.symbol,
+        side="buy" if o.side == OrderSide.BUY else "sell",
+        qty=float(o.qty) if o.qty is not None else filled, filled_qty=filled,
+        filled_avg_price=float(o.filled_avg_price) if o.filled_avg_price else None,
+        status=o.status.value if hasattr(o.status, "value") else str(o.status),
+        submitted_at=o.submitted_at.isoformat() if o.submitted_at else "")
+
+
+def _fill(a: dict[str, Any]) -> BrokerFill:
+    """One FILL activity in Alpaca's documented shape (prices and quantities as strings)."""
+    try:
+        side = str(a["side"]).lower()
+        return BrokerFill(
+            activity_id=str(a["id"]), order_id=str(a["order_id"]), symbol=str(a["symbol"]),
+            side="buy" if side == "buy" else "sell", qty=float(a["qty"]),
+            price=float(a["price"]), at=str(a["transaction_time"]),
+            partial=str(a.get("type", "fill")) == "partial_fill")
+    except (KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"Alpaca FILL activity {a.get('id') if isinstance(a, dict) else a!r}: "
+                        f"malformed ({exc!r})") from exc
