@@ -226,11 +226,14 @@ def live(store, source: str, day: date | None, levels: list[str], text: str,
         draw_steps(_ui.load(store, "doc", "nightly_summary"), run)
 
 
-def draw_imports(reports: list[dict]) -> None:
+def draw_imports(reports: list[dict], broken: list[str]) -> None:
     st.subheader("Data imports")
+    for line in broken:  # named, and the readable ones still listed below
+        st.error(f"Cannot read import report `{line}`", icon=":material/error:")
     if not reports:
-        st.caption("No import yet. `aion import bars FILE...` brings your own data in "
-                   "(docs/DATA.md).")
+        if not broken:
+            st.caption("No import yet. `aion import bars FILE...` brings your own data in "
+                       "(docs/DATA.md).")
         return
     runs = import_runs(reports)
     st.dataframe(runs.style.map(
@@ -269,7 +272,7 @@ def main() -> None:
         st.fragment(run_every=_ui.refresh_every(settings))(live)(
             store, source, day, levels, text, step)
     with _ui.guard("Import reports"):
-        draw_imports(_ui.load(store, "imports"))
+        draw_imports(*_ui.load(store, "imports"))
 
 
 _ui.require_frame(__file__)

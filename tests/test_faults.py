@@ -13,6 +13,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import streamlit as st
 from faults import CASES, corrupt
@@ -50,6 +51,13 @@ def template(tmp_path_factory) -> Path:
     store.write_json("admin_settings", {"kill_switch": False})
     store.write_json("universe", {"name": "test", "intervals": [  # every name, always
         {"ticker": s, "start": "1990-01-02", "end": None} for s in store.daily_symbols()]})
+    store.write_json("import_report", {  # what `aion import` writes (a real root's)
+        "import_id": "bars_20260101T000000", "kind": "bars", "status": "ok",
+        "totals": {"files": 1, "items": 1, "imported": 1},
+        "files": [{"path": "/in/bars.csv", "status": "read", "rows": 30, "notes": []}],
+        "items": {"AAA": {"status": "imported", "rows_read": 30, "findings": [
+            {"check": "zero_volume", "action": "flagged", "rows": 1,
+             "dates": ["2016-01-04"]}]}}}, import_id="bars_20260101T000000")
     store.write_json("job_status", {"job": "nightly", "status": "ok", "pid": 1,
                                     "started_at": 1.0e9, "finished_at": 1.0e9 + 60,
                                     "returncode": 0}, job="nightly")
@@ -190,3 +198,46 @@ def test_a_folder_at_a_knobs_env_file_is_the_command_lines_one_line_on_each_page
     errors = _visit(monkeypatch, root_copy.root)
     for page in ("config", "bots", "research"):
         assert any(line in e for e in errors[page]), (page, errors[page])
+
+
+def _imported(tmp_path: Path) -> Store:
+    """A root holding one real `aion import bars` report (30 sessions of one symbol)."""
+    from aion_core import market_hours
+    from jobs.imports import import_bars
+
+    store = Store(tmp_path / "imported")
+    days = market_hours.sessions("2016-01-04", "2016-03-31")[:30]
+    pd.DataFrame({"symbol": "AAA", "date": days, "open": 10.0, "high": 11.0, "low": 9.0,
+                  "close": 10.0, "volume": 100.0}).to_csv(tmp_path / "bars.csv", index=False)
+    import_bars(store, [tmp_path / "bars.csv"])
+    return store
+
+
+def _logs_page(monkeypatch, store: Store) -> AppTest:
+    for name in ("ADMIN_PASSWORD_HASH", "AION_REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AION_DATA_DIR", str(store.root))
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    at.switch_page("pages/logs.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.parametrize("bad", ['{"status": 1, "files": "x"}', "[1, 2]",
+                                 '{"import_id": "bars_x", "kind": "bars", "status": "ok", '
+                                 '"items": {"AAA": {"status": "imported", "findings": 5}}}'])
+def test_a_wrong_shaped_import_report_is_named_and_the_others_render(tmp_path, monkeypatch,
+                                                                     bad):
+    """Item 6: `{"status":1,"files":"x"}` in logs/imports/ crashed the Logs page."""
+    store = _imported(tmp_path)
+    (good,) = store.import_ids()
+    path = store.path("import_report", import_id="bars_20991231T000000")
+    path.write_text(bad)
+    at = _logs_page(monkeypatch, store)
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and path.name in errors[0], errors
+    (runs,) = [d.value for d in at.dataframe if "import" in d.value.columns]
+    assert list(runs["import"]) == [good]
+    assert at.selectbox(key="logs_import").value == good

@@ -25,6 +25,7 @@ from aion_core.app.auth import Access, require_knobs
 from aion_core.app.calc import trades_frame
 from aion_core.bots.registry import BOTS, INTRADAY_JOB, NIGHTLY_JOB, SWING_JOB, Bot
 from aion_core.config import HORIZONS
+from aion_core.errors import CorruptFileError
 
 # The names the pages use of the layers below, so that they import nothing but this package
 # (and the registry, config and errors): tests/test_layers.py. Store, RunState and
@@ -244,11 +245,27 @@ def parse_log_day(text: str | date) -> date:
 IMPORTS_SHOWN = 20
 
 
-@loader("imports", lambda s: [s.path("import_report", import_id="bars_20000101T000000").parent])
-def load_imports(store: Store, paths: list[Path]) -> list[dict[str, Any]]:
-    """The last IMPORTS_SHOWN import reports, newest first."""
-    return [r for i in store.import_ids()[:IMPORTS_SHOWN]
-            if isinstance(r := store.read_json("import_report", import_id=i), dict)]
+def _each_report(paths: list[Path], value: tuple[list[dict[str, Any]], list[str]]) -> None:
+    for report in value[0]:  # any name in the folder stands for the reports' schema
+        check_document(paths[0] / "report.json", report)
+
+
+@loader("imports", lambda s: [s.path("import_report", import_id="bars_20000101T000000").parent],
+        version=2, check=_each_report)
+def load_imports(store: Store, paths: list[Path]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The last IMPORTS_SHOWN import reports, newest first, each checked against its schema
+    (store.documents.ImportReport); and the ones that cannot be read, each named with why
+    (one bad report hides no other)."""
+    reports, broken = [], []
+    for i in store.import_ids()[:IMPORTS_SHOWN]:
+        try:
+            report = store.read_json("import_report", import_id=i)
+        except CorruptFileError as exc:
+            broken.append(f"{exc.path}: {exc.reason}")
+            continue
+        if report is not None:
+            reports.append(report)
+    return reports, broken
 
 
 @loader("log_days", lambda s: [s.path("nightly_logs", yyyymmdd="20000101").parent])

@@ -286,6 +286,57 @@ class TrialLine(Doc):
     figures: dict[str, Any] = {}
 
 
+# --------------------------------------------------------------------------- data imports
+
+Count = Annotated[int, Field(ge=0)]
+
+
+class ImportFinding(Doc):
+    """What one check of `aion import` found in one item (aion_core.ingest.quality)."""
+
+    check: str
+    action: str
+    rows: Count = 0
+    dates: list[str] = []
+    detail: str = ""
+
+
+class ImportFile(Doc):
+    """One file an import read or refused; `notes` say what its parse dropped, each line
+    starting with the count (`20780 item(s) without a time, ticker or text, ... dropped`)."""
+
+    path: str
+    status: str
+    rows: Count = 0
+    reason: str = ""
+    notes: list[str] = []
+
+
+class ImportItem(Doc):
+    """One symbol, series or day of an import."""
+
+    status: str
+    rows_read: Count = 0
+    rows_kept: Count = 0
+    rows_added: Count = 0
+    findings: list[ImportFinding] = []
+    reason: str = ""
+    files: list[str] = []
+
+
+class ImportReport(Doc):
+    """logs/imports/<kind>_<time>.json: the report of one `aion import` (jobs/imports.py)."""
+
+    import_id: str = Field(min_length=1)
+    kind: str
+    status: Literal["ok", "partial", "failed"]
+    started_at: str = ""
+    finished_at: str = ""
+    totals: dict[str, Count] = {}
+    files: list[ImportFile] = []
+    items: dict[str, ImportItem] = {}
+
+
 class NotifyCause(Doc):
     """A cause that is active now: since when, and when it was last sent (None: not yet)."""
 
@@ -346,7 +397,7 @@ MODELS: dict[str, type[Doc] | Callable[[Any], None]] = {
     "ml_models_meta": ModelMeta, "dt_brain_file": IntradayModelDoc,
     "backtest_metrics": BacktestMetrics, "backtest_run": BacktestRun,
     "model_runs": ModelRun, "notify_state": NotifyState, "run_marker": RunMarker,
-    "research_trials": TrialLine, "universe": Universe,
+    "research_trials": TrialLine, "universe": Universe, "import_report": ImportReport,
 }
 
 
