@@ -25,11 +25,14 @@ class ConfigurationError(AionError):
 
 
 class KnobError(ConfigurationError):
-    """A bot knob is unknown or outside the schema's range."""
+    """A bot knob is unknown or outside the schema's range; `path`, when known, is the file
+    that set it (bots_config.json, knobs.env, dt_knobs.env), so a page can say which."""
 
-    def __init__(self, message: str, knob: str | None = None) -> None:
+    def __init__(self, message: str, knob: str | None = None,
+                 path: Path | str | None = None) -> None:
         super().__init__(message)
         self.knob = knob
+        self.path = Path(path) if path is not None else None
 
 
 class RefusedError(AionError):

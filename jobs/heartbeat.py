@@ -7,10 +7,11 @@ every minute and after every job event:
 {"schema": 1, "pid": 1234, "at": "<UTC ISO-8601>", "started_at": "...",
  "status": "running" | "stopped", "timezone": "America/New_York", "test_seconds": null,
  "jobs": {"nightly": {"next_run": "<ISO-8601 with offset>" | null,
-                      "last_result": {"status": "ok" | "failed" | "skipped" | "missed"
-                                                | "died" | "interrupted",
+                      "last_result": {"status": "ok" | "partial" | "failed" | "skipped"
+                                                | "missed" | "died" | "interrupted",
                                       "at": "<UTC ISO-8601>", "detail": "one line"} | null}}}
 ```
+"partial": a nightly whose required step succeeded and another failed (its summary's status).
 "died": a run whose process ended without a result (SIGKILL, out of memory, an abort), found
 by its started marker (jobs/running.py) when the scheduler starts: `record_ended`.
 A reader treats the scheduler as dead when `at` is more than a couple of minutes old or
@@ -41,7 +42,7 @@ DETAIL_MAX = 300  # characters of a result's detail kept in the heartbeat
 class Outcome:
     """The result of one job run as the heartbeat shows it."""
 
-    status: str  # ok | failed | skipped | missed | died | interrupted
+    status: str  # ok | partial | failed | skipped | missed | died | interrupted
     detail: str = ""
 
 
@@ -91,7 +92,7 @@ class Heartbeat:
         """Keep `outcome` as `name`'s last result, log it, and rewrite the file."""
         detail = " ".join(outcome.detail.split())[:DETAIL_MAX]
         level = logging.ERROR if outcome.status in ("failed", "missed", "died", "interrupted") \
-            else logging.INFO
+            else logging.WARNING if outcome.status == "partial" else logging.INFO
         log.log(level, "job %s: %s %s", name, outcome.status, detail)
         with self._lock:
             self.results[name] = {"status": outcome.status,

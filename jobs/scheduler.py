@@ -185,7 +185,11 @@ def _nightly(store: Store, settings: Settings, at: datetime) -> Outcome:
     detail = f"nightly {summary.get('status')}: as_of {summary.get('as_of')}"
     from jobs.intraday import train_intraday_model
 
-    return Outcome("ok", f"{detail}; {train_intraday_model(store, settings)}")
+    if failures:
+        detail += f"; {failures[0]}"
+    # A partial nightly (an optional step failed) is recorded as such, never as ok.
+    status = "partial" if summary.get("status") == "partial" else "ok"
+    return Outcome(status, f"{detail}; {train_intraday_model(store, settings)}")
 
 
 def _swing_bots(store: Store, settings: Settings, at: datetime) -> Outcome:

@@ -141,14 +141,18 @@ def cache_notice() -> str | None:
 
 @contextlib.contextmanager
 def guard(what: str) -> Iterator[None]:
-    """Show a corrupt or unusable file as an error box; the rest of the page still renders."""
+    """Show a corrupt or unusable file as an error box; the rest of the page still renders.
+    The box's label is `what` and the name of the file the error came from (the error's
+    `path`: CorruptFileError, a KnobError from bots_config.json or an env file), unless `what`
+    names it already, so one guard around several files labels each error rightly."""
     try:
         yield
     except CorruptFileError as exc:
-        st.error(f"**{what}**: cannot read `{exc.path}` ({exc.reason}). Restore or delete "
-                 "the file; the job that writes it will recreate it.", icon=":material/error:")
+        st.error(f"**{calc.error_label(what, exc)}**: cannot read `{exc.path}` ({exc.reason}). "
+                 "Restore or delete the file; the job that writes it will recreate it.",
+                 icon=":material/error:")
     except AionError as exc:
-        st.error(f"**{what}**: {exc}", icon=":material/error:")
+        st.error(f"**{calc.error_label(what, exc)}**: {exc}", icon=":material/error:")
 
 
 #: Set by the Admin page when the password was typed: when this session's admin rights end.

@@ -189,7 +189,8 @@ def draw_jobs(store) -> None:
     for name in run_now.JOBS:
         job = run_now.job_view(store, name)
         status, note = job_line(job, time.time())
-        ok = True if status == "ok" else None if status in ("running", "idle") else False
+        ok = True if status == "ok" else None if status in ("running", "idle", "partial") \
+            else False
         st.html(f"<b>{name}</b> {_ui.pill(status, ok)} <small>{note}</small>")
         if job.log_tail:
             st.code("\n".join(job.log_tail[-12:]), language=None)

@@ -288,7 +288,7 @@ def draw_bot(store, bot: Bot, symbol: str, sides: list[str]) -> None:
 
 
 def draw_knobs(store, bot: Bot) -> None:
-    with _ui.guard("Bot knobs (bots_config.json)"), st.expander("Knobs in force"):
+    with _ui.guard("Bot knobs"), st.expander("Knobs in force"):
         config = _ui.load(store, "doc", "bots_config")
         table = knob_table(config, bot, _ui.load(store, "knob_env"))
         table["value"] = table["value"].astype(str)

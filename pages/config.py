@@ -127,7 +127,7 @@ def main() -> None:
     with _ui.guard("Bot knobs (bots_config.json)"):
         config = _ui.load(store, "doc", "bots_config")
         validate_bots_config(config or {})
-    with _ui.guard("Knob env files (knobs.env, dt_knobs.env)"):
+    with _ui.guard("Knob env files"):
         env = _ui.load(store, "knob_env")
     bot = _ui.pick_bot("config_bot")
     draw_bot(store, bot, config if isinstance(config, dict) else None, env, who)

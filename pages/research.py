@@ -115,23 +115,33 @@ def draw_progress(store: Store) -> None:
 def draw_new(store: Store, settings: Settings) -> None:
     st.caption("Replays the past with the models refit on schedule and the knobs below; the "
                "live bots are not touched. The run is kept under `research/backtests/`.")
+    bars = None  # stays None when the guard shows why the bars cannot be read
     with _ui.guard("Daily bars"):
         symbols = store.daily_symbols()
         bars = _ui.load(store, "bars", symbols[0]) if symbols else None
         if bars is None or bars.empty:
             _ui.empty("No daily bars", "market")
             return
-        config = _ui.load(store, "doc", "bots_config")
-        env = _ui.load(store, "knob_env")
-        with st.form("bt_form"):
-            start, end, every = period_ui(pd.Timestamp(bars["date"].max()).date(),
-                                          settings.aion_retrain_every)
-            keys, knobs = knobs_form_ui(config if isinstance(config, dict) else None, env)
-            go_ = st.form_submit_button("Start backtest", type="primary",
-                                        icon=":material/play_arrow:")
-        if go_:
-            start_backtest(store, start, end, every, keys, knobs)
+    # The knobs' errors under their own label, which names the file (bots_config.json,
+    # knobs.env, dt_knobs.env: calc.error_label), not under "Daily bars".
+    with _ui.guard("Bot knobs"):
+        if bars is not None:
+            config = _ui.load(store, "doc", "bots_config")
+            env = _ui.load(store, "knob_env")
+            draw_form(store, settings, bars, config if isinstance(config, dict) else None, env)
     st.fragment(run_every=_ui.refresh_every(settings))(draw_progress)(store)
+
+
+def draw_form(store: Store, settings: Settings, bars: pd.DataFrame, config: dict | None,
+              env: dict | None) -> None:
+    with st.form("bt_form"):
+        start, end, every = period_ui(pd.Timestamp(bars["date"].max()).date(),
+                                      settings.aion_retrain_every)
+        keys, knobs = knobs_form_ui(config, env)
+        go_ = st.form_submit_button("Start backtest", type="primary",
+                                    icon=":material/play_arrow:")
+    if go_:
+        start_backtest(store, start, end, every, keys, knobs)
 
 
 # --------------------------------------------------------------------------- tear sheet

@@ -241,3 +241,26 @@ def test_a_wrong_shaped_import_report_is_named_and_the_others_render(tmp_path, m
     (runs,) = [d.value for d in at.dataframe if "import" in d.value.columns]
     assert list(runs["import"]) == [good]
     assert at.selectbox(key="logs_import").value == good
+
+
+def _labels(errors: list[str]) -> list[str]:
+    """The bold labels of error boxes (`**label**: message`)."""
+    return [e.split("**")[1] for e in errors if e.startswith("**")]
+
+
+@pytest.mark.parametrize("bad", ["knobs_env", "bots_config"])
+def test_each_knob_error_is_labelled_with_the_file_it_came_from(root_copy, monkeypatch, bad):
+    """Item 11: the Research page filed knobs.env and bots_config.json errors under "Daily
+    bars", the Bots page labelled knobs.env errors "bots_config.json"."""
+    if bad == "knobs_env":
+        root_copy.path("knobs_env").write_text("MAX_POSITIONS=8\nLEVERAGE=3\n")
+    else:  # written past the store, which refuses to write an invalid one
+        root_copy.path("bots_config").write_text('{"swing": {"1w": {"max_alloc": 0.9}}}')
+    name = root_copy.path(bad).name
+    errors = _visit(monkeypatch, root_copy.root)
+    for page in ("bots", "research", "config"):
+        labels = _labels(errors[page])
+        assert any(name in label for label in labels), (page, errors[page])
+        assert not any("Daily bars" in label for label in labels), (page, labels)
+        other = {"knobs.env", "bots_config.json"} - {name}
+        assert not any(o in label for o in other for label in labels), (page, labels)

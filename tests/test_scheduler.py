@@ -146,6 +146,29 @@ def test_a_raising_job_is_recorded_and_the_others_keep_firing(settings: Settings
     assert doc["jobs"]["tick"]["last_result"]["detail"].startswith("tick ")
 
 
+@pytest.mark.parametrize("status", ["ok", "partial"])
+def test_the_heartbeat_records_a_partial_nightly_as_partial(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch, status: str) -> None:
+    """Issue 27, item 11: a nightly whose macro step failed was `ok` in the heartbeat."""
+    import jobs.intraday
+    import jobs.nightly
+
+    store = Store(settings.aion_data_dir)
+    steps = [{"name": "features", "status": "ok", "detail": ""},
+             {"name": "macro", "status": "failed" if status == "partial" else "ok",
+              "detail": "FRED down"}]
+    monkeypatch.setattr(jobs.nightly, "run_nightly", lambda *_: {
+        "status": status, "as_of": "2026-11-20", "steps": steps, "log": "n.log"})
+    monkeypatch.setattr(jobs.intraday, "train_intraday_model", lambda *_: "intraday model ok")
+    nightly = next(s for s in sched.job_specs(settings) if s.name == "nightly")
+    _, heartbeat = sched.build_scheduler(store, settings, [nightly],
+                                                 BackgroundScheduler)
+    heartbeat.record("nightly", sched.run_job(store, settings, nightly))
+    last = store.read_json("scheduler_heartbeat")["jobs"]["nightly"]["last_result"]
+    assert last["status"] == status
+    assert ("macro failed: FRED down" in last["detail"]) == (status == "partial")
+
+
 def test_two_overlapping_starts_run_the_job_once(settings: Settings) -> None:
     store = Store(settings.aion_data_dir)
     started = threading.Event()

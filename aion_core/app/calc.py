@@ -357,3 +357,15 @@ def import_findings(report: dict[str, Any]) -> pd.DataFrame:
              for f in report.get("files") or [] if f.get("status") == "refused"]
     return pd.DataFrame(rows, columns=["item", "check", "action", "rows", "dates", "detail"])
 
+
+
+# --------------------------------------------------------------------------- error boxes
+
+
+def error_label(what: str, exc: BaseException) -> str:
+    """An error box's label: `what`, and the name of the file the error came from when the
+    error knows it (`path`: CorruptFileError, a KnobError from bots_config.json or an env
+    file) and `what` does not name it already: "Bot knobs (knobs.env)"."""
+    path = getattr(exc, "path", None)
+    name = getattr(path, "name", None)
+    return f"{what} ({name})" if name and name not in what else what

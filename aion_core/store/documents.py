@@ -441,7 +441,7 @@ def check(path: Path | str, doc: Any, line: int | None = None) -> None:
         try:
             model(doc)
         except KnobError as exc:
-            raise KnobError(f"{path}: {exc}", knob=exc.knob) from None
+            raise KnobError(f"{path}: {exc}", knob=exc.knob, path=path) from None
         return
     if not isinstance(doc, dict):
         raise CorruptFileError(path, f"{at}expected a JSON object, got {type(doc).__name__}")

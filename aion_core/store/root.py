@@ -309,10 +309,12 @@ class Store:
             path = self.path(key)
             try:
                 text = read_text(path)
+                if text is not None:
+                    doc.update(parse_knobs_env(text, section, str(path)))
             except OSError as exc:
-                raise KnobError(_unreadable(path, exc)) from exc
-            if text is not None:
-                doc.update(parse_knobs_env(text, section, str(path)))
+                raise KnobError(_unreadable(path, exc), path=path) from exc
+            except KnobError as exc:  # name the file for the pages' labels
+                raise KnobError(str(exc), knob=exc.knob, path=path) from None
         return doc
 
     def kill_switch_on(self) -> bool:
