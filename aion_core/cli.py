@@ -197,19 +197,46 @@ def nightly(
 def bots_run(
     horizon: Annotated[str, typer.Option(help="1w|2w|4w|all")] = "all",
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
-    broker: Annotated[str, typer.Option(help="sim|alpaca-paper|alpaca-live")] = "sim",
+    broker: Annotated[str | None, typer.Option(
+        help="sim|alpaca-paper|alpaca-live (default AION_BROKER, sim)")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """One swing-bot run per horizon."""
-    if broker not in ("sim", "alpaca-paper", "alpaca-live"):
+    if broker not in (None, "sim", "alpaca-paper", "alpaca-live"):
         raise fail(f"--broker must be sim, alpaca-paper or alpaca-live, got {broker!r}")
     horizons, day = horizons_of(horizon), parse_day(as_of, "--as-of")
     settings, store = context(data_dir)
     from jobs.bots import run_bots
 
     with store.job_lock(SWING_JOB):
-        lines = run_bots(store, settings, horizons, as_of=day, broker=broker)
+        lines = run_bots(store, settings, horizons, as_of=day,
+                         broker=broker or settings.aion_broker)
     for line in lines:
+        typer.echo(line)
+
+
+@app.command()
+@command
+def reconcile(
+    bot: Annotated[str, typer.Option("--bot", help="1w|2w|4w|dt|all")] = "all",
+    on: Annotated[str | None, typer.Option(
+        "--date", help="the session, YYYY-MM-DD (default: each bot's last)")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Each bot's session through Alpaca against the broker and a shadow simulation:
+    ml_data/reconcile/<bot>/<YYYYMMDD>.json. Reports, never fixes."""
+    from aion_core.bots.registry import BOTS
+
+    if bot != "all" and bot not in BOTS:
+        raise fail(f"--bot must be one of {', '.join(BOTS)} or all, got {bot!r}")
+    day = parse_day(on, "--date")
+    if day is not None and not market_hours.is_session(day):
+        raise fail(f"--date {day} is not an NYSE session (weekend or holiday)")
+    settings, store = context(data_dir)
+    from jobs.reconcile import reconcile_bots
+
+    keys = list(BOTS) if bot == "all" else [bot]
+    for line in reconcile_bots(store, settings, keys, day):
         typer.echo(line)
 
 

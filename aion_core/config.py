@@ -67,6 +67,7 @@ PATHS: Mapping[str, str] = {
     "notify_state": "logs/notify/state.json",
     "run_marker": "logs/running/{job}.json",
     "research_trials": "research/trials.jsonl",
+    "reconcile_report": "ml_data/reconcile/{bot}/{yyyymmdd}.json",
 }
 
 #: CONTRACT.md's DT_PATHS (the intraday bot), relative to the data root.
@@ -95,6 +96,7 @@ _FIELD_PATTERNS = {
     "day": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
     "yyyymmdd": re.compile(r"^\d{8}$"),
     "horizon": re.compile(r"^(1w|2w|4w)$"),
+    "bot": re.compile(r"^(swing_(1w|2w|4w)|dt)$"),
     "job": re.compile(r"^[a-z][a-z0-9_]{0,39}$"),
     "eval_id": re.compile(r"^eval_\d{8}_\d{8}_r\d{1,3}_[a-z0-9-]{2,12}(_composite)?$"),
     "import_id": re.compile(r"^[a-z]+_\d{8}T\d{6}(_\d+)?$"),
@@ -197,6 +199,11 @@ class Settings(BaseSettings):
         "", pattern=r"^$|^postgres(ql)?(\+[a-z0-9]+)?://",
         description="optional PostgreSQL for the jobs' figures, e.g. "
         "postgresql+psycopg://user@127.0.0.1:5432/aion; empty = files only")
+    aion_broker: Literal["sim", "alpaca-paper", "alpaca-live"] = PydField(
+        "sim", description="what the swing bots trade through when the scheduler runs them "
+        "(and `aion bots run` without --broker): sim, alpaca-paper, or alpaca-live (also "
+        "needs ALPACA_PAPER=false); through Alpaca, the scheduler runs `aion reconcile` after "
+        "each run")
     alpaca_max_order_notional: float = PydField(
         25_000.0, gt=0, description="largest notional (USD) one Alpaca order may have; "
         "larger orders are refused, not shrunk")

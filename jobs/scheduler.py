@@ -6,7 +6,9 @@ Jobs (these names appear in `--dry-run`, the heartbeat and the lock files):
   runs `jobs.nightly.run_nightly(store, settings)`, then on success
   `jobs.intraday.train_intraday_model(store, settings)` (the intraday model, on past minutes).
 - swing_bots: 09:00 New York on sessions, only if the last nightly succeeded for the last
-  completed session; runs `jobs.bots.run_bots(store, settings, ["1w", "2w", "4w"])`.
+  completed session; runs `jobs.bots.run_bots(store, settings, ["1w", "2w", "4w"])` through
+  AION_BROKER (sim unless set), and when that is Alpaca, `jobs.reconcile.reconcile_bots`
+  right after (its failure is a line in the outcome, not the job's).
 - intraday: every 15 minutes while NYSE is open, from the first completed minute (09:45 ..
   15:45; 12:45 on early closes);
   runs `jobs.intraday.run_intraday_cycle(store, settings, at=now)`.
@@ -201,7 +203,24 @@ def _swing_bots(store: Store, settings: Settings, at: datetime) -> Outcome:
                                   f"{summary.get('status')} as_of {summary.get('as_of')})")
     from jobs.bots import run_bots
 
-    return Outcome("ok", "; ".join(run_bots(store, settings, [b.key for b in SWING_BOTS])))
+    keys = [b.key for b in SWING_BOTS]
+    lines = run_bots(store, settings, keys, broker=settings.aion_broker)
+    if settings.aion_broker != "sim":
+        lines += _reconcile(store, settings, keys)
+    return Outcome("ok", "; ".join(lines))
+
+
+def _reconcile(store: Store, settings: Settings, keys: list[str]) -> list[str]:
+    """After a run through Alpaca: each bot's session against the broker and its shadow. A
+    broker that cannot be read costs the reports (the last ones are kept), never the run."""
+    from jobs.reconcile import reconcile_bots
+
+    try:
+        return [line for line in reconcile_bots(store, settings, keys)
+                if not line.startswith("  ")]  # the heartbeat gets the headlines
+    except AionError as exc:
+        log.warning("reconcile: %s", exc)
+        return [f"reconcile failed: {exc}"]
 
 
 def _intraday(store: Store, settings: Settings, at: datetime) -> Outcome:

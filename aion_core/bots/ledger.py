@@ -43,7 +43,8 @@ class Order:
 
 @dataclass(frozen=True)
 class Fill:
-    """One executed order: a trade log line (CONTRACT.md) plus the `session` it belongs to."""
+    """One executed order: a trade log line (CONTRACT.md) plus the `session` it belongs to and,
+    for a fill a real broker made, the `broker` (what `aion reconcile` checks it against)."""
 
     ts: str
     bot: str
@@ -56,9 +57,13 @@ class Fill:
     order_id: str
     realized_pnl: float = 0.0
     session: str = ""
+    broker: str = ""  # "alpaca" for a fill a real broker made; empty for a simulated one
 
     def to_record(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        if not record["broker"]:  # a simulated fill's line stays as it always was
+            del record["broker"]
+        return record
 
     @classmethod
     def from_record(cls, rec: Mapping[str, Any]) -> Fill:

@@ -35,7 +35,7 @@ from requests.exceptions import Timeout as RequestsTimeout
 from aion_core.bots.ledger import Fill, Order
 from aion_core.bots.reconcile import BrokerFill, BrokerOrder, BrokerPosition, Statement
 from aion_core.config import Settings
-from aion_core.errors import DataError, RefusedError, TemporaryError
+from aion_core.errors import ConfigurationError, DataError, RefusedError, TemporaryError
 from aion_core.retry import Backoff, http_timeout, time_limited, with_retry
 
 DEFAULT_NOTIONAL_CAP = 25_000.0
@@ -140,7 +140,7 @@ class AlpacaBroker:
                 return Fill(ts=placed.filled_at.isoformat(), bot="", symbol=order.symbol,
                             side=order.side, qty=float(placed.filled_qty),
                             price=float(placed.filled_avg_price), fees=0.0, reason=order.reason,
-                            order_id=order.order_id)
+                            order_id=order.order_id, broker=self.name)
             if placed.status in DEAD:
                 raise RefusedError(f"order {order.order_id} ended {placed.status.value} "
                                    "at the broker")
@@ -212,9 +212,15 @@ class AlpacaBroker:
                 for p in held}
 
     def _parsed(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
-        """`_call`, with an answer that does not parse a DataError naming `what`."""
+        """`_call`, with an answer that does not parse, or an error answer the retries do not
+        cover, a DataError naming `what` (refused keys: ConfigurationError)."""
         try:
             return self._call(fn, *args)
+        except APIError as exc:  # what the retries do not cover: refused keys, a bad request
+            if exc.status_code in (401, 403):
+                raise ConfigurationError(f"Alpaca refused the keys (HTTP {exc.status_code}): "
+                                         "check ALPACA_API_KEY / ALPACA_SECRET_KEY") from exc
+            raise DataError(f"Alpaca {what}: HTTP {exc.status_code}: {str(exc)[:160]}") from exc
         except (ValidationError, ValueError, KeyError, TypeError) as exc:
             first = str(exc).splitlines()[0][:160]
             raise DataError(f"Alpaca {what}: malformed answer ({first})") from exc

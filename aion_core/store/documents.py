@@ -380,6 +380,32 @@ class Universe(Doc):
     aliases: dict[str, str] = {}
 
 
+class ReconcileIssue(Doc):
+    kind: str
+    order_id: str | None = None
+    symbol: str | None = None
+    text: str
+
+
+class ReconcileReport(Doc):
+    """ml_data/reconcile/<bot>/<YYYYMMDD>.json: one bot's session against the broker and its
+    shadow simulation (aion_core.bots.reconcile, jobs/reconcile.py); reports, never fixes."""
+
+    bot: str
+    session: str = Field(pattern=_DAY.pattern)
+    status: Literal["ok", "differs"]
+    matched: list[dict[str, Any]]
+    only_at_broker: list[dict[str, Any]]
+    only_in_journal: list[dict[str, Any]]
+    partial: list[dict[str, Any]]
+    rejected_or_cancelled: list[dict[str, Any]]
+    positions: list[dict[str, Any]] | None
+    cash: dict[str, Finite]
+    issues: list[ReconcileIssue]
+    summary: dict[str, int | None]
+    shadow: dict[str, Any] | None = None
+
+
 def _knobs(doc: Any) -> None:
     """bots_config.json is checked whole by the one knob schema the bots and the page use
     (a KnobError: a setting to fix, not a file to restore)."""
@@ -398,6 +424,7 @@ MODELS: dict[str, type[Doc] | Callable[[Any], None]] = {
     "backtest_metrics": BacktestMetrics, "backtest_run": BacktestRun,
     "model_runs": ModelRun, "notify_state": NotifyState, "run_marker": RunMarker,
     "research_trials": TrialLine, "universe": Universe, "import_report": ImportReport,
+    "reconcile_report": ReconcileReport,
 }
 
 
