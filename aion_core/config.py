@@ -47,6 +47,7 @@ PATHS: Mapping[str, str] = {
     "synthetic_spec": "raw/synthetic_spec.json",
     "prediction_history": "da_brains/core/prediction_history.parquet",
     "scheduler_heartbeat": "logs/scheduler/heartbeat.json",
+    "replay_summary": "logs/replay/last_replay.json",
     "job_status": "logs/jobs/{job}.json",
     "job_log": "logs/jobs/{job}.log",
     "job_lock": "logs/jobs/{job}.lock",

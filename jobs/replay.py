@@ -34,7 +34,7 @@ from aion_core.bots.registry import INTRADAY_BOT, SWING_BOTS, swing_bot
 from aion_core.bots.swing import SessionPrices, SwingPlanner, SwingSession
 from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
-from aion_core.errors import ConfigurationError, DataError
+from aion_core.errors import AionError, ConfigurationError, DataError
 from aion_core.ml.universe import Membership, mark_members, note_line, universe_note
 from aion_core.sql_copy.publish import publish
 from aion_core.store import Store, write_json, write_parquet, write_text
@@ -241,8 +241,36 @@ def run_replay(store: Store, settings: Settings, start: date, end: date,
                predictor: Predictor | None = None, market: Market | None = None) -> str:
     """Replay [start, end] into the live books of the three swing bots (resumable).
 
-    `predictor` and `market` default to the real pipeline over the data root's files.
+    `predictor` and `market` default to the real pipeline over the data root's files. Each
+    run, finished or failed, leaves PATHS["replay_summary"] (when, its window, how it ended,
+    its closing line): the Admin page's last run of the replay wherever it ran (`make run`,
+    a shell, run-now).
     """
+    began = datetime.now(UTC)
+    try:
+        summary = _replay(store, settings, start, end, predictor, market)
+    except Exception as exc:
+        _record_run(store, began, start, end, "failed", str(exc))
+        raise
+    _record_run(store, began, start, end, "ok", summary)
+    return summary
+
+
+def _record_run(store: Store, began: datetime, start: date, end: date, status: str,
+                detail: str) -> None:
+    """The replay's record of its last run; one that cannot be written costs a warning."""
+    doc = {"schema": 1, "job": "replay", "started_at": began.isoformat(timespec="seconds"),
+           "finished_at": datetime.now(UTC).isoformat(timespec="seconds"), "status": status,
+           "start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}",
+           "detail": " ".join(detail.split())[:300]}
+    try:
+        store.write_json("replay_summary", doc)
+    except (AionError, OSError) as exc:
+        log.warning("cannot write the replay's record: %s", exc)
+
+
+def _replay(store: Store, settings: Settings, start: date, end: date,
+            predictor: Predictor | None, market: Market | None) -> str:
     knobs = store.read_knobs(SWING_BOTS)
     market, sessions, predictor = engine_inputs(store, settings, start, end, predictor, market)
     dropped = universe_left_out(store, "replay")

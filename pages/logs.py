@@ -19,6 +19,7 @@ import streamlit as st
 
 from aion_core.app import views
 from aion_core.app.calc import (
+    IMPORT_ACTIONS,
     import_findings,
     import_runs,
     log_frame,
@@ -241,11 +242,11 @@ def draw_imports(reports: list[dict], broken: list[str]) -> None:
         subset=["status"]), hide_index=True)
     chosen = st.selectbox("Report", runs["import"], key="logs_import")
     found = import_findings(next(r for r in reports if r.get("import_id") == chosen))
-    if found.empty:
+    if found.empty:  # nothing refused, dropped, repaired or flagged, by the report's own count
         st.caption("Every row passed every check.")
         return
-    actions = st.pills("Treatment", ["refused", "repaired", "flagged"], selection_mode="multi",
-                       default=["refused", "repaired", "flagged"], key="logs_actions") or []
+    actions = st.pills("Treatment", list(IMPORT_ACTIONS), selection_mode="multi",
+                       default=list(IMPORT_ACTIONS), key="logs_actions") or []
     st.dataframe(found[found["action"].isin(actions)], hide_index=True)
 
 

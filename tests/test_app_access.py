@@ -133,3 +133,17 @@ def test_a_visitor_queues_a_backtest_and_a_press_beyond_the_bound_is_refused(
     assert line.startswith("Not started:") and f"{run_now.MAX_WAITING} are waiting" in line
     assert len(filled.read_json("job_status", job=run_now.BACKTEST_JOB)["waiting"]) == \
         run_now.MAX_WAITING
+
+
+def test_the_admin_page_shows_a_replay_run_from_a_shell(monkeypatch, filled, password):
+    """`make run` replays from a shell: the Admin page said "replay: never run" after it."""
+    from datetime import UTC, date, datetime
+
+    from jobs.replay import _record_run
+
+    _record_run(filled, datetime.now(UTC), date(2026, 8, 1), date(2026, 11, 20), "ok",
+                "replay 63 sessions")
+    at = _page(monkeypatch, filled.root, "admin", login=True)
+    jobs = " ".join(h.proto.body for h in at.get("html"))
+    replay = jobs.split("<b>replay</b>")[1]
+    assert "never run" not in replay and "(replay record)" in replay

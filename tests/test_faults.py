@@ -264,3 +264,24 @@ def test_each_knob_error_is_labelled_with_the_file_it_came_from(root_copy, monke
         assert not any("Daily bars" in label for label in labels), (page, labels)
         other = {"knobs.env", "bots_config.json"} - {name}
         assert not any(o in label for o in other for label in labels), (page, labels)
+
+
+def test_the_logs_page_counts_what_a_news_import_dropped(tmp_path, monkeypatch):
+    """The newcomer's F: the Logs page said "Every row passed every check" for a news import
+    whose report dropped 20,780 items; it shows the report's own dropped count now."""
+    from jobs.imports import import_news
+
+    rows = [{"published_at": "2016-01-05 10:00", "ticker": "AAA", "headline": "good news"},
+            *({"published_at": "2016-01-05 11:00", "ticker": "", "headline": f"x{i}"}
+              for i in range(5))]
+    pd.DataFrame(rows).to_csv(tmp_path / "news.csv", index=False)
+    store = Store(tmp_path / "news")
+    report = import_news(store, [tmp_path / "news.csv"], tz="UTC")
+    assert report.status == "ok" and report.files[0]["notes"][0].startswith("5 item(s)")
+    at = _logs_page(monkeypatch, store)
+    assert not any("passed every check" in c.value for c in at.caption)
+    (runs,) = [d.value for d in at.dataframe if "import" in d.value.columns]
+    assert runs["dropped"].tolist() == [5]
+    (found,) = [d.value for d in at.dataframe if "action" in d.value.columns]
+    assert found[["action", "rows"]].values.tolist() == [["dropped", 5]]
+    assert found["detail"].iloc[0] == report.files[0]["notes"][0]

@@ -213,3 +213,27 @@ def test_aion_universe_narrows_the_backtest_and_the_replay(demo_root, tmp_path):
     folder = store.path("bot_trades", horizon="1w", yyyymmdd="20000101").parent.parent
     traded = {r["symbol"] for p in folder.glob("*/trades_*.jsonl") for r in read_jsonl(p).records}
     assert traded and traded <= set(subset)
+
+
+def test_a_replay_leaves_a_record_of_how_it_ended(demo_root, synthetic_market, market,
+                                                   tmp_path):
+    """Issue 27 (the newcomer's F): after `make run` replayed 63 sessions from a shell, the
+    Admin page said "replay: never run"; each run now leaves logs/replay/last_replay.json,
+    which run_now.last_run reads (the page's line: tests/test_app_access.py)."""
+    from aion_core.app import run_now
+    from aion_core.errors import AionError
+
+    settings = load_settings(demo_root.root, env_file=None)
+    assert run_now.last_run(demo_root, run_now.REPLAY_JOB) is None
+    line = run_replay(demo_root, settings, date(2026, 7, 1), END,
+                      predictor=truth_predictor(synthetic_market, market), market=market)
+    doc = demo_root.read_json("replay_summary")
+    assert (doc["status"], doc["start"], doc["end"]) == ("ok", "2026-07-01", "2026-07-31")
+    assert doc["detail"] == " ".join(line.split())[:300]
+    last = run_now.last_run(demo_root, run_now.REPLAY_JOB)
+    assert (last.status, last.source) == ("ok", "replay record")
+    store = Store(tmp_path / "empty")
+    with pytest.raises(AionError):  # an empty root: nothing to replay
+        run_replay(store, load_settings(store.root, env_file=None), START, END)
+    assert store.read_json("replay_summary")["status"] == "failed"
+    assert run_now.last_run(store, run_now.REPLAY_JOB).status == "failed"

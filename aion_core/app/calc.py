@@ -330,18 +330,35 @@ def validation_row(meta: Mapping[str, Any]) -> dict[str, Any]:
     return row
 
 
+#: What an import did to what it read, in the Logs page's order: a file or item refused
+#: whole, rows its parse dropped (the report's file notes), rows repaired, rows flagged.
+IMPORT_ACTIONS = ("refused", "dropped", "repaired", "flagged")
+_COUNT = re.compile(r"^\s*(\d+)\b")
+
+
+def import_drops(report: dict[str, Any]) -> list[tuple[str, int, str]]:
+    """(file, rows, note) for each note of a read file: what its parse dropped, in the
+    report's own words and count (jobs/imports.py starts every note with it: `20780 item(s)
+    without a time, ticker or text, or repeated, dropped`)."""
+    return [(str(f.get("path")), int(m.group(1)) if (m := _COUNT.match(note)) else 0, note)
+            for f in report.get("files") or [] for note in f.get("notes") or []]
+
+
 def import_runs(reports: list[dict[str, Any]]) -> pd.DataFrame:
-    """One row per import report: when, what, its status and totals."""
+    """One row per import report: when, what, its status and totals, and the rows its parse
+    dropped (`dropped`, from its file notes)."""
     rows = [{"import": r.get("import_id"), "kind": r.get("kind"), "status": r.get("status"),
              "finished": str(r.get("finished_at", ""))[:19].replace("T", " "),
              **{k: (r.get("totals") or {}).get(k, 0)
                 for k in ("files", "imported", "unchanged", "refused", "rows_read",
-                          "rows_added")}} for r in reports]
+                          "rows_added")},
+             "dropped": sum(n for _, n, _ in import_drops(r))} for r in reports]
     return pd.DataFrame(rows)
 
 
 def import_findings(report: dict[str, Any]) -> pd.DataFrame:
-    """One row per (item, check) of one import: what was refused, repaired or flagged."""
+    """One row per (item, check) of one import: what was refused, dropped (a file's notes),
+    repaired or flagged."""
     rows = [{"item": key, "check": f.get("check"), "action": f.get("action"),
              "rows": f.get("rows", 0), "dates": ", ".join(f.get("dates") or []),
              "detail": f.get("detail", "")}
@@ -355,8 +372,9 @@ def import_findings(report: dict[str, Any]) -> pd.DataFrame:
     rows += [{"item": f.get("path"), "check": "file", "action": "refused", "rows": 0,
               "dates": "", "detail": f.get("reason", "")}
              for f in report.get("files") or [] if f.get("status") == "refused"]
+    rows += [{"item": path, "check": "parse", "action": "dropped", "rows": n, "dates": "",
+              "detail": note} for path, n, note in import_drops(report)]
     return pd.DataFrame(rows, columns=["item", "check", "action", "rows", "dates", "detail"])
-
 
 
 # --------------------------------------------------------------------------- error boxes

@@ -9,8 +9,9 @@ going to PATHS["job_log"] and writes PATHS["job_status"] before and after:
  "started_at": epoch s, "finished_at": epoch s | null, "returncode": int | null}
 ```
 The admin page also shows a job's last run when it ran elsewhere (the scheduler, a shell):
-`last_run` reads the scheduler's heartbeat and the job's own record (the nightly summary, the
-bots' states), so a nightly run from a shell is not "never run" beside it.
+`last_run` reads the scheduler's heartbeat and the job's own record (RECORDS: the nightly
+summary, the replay's record; the bots' states), so a nightly or a replay run from a shell
+(`make run` replays) is not "never run" beside it.
 A second start while the status says running and its supervisor is alive is refused; the
 check and the launch happen under the status file's lock, so two quick presses cannot both
 pass. A supervisor killed mid-run leaves "running" with a dead pid, read as "interrupted".
@@ -79,6 +80,10 @@ PAGE_JOBS: dict[str, list[str]] = {BACKTEST_JOB: ["backtest"], BOT_EXIT_JOB: ["b
 #: this bound is what keeps a crowd of presses from queueing hours of work.
 QUEUED_JOBS = (BACKTEST_JOB,)
 MAX_WAITING = 3
+#: Jobs that write a record of each finished run wherever they ran: its PATHS key and what
+#: the Admin page calls it.
+RECORDS: dict[str, tuple[str, str]] = {NIGHTLY_JOB: ("nightly_summary", "nightly summary"),
+                                       REPLAY_JOB: ("replay_summary", "replay record")}
 #: Bots whose state records a job's runs (`last_run.at`), wherever it ran from.
 JOB_BOTS: dict[str, tuple[Bot, ...]] = {SWING_JOB: SWING_BOTS, INTRADAY_JOB: (INTRADAY_BOT,)}
 
@@ -159,12 +164,12 @@ def _record(read: Callable[[], Any], *keys: str) -> dict[str, Any]:
 
 def last_run(store: Store, name: str, doc: dict[str, Any] | None = None) -> LastRun | None:
     """The newest run of `name` any record knows of (a run-now's status `doc`, the scheduler's
-    heartbeat, the nightly summary, the bots' states); None when none does. A run that started
+    heartbeat, RECORDS, the bots' states); None when none does. A run that started
     and has not finished (its started marker, aion_core.runs: running, or died during a step)
     is the newest by construction: every run of the job rewrites that marker as it starts."""
     doc = doc or {}
-    summary = _record(lambda: store.read_json("nightly_summary")) if name == NIGHTLY_JOB \
-        else {}
+    key, label = RECORDS.get(name, ("", ""))
+    record = _record(lambda: store.read_json(key)) if key else {}
     finished = _record(lambda: store.read_json(FINISHED[name])) if name in FINISHED else {}
     state = run_state(_record(lambda: store.read_json("run_marker", job=name)) or None,
                       finished or None)
@@ -178,9 +183,8 @@ def last_run(store: Store, name: str, doc: dict[str, Any] | None = None) -> Last
                      "last_result")
     if _epoch(result.get("at")):
         found.append(LastRun(_epoch(result["at"]), str(result.get("status")), "scheduler"))
-    if _epoch(summary.get("finished_at")):
-        found.append(LastRun(_epoch(summary["finished_at"]), str(summary.get("status")),
-                             "nightly summary"))
+    if _epoch(record.get("finished_at")):
+        found.append(LastRun(_epoch(record["finished_at"]), str(record.get("status")), label))
     for bot in JOB_BOTS.get(name, ()):
         run = _record(functools.partial(store.read_bot_state, bot), "last_run")
         if _epoch(run.get("at")):

@@ -192,6 +192,19 @@ class WaitingRun(Doc):
     queued_at: Finite
 
 
+class ReplaySummary(Doc):
+    """logs/replay/last_replay.json: how the last `aion replay` ended, wherever it ran
+    (jobs/replay.py run_replay); the Admin page's last run of the replay."""
+
+    job: Literal["replay"]
+    started_at: str
+    finished_at: str
+    status: Literal["ok", "failed"]
+    start: str
+    end: str
+    detail: str = ""
+
+
 class JobStatus(Doc):
     job: str
     status: str = Field(min_length=1)
@@ -418,6 +431,7 @@ MODELS: dict[str, type[Doc] | Callable[[Any], None]] = {
     "bot_trades": TradeLine, "dt_trades_file": TradeLine,
     "rolling_brain": RollingBrain, "aion_brain": AionBrain,
     "nightly_summary": NightlySummary, "scheduler_heartbeat": Heartbeat,
+    "replay_summary": ReplaySummary,
     "job_status": JobStatus, "admin_settings": AdminSettings,
     "evaluation_report": EvaluationReport, "bots_config": _knobs,
     "ml_models_meta": ModelMeta, "dt_brain_file": IntradayModelDoc,
