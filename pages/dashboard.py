@@ -53,10 +53,10 @@ def draw_card(card: BotCard) -> None:
                                      cents=False), _ui.signed(card.total_pnl)),
              ("Open", str(card.open_positions), _ui.INK),
              ("Win rate", _ui.pct(card.win_rate, signed=False, digits=0), _ui.INK),
-             ("Sharpe", "—" if card.sharpe is None else f"{card.sharpe:.2f}",
-              _ui.signed(card.sharpe)),
+             ("Sharpe", f"{card.sharpe:.2f}" if card.sharpe is not None else
+              f"{card.days} d: too few" if card.days else "—", _ui.signed(card.sharpe)),
              ("Max DD", _ui.pct(card.max_drawdown, digits=1), _ui.signed(card.max_drawdown)),
-             ("Exposure", _ui.pct(card.exposure, signed=False, digits=0), _ui.INK)]
+             ("Exposure now", _ui.pct(card.exposure, signed=False, digits=0), _ui.INK)]
     cells = "".join(f'<div>{label}<b style="color:{colour}">{value}</b></div>'
                     for label, value, colour in stats)
     st.html(f'<div class="aion-card aion-stats"><div class="row">{cells}</div></div>')

@@ -162,16 +162,19 @@ def test_import_reports_become_a_run_list_and_a_findings_table(tmp_path):
 
 
 def test_bot_card_risk_figures_are_the_metrics_of_the_same_curve():
-    state = _state([100.0, 104.0, 99.0, 103.0])
-    for entry, gross in zip(state["equity_history"], [50.0, 52.0, 0.0, 51.5], strict=True):
+    values = [100.0, 104.0, 99.0, 103.0] * 5  # 20 sessions: enough for a Sharpe
+    state = _state(values)
+    grosses = [50.0, 52.0, 0.0, 51.5] * 5
+    for entry, gross in zip(state["equity_history"], grosses, strict=True):
         entry["gross"] = gross
     card = bot_card("swing_1w", state, trades_frame([]))
     equity = equity_series(state)
-    perf = performance.performance(equity, gross=pd.Series([50.0, 52.0, 0.0, 51.5],
-                                                       index=equity.index), initial=100.0)
-    assert card.sharpe == pytest.approx(perf["sharpe"])
+    perf = performance.performance(equity, gross=pd.Series(grosses, index=equity.index),
+                                   initial=100.0)
+    assert card.sharpe == pytest.approx(perf["sharpe"]) and card.days == 20
     assert card.max_drawdown == pytest.approx(99.0 / 104.0 - 1.0)
-    assert card.exposure == pytest.approx(perf["exposure"]) and card.exposure > 0
-    no_gross = bot_card("intraday", _state([100.0, 101.0]), trades_frame([]))
-    assert no_gross.exposure is None and no_gross.sharpe is not None
+    assert card.exposure == pytest.approx(51.5 / 103.0)  # the book now, not the mean
+    assert perf["exposure"] != pytest.approx(card.exposure)
+    short = bot_card("intraday", _state([100.0, 101.0, 99.0, 102.0, 103.0]), trades_frame([]))
+    assert short.exposure is None and short.sharpe is None and short.days == 5  # 5 sessions
     assert bot_card("x", {"initial_cash": 50.0, "cash": 50.0}, trades_frame([])).sharpe is None

@@ -141,31 +141,41 @@ class BotCard:
     win_rate: float | None  # fraction of closing trades with a gain; None before any
     status: str
     as_of: str | None
-    sharpe: float | None = None  # annualised over the closing equity of each day
+    sharpe: float | None = None  # annualised over each day's close; None under MIN_SHARPE_DAYS
     max_drawdown: float | None = None  # a negative fraction, from the starting cash on
-    exposure: float | None = None  # mean gross / equity; None where the bot keeps no gross
+    exposure: float | None = None  # gross / equity now; None where the bot keeps no gross
+    days: int = 0  # sessions of history the figures rest on
     warning: str | None = None  # bots_view.idle_warning: the badge shown in place of "ok"
 
 
-def risk_figures(state: Mapping[str, Any]) -> dict[str, float | None]:
-    """Sharpe, max drawdown and exposure of a bot's history, by `performance.performance`, so a
-    card shows the figures a backtest report of the same curve would.
+#: Sessions of history before a card shows an annualised Sharpe: five days of an intraday
+#: bot annualised to 13.33, a figure of nothing but its short history.
+MIN_SHARPE_DAYS = 20
+
+
+def risk_figures(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Sharpe, max drawdown and exposure now of a bot's history, by `performance.performance`,
+    so a card shows the figures a backtest report of the same curve would.
 
     The intraday bot records a point per cycle: its curve is cut to each day's close first,
-    since Sharpe is annualised over sessions. Exposure needs the `gross` the swing bots keep
-    beside equity; without it it is None, not a made-up 0.
+    since Sharpe is annualised over sessions, and it is None (the card says how short the
+    history is) under MIN_SHARPE_DAYS sessions. Exposure is the book's now, gross over equity
+    at the last point (the mean over the history is the tear sheet's, labelled so there);
+    it needs the `gross` the swing bots keep beside equity: without it None, not a made-up 0.
     """
     equity = daily_equity(equity_series(state))
     if not len(equity):
-        return {"sharpe": None, "max_drawdown": None, "exposure": None}
+        return {"sharpe": None, "max_drawdown": None, "exposure": None, "days": 0}
     hist = pd.DataFrame(state.get("equity_history") or [])
     gross = None
     if "gross" in hist and hist["gross"].notna().all() and len(hist) == len(equity):
         gross = pd.Series(hist["gross"].astype(float).to_numpy(), index=equity.index)
     initial = float(state.get("initial_cash") or 0) or None
     perf = performance.performance(equity, gross=gross, initial=initial)
-    return {"sharpe": perf["sharpe"], "max_drawdown": perf["max_drawdown"],
-            "exposure": perf["exposure"] if gross is not None else None}
+    now = float(gross.iloc[-1] / equity.iloc[-1]) if gross is not None and equity.iloc[-1] \
+        else None
+    return {"sharpe": perf["sharpe"] if len(equity) >= MIN_SHARPE_DAYS else None,
+            "max_drawdown": perf["max_drawdown"], "exposure": now, "days": len(equity)}
 
 
 def bot_card(bot: str, state: Mapping[str, Any], trades: pd.DataFrame) -> BotCard:
