@@ -205,6 +205,14 @@ class Settings(BaseSettings):
         "(and `aion bots run` without --broker): sim, alpaca-paper, or alpaca-live (also "
         "needs ALPACA_PAPER=false); through Alpaca, the scheduler runs `aion reconcile` after "
         "each run")
+    aion_reconcile_slippage_bp: float = PydField(
+        20.0, ge=0, le=10_000, description="`aion reconcile`: a live fill this many bp or more "
+        "away from its shadow (the simulator's fill of the same order at the open, with the "
+        "knobs' slippage) is an issue of the report")
+    aion_reconcile_tracking_bp: float = PydField(
+        50.0, ge=0, le=10_000, description="`aion reconcile`: a notification when a live bot's "
+        "equity is this many bp or more away from its shadow book's (cumulative tracking "
+        "difference, either way)")
     alpaca_max_order_notional: float = PydField(
         25_000.0, gt=0, description="largest notional (USD) one Alpaca order may have; "
         "larger orders are refused, not shrunk")

@@ -29,11 +29,14 @@ import pandas as pd
 
 from aion_core import market_hours
 from aion_core.bots import reconcile as rec
+from aion_core.bots import shadow
 from aion_core.bots.desk import run_key
 from aion_core.bots.ledger import Book, Fill
 from aion_core.bots.registry import BOTS, Bot
+from aion_core.brokers.sim import SimBroker
 from aion_core.config import Settings
 from aion_core.errors import DataError, TemporaryError
+from aion_core.knobs.schema import BotKnobs
 from aion_core.store import Store
 
 ISSUES_SHOWN = 20  # issue lines a command prints per report (the file holds them all)
@@ -128,13 +131,90 @@ def on_account(books: dict[str, Books], statement: rec.Statement) -> set[str]:
 
 def build_report(books: dict[str, Books], bot: Bot, session: str,
                  statement: rec.Statement, account: set[str]) -> dict[str, Any]:
-    """The report of `bot`'s `session` against `statement` (positions only for its last)."""
+    """The report of `bot`'s `session` against `statement` (positions only for its last),
+    without its shadow (`with_shadow` adds it)."""
     mine = books[bot.name]
     if mine.last_session != session:
         statement = dataclasses.replace(statement, positions=None)
     others = [books[n].book() for n in sorted(account - {bot.name})]
     return rec.reconcile(bot.name, session, mine.through(session), statement,
                          mine.book(session), others, known_bots=list(books))
+
+
+def previous_report(store: Store, bot: Bot, session: str) -> dict[str, Any] | None:
+    """The bot's last report of a session before `session` (None: none yet)."""
+    folder = store.path("reconcile_report", **report_key(bot, session)).parent
+    key = session.replace("-", "")
+    earlier = sorted(p.stem for p in folder.glob("*.json") if p.stem.isdigit() and p.stem < key)
+    if not earlier:
+        return None
+    return store.read_json("reconcile_report", bot=bot.name, yyyymmdd=earlier[-1])
+
+
+def session_market(store: Store, symbols: set[str], session: str) -> shadow.SessionMarket:
+    """Each symbol's last close before `session` (the decision price) and the session's open
+    and close, from the stored bars (a session whose bars are not in yet has neither)."""
+    day = pd.Timestamp(session)
+    bars = store.read_daily_panel(sorted(symbols), end=day) if symbols else pd.DataFrame()
+    if bars.empty:
+        return shadow.SessionMarket({}, {}, {})
+    before = bars[bars["date"] < day].groupby("symbol")["close"].last()
+    today = bars[bars["date"] == day].set_index("symbol")
+    return shadow.SessionMarket(before.astype(float).to_dict(),
+                                today["open"].astype(float).to_dict(),
+                                today["close"].astype(float).to_dict())
+
+
+def carried(books: Books, session: str, prev: dict[str, Any] | None) -> tuple[Any, str | None]:
+    """The previous report's shadow when the shadow carries on from it; else None and why it
+    starts over (None: it starts here)."""
+    if prev is None or not prev.get("shadow"):
+        return None, None
+    key, last = session.replace("-", ""), prev["session"].replace("-", "")
+    missed = sorted({run_key(f.order_id)[:8] for f in books.fills
+                     if last < run_key(f.order_id)[:8] < key})
+    if missed:
+        return None, (f"sessions {missed[0]}..{missed[-1]} traded without a report: the "
+                      "shadow starts again from the live book")
+    return prev["shadow"], None
+
+
+def with_shadow(store: Store, settings: Settings, books: Books, session: str,
+                report: dict[str, Any], knobs: BotKnobs) -> dict[str, Any]:
+    """`report` with its shadow section and an issue for each fill at least
+    AION_RECONCILE_SLIPPAGE_BP away from its shadow."""
+    key = session.replace("-", "")
+    fills = [f for f in books.through(session) if rec.in_session(f.order_id, books.bot.name,
+                                                                  key)]
+    prev, why = carried(books, session, previous_report(store, books.bot, session))
+    before = books.book(_day_before(session))
+    after = books.book(session)
+    orders = shadow.orders_of(report, fills)
+    opening = shadow.book_from(prev["book"]) if prev else before
+    symbols = {o.symbol for o in orders} | set(opening.positions) | set(after.positions)
+    opened, _ = market_hours.session_open_close(session)
+    inputs = shadow.ShadowInputs(books.bot.name, session, orders, fills, before, after,
+                                 session_market(store, symbols, session), prev, why)
+    section = shadow.shadow_session(inputs, lambda prices: SimBroker(
+        prices, opened.isoformat(), knobs.slippage_bps, knobs.fee_bps))
+    limit = settings.aion_reconcile_slippage_bp
+    extra = [{"kind": "slippage", "order_id": r["order_id"], "symbol": r["symbol"],
+              "text": f"{r['order_id']}: filled {r['vs_shadow_bp']:+.1f} bp against its "
+              f"shadow ({_bp(r['vs_open_bp'])} against the open, {_bp(r['vs_decision_bp'])} "
+              f"against the decision price); AION_RECONCILE_SLIPPAGE_BP {limit:g}"}
+             for r in section["fills"]
+             if r["vs_shadow_bp"] is not None and abs(r["vs_shadow_bp"]) >= limit]
+    issues = [*report["issues"], *extra]
+    return {**report, "shadow": section, "issues": issues,
+            "status": "differs" if issues else "ok"}
+
+
+def _bp(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.1f} bp"
+
+
+def _day_before(session: str) -> str:
+    return (pd.Timestamp(session) - pd.Timedelta(days=1)).strftime("%Y-%m-%d")
 
 
 def reconcile_bots(store: Store, settings: Settings, keys: list[str], day: date | None = None,
@@ -154,6 +234,7 @@ def reconcile_bots(store: Store, settings: Settings, keys: list[str], day: date 
     statements = read_statements(reader or alpaca_reader(settings),
                                  (sessions[b.name] for b in todo))
     reports = []
+    knobs = store.read_knobs(todo)
     for bot in todo:
         session = sessions[bot.name]
         account = on_account(books, statements[session])
@@ -161,8 +242,9 @@ def reconcile_bots(store: Store, settings: Settings, keys: list[str], day: date 
             lines.append(f"{bot.label} {session}: traded in simulation (no order of it at "
                          "the broker): nothing to reconcile")
             continue
-        reports.append((bot, session, build_report(books, bot, session, statements[session],
-                                                   account)))
+        report = build_report(books, bot, session, statements[session], account)
+        reports.append((bot, session, with_shadow(store, settings, books[bot.name], session,
+                                                  report, knobs[bot.key])))
     for bot, session, report in reports:
         store.write_json("reconcile_report", report, **report_key(bot, session))
         lines += report_lines(store, bot, session, report)

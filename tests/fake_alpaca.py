@@ -40,10 +40,7 @@ class FakeAlpaca:
     (`reject`)."""
 
     def __init__(self, prices: Mapping[str, float], session: str) -> None:
-        self.prices = dict(prices)
-        self.session = session
-        opened, _ = market_hours.session_open_close(session)
-        self.opened = opened
+        self.open_session(prices, session)
         self.away: dict[str, float] = {}
         self.partial: dict[str, float] = {}
         self.reject: set[str] = set()
@@ -51,6 +48,12 @@ class FakeAlpaca:
         self.activities: list[dict[str, Any]] = []
         self.held: dict[str, tuple[float, float]] = {}  # symbol -> (qty, avg entry price)
         self.page_size_cap = 100
+
+    def open_session(self, prices: Mapping[str, float], session: str) -> None:
+        """Trade `session` from now on, filling at `prices` (the account is kept)."""
+        self.prices = dict(prices)
+        self.session = session
+        self.opened, _ = market_hours.session_open_close(session)
 
     # ------------------------------------------------------------------ wiring
 
@@ -114,9 +117,10 @@ class FakeAlpaca:
                                       * self.away.get(symbol, 0.0) / 1e4)
         share = self.partial.get(symbol)
         if share is None:
-            self._fill(order, qty, round(base, 2), len(self.activities) + 1)
+            self._fill(order, qty, round(base, 4), len(self.activities) + 1)
         else:
-            self._fill(order, math.floor(qty * share), round(base, 2), len(self.activities) + 1)
+            self._fill(order, math.floor(qty * share), round(base, 4),
+                       len(self.activities) + 1)
             order.update(status="canceled", canceled_at=self._at(23000))
         return order
 
@@ -149,19 +153,15 @@ class FakeAlpaca:
 
     def list_orders(self, request: Request) -> Reply:
         """Orders submitted after `after` (ascending, `limit` at most 500)."""
-        after = request.query.get("after", [""])[0]
         limit = int(request.query.get("limit", ["50"])[0])
         rows = sorted(self.orders.values(), key=lambda o: (o["submitted_at"], o["id"]))
-        if after:
-            cut = pd.Timestamp(after)
-            rows = [o for o in rows if pd.Timestamp(o["submitted_at"]) > cut]
-        return Reply.json(rows[:limit])
+        return Reply.json(_between(rows, "submitted_at", request)[:limit])
 
     def list_fills(self, request: Request) -> Reply:
         """FILL activities ascending, `page_size` a page, resumed after `page_token`."""
         size = min(int(request.query.get("page_size", ["100"])[0]), self.page_size_cap)
         token = request.query.get("page_token", [""])[0]
-        rows = self.activities
+        rows = _between(self.activities, "transaction_time", request)
         if token:
             rows = rows[[a["id"] for a in rows].index(token) + 1:]
         return Reply.json(rows[:size])
@@ -179,3 +179,11 @@ class FakeAlpaca:
                         "current_price": _money(price), "lastday_price": _money(price),
                         "change_today": "0", "qty_available": _money(qty)})
         return Reply.json(out)
+
+
+def _between(rows: list[dict[str, Any]], field: str, request: Request) -> list[dict[str, Any]]:
+    """The rows whose `field` is after `after` (exclusive) and until `until` (inclusive)."""
+    after, until = (request.query.get(k, [""])[0] for k in ("after", "until"))
+    return [r for r in rows
+            if (not after or pd.Timestamp(r[field]) > pd.Timestamp(after))
+            and (not until or pd.Timestamp(r[field]) <= pd.Timestamp(until))]

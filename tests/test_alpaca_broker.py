@@ -233,7 +233,7 @@ def session_opens(store, as_of):
     panel = store.read_daily_panel()
     session = panel.loc[panel["date"] > as_of, "date"].min()
     opens = panel[panel["date"] == session].set_index("symbol")["open"]
-    return f"{session:%Y-%m-%d}", {s: round(float(p), 2) for s, p in opens.items()}
+    return f"{session:%Y-%m-%d}", {s: round(float(p), 4) for s, p in opens.items()}
 
 
 def alpaca_env(monkeypatch, tmp_path, url):

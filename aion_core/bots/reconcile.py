@@ -140,7 +140,7 @@ def bp(price: float, reference: float, side: str) -> float:
 def _matched(fill: Fill, order: BrokerOrder, done: _Executions) -> dict[str, Any]:
     price = done.price
     return {"order_id": fill.order_id, "symbol": fill.symbol, "side": fill.side,
-            "journal_qty": fill.qty, "broker_qty": round(done.qty, 6),
+            "ordered": order.qty, "journal_qty": fill.qty, "broker_qty": round(done.qty, 6),
             "qty_diff": round(done.qty - fill.qty, 6), "journal_price": fill.price,
             "broker_price": None if price is None else round(price, 4),
             "price_diff_bp": None if price is None else bp(price, fill.price, fill.side),
