@@ -102,7 +102,7 @@ def run_bots(store: Store, settings: Settings, horizons: list[str],
         with store.bot_lock(bot):
             desk = Desk(bot, SwingPlanner(bot, knobs[bot.key], kill), store.journal(bot))
             run = SwingSession(session, brain_predictions(brain, bot.horizon), prices, now_iso(),
-                               members)
+                               members, f"the nightly's rolling brain as of {brain['as_of']}")
             outcome = desk.trade(run, live_broker or SimBroker.for_run(run, knobs[bot.key]))
             lines.append(outcome.line())
     if live_broker is not None:

@@ -219,7 +219,8 @@ def walk(desks: list[Desk], market: Market, sessions: pd.DatetimeIndex, predicto
         members = market.members(market.previous(session))
         for desk in todo:
             run = SwingSession(session, preds[desk.bot.horizon], prices, closed.isoformat(),
-                               members)
+                               members, f"the {desc}'s model, refit on bars before "
+                               f"{session:%Y-%m-%d}")
             desk.trade(run, SimBroker.for_run(run, desk.planner.knobs))
     return _predictions(made)
 
@@ -442,4 +443,4 @@ def run_backtest(store: Store, settings: Settings, start: date, end: date,
              for bot, m in doc["bots"].items()]
     return f"backtest {doc['start']}..{doc['end']}: " + ", ".join(lines) \
         + f"; benchmark {doc['benchmark']['total_return']:+.2%}; " \
-        + f"{note_line(doc['universe'])[1]} Report in {out}"
+        + f"{note_line(doc['universe'])[1]} The report is in {out}"

@@ -177,8 +177,9 @@ def draw_why(why: WhyNoTrade) -> None:
         fig.update_xaxes(title="names", range=[0, max(1, int(f["names"].max())) * 1.15])
         _ui.plot(_ui.layout(fig, height=300, title="What each rule removed").update_layout(
             hovermode="closest", showlegend=False))
-        st.caption(f"Session {why.session}. Each candidate (a name with a forecast, not held) "
-                   "is counted once, by the first rule it fails, top to bottom.")
+        st.caption(f"Session {why.session}" + (f", on {why.source}" if why.source else "")
+                   + ". Each candidate (a name with a forecast, not held) is counted once, by "
+                   "the first rule it fails, top to bottom.")
     with right:
         st.markdown("**Nearest to entry**")
         if why.nearest.empty:

@@ -31,7 +31,8 @@ def _session_state(knobs, preds: pd.DataFrame, prices: pd.Series) -> dict:
     """The state after one session of the real planner (plan, no fills, close)."""
     planner = SwingPlanner(BOT, knobs)
     run = SwingSession(pd.Timestamp("2024-03-04"), preds,
-                       SessionPrices(prices, prices, prices, ""), "t")
+                       SessionPrices(prices, prices, prices, ""), "t",
+                       source="the nightly's rolling brain as of 2024-03-01")
     state = fresh_state(BOT.name, 100_000)
     plan = planner.plan(run, Book.from_state(state), state)
     return planner.close(run, state, Book.from_state(state), plan, 0, [])
@@ -46,6 +47,7 @@ def test_every_candidate_is_removed_by_one_rule_or_entered():
     knobs = replace(KNOBS, max_positions=3, min_confidence=0.5)
     why = why_no_trade(_session_state(knobs, preds, prices))
     assert why.note is None and why.session == "2024-03-04"
+    assert why.source == "the nightly's rolling brain as of 2024-03-01"  # said on the page
     steps = why.funnel.set_index("step")["names"]
     assert why.candidates == steps["candidates"] == 12
     assert steps[[label for _, label in SCREEN_RULES]].sum() + steps["entered"] == 12

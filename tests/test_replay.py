@@ -206,7 +206,7 @@ def test_aion_universe_narrows_the_backtest_and_the_replay(demo_root, tmp_path):
     line = run_backtest(store, settings, start, end, ["1w"], tmp_path / "bt")
     assert set(read_parquet(tmp_path / "bt" / "predictions.parquet")["symbol"]) == set(subset)
     run_doc = json.loads((tmp_path / "bt" / "run.json").read_text())
-    assert run_doc["dropped"] == {"GONE": NOT_STORED} and "report in" in line
+    assert run_doc["dropped"] == {"GONE": NOT_STORED} and "report is in" in line
     line = run_replay(store, settings, start, end)
     assert "left out, no bars: GONE" in line
     assert set(read_parquet(store.path("prediction_history"))["symbol"]) == set(subset)

@@ -48,7 +48,9 @@ class WhyNoTrade:
       or "entered"), candidates first, then each rule's removals, then the entries;
     nearest: NEAREST_COLUMNS, best rank first (`excess_bp` the excess forecast in the
       side's favour in basis points over the horizon, `confidence` in [0, 1]);
-    note: one line instead of all of it when the state has no screen (else None).
+    note: one line instead of all of it when the state has no screen (else None);
+    source: where that session's forecasts came from (the nightly's brain or a replay's
+      model), "" for a state from before it was recorded.
     """
 
     session: str | None
@@ -60,6 +62,7 @@ class WhyNoTrade:
     funnel: pd.DataFrame
     nearest: pd.DataFrame
     note: str | None = None
+    source: str = ""
 
 
 def why_no_trade(state: Mapping[str, Any]) -> WhyNoTrade:
@@ -82,7 +85,8 @@ def why_no_trade(state: Mapping[str, Any]) -> WhyNoTrade:
     bar = screen.get("bar")
     return WhyNoTrade(session, count["candidates"], count["entered"], count["kept"],
                       count["left_band"], float(bar) * 1e4 if bar is not None else None,
-                      _funnel(screen), nearest_frame(state.get("pending_signals") or []))
+                      _funnel(screen), nearest_frame(state.get("pending_signals") or []),
+                      source=str(last.get("predictions") or ""))
 
 
 def _funnel(screen: Mapping[str, Any]) -> pd.DataFrame:

@@ -42,7 +42,9 @@ class SwingSession:
 
     predictions: index symbol, `expected_return` (fraction over the horizon) and `confidence`
     in [0, 1], made from data before `session`; at: the run's time recorded in `last_run`;
-    members: the index members as of the predictions (None: the data root has no universe).
+    members: the index members as of the predictions (None: the data root has no universe);
+    source: where the predictions come from, recorded in `last_run` for the pages (a replay's
+    models are not the nightly's, and the pages say which they show).
     """
 
     session: pd.Timestamp
@@ -50,6 +52,7 @@ class SwingSession:
     prices: SessionPrices
     at: str
     members: frozenset[str] | None = None
+    source: str = ""
 
     @property
     def key(self) -> str:
@@ -121,4 +124,5 @@ class SwingPlanner:
                 "equity_history": history, "pending_signals": plan.pending,
                 "idle_sessions": idle,
                 "last_run": {"at": run.at, "session": day, "status": status, "orders": filled,
-                             "planned": len(plan.orders), "screen": plan.screen}}
+                             "planned": len(plan.orders), "screen": plan.screen,
+                             "predictions": run.source}}
