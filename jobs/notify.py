@@ -54,14 +54,16 @@ def check_alerts(store: Store, settings: Settings, now: datetime | None = None,
         return []
     try:
         sender = sender or AppriseSender(urls, secret_values(settings))
-        return _check(store, now or datetime.now(UTC), sender, track)
+        return _check(store, now or datetime.now(UTC), sender, track,
+                      settings.aion_reconcile_tracking_bp)
     except Exception as exc:  # noqa: BLE001 - a notification never fails its job
         log.warning("notifications skipped: %s", describe(exc, store.root))
         return []
 
 
-def _check(store: Store, now: datetime, sender: Sender, track: bool = True) -> list[str]:
-    inputs = gather(store, now, track)
+def _check(store: Store, now: datetime, sender: Sender, track: bool = True,
+           tracking_limit_bp: float = 50.0) -> list[str]:
+    inputs = gather(store, now, track, tracking_limit_bp)
     found = rules.evaluate(inputs)
     with store.file_lock("notify_state"):
         state = _part(lambda: store.read_json("notify_state"), "the notify state", None)
@@ -75,7 +77,8 @@ def _check(store: Store, now: datetime, sender: Sender, track: bool = True) -> l
     return [f"notified: {a.title}" for a in found if a.key in sent]
 
 
-def gather(store: Store, now: datetime, track: bool = True) -> Inputs:
+def gather(store: Store, now: datetime, track: bool = True,
+           tracking_limit_bp: float = 50.0) -> Inputs:
     """The rules' inputs from the data root; a part that cannot be read, or is not read
     (`track=False`), is `unknown`, so its causes keep their state."""
     unknown: set[str] = set() if track else {"rank_ic"}
@@ -99,6 +102,9 @@ def gather(store: Store, now: datetime, track: bool = True) -> Inputs:
         books=part(lambda: bot_books(store), "the bots' books", ("drawdown",), ()),
         track=part(lambda: recent_track(store), "the prediction history", ("rank_ic",), None)
         if track else None,
+        reconciled=part(lambda: last_reconciled(store), "the reconcile reports",
+                        rules.RECONCILE_PARTS, ()),
+        tracking_limit_bp=tracking_limit_bp,
         unknown=frozenset(unknown))
 
 
@@ -120,6 +126,18 @@ def bot_books(store: Store) -> list[BotBook]:
             equity = [float(p["equity"]) for p in state.get("equity_history", [])]
             books.append(BotBook(bot.name, equity, knobs[bot.key].max_drawdown_alert))
     return books
+
+
+def last_reconciled(store: Store) -> list[dict[str, Any]]:
+    """Each bot's last reconcile report (`aion reconcile`), by session."""
+    out = []
+    for bot in BOTS.values():
+        folder = store.path("reconcile_report", bot=bot.name, yyyymmdd="20000101").parent
+        days = sorted(p.stem for p in folder.glob("*.json") if p.stem.isdigit()) \
+            if folder.is_dir() else []
+        if days:
+            out.append(store.read_json("reconcile_report", bot=bot.name, yyyymmdd=days[-1]))
+    return [r for r in out if r]
 
 
 def recent_track(store: Store) -> pd.DataFrame | None:

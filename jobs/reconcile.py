@@ -38,6 +38,7 @@ from aion_core.config import Settings
 from aion_core.errors import DataError, TemporaryError
 from aion_core.knobs.schema import BotKnobs
 from aion_core.store import Store
+from jobs.notify import check_alerts
 
 ISSUES_SHOWN = 20  # issue lines a command prints per report (the file holds them all)
 
@@ -248,6 +249,7 @@ def reconcile_bots(store: Store, settings: Settings, keys: list[str], day: date 
     for bot, session, report in reports:
         store.write_json("reconcile_report", report, **report_key(bot, session))
         lines += report_lines(store, bot, session, report)
+    check_alerts(store, settings, track=False)  # a position or order to look at, a drift
     return lines
 
 

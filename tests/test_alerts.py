@@ -111,3 +111,21 @@ def test_an_unsent_cause_is_tried_again_and_an_unreadable_rule_clears_nothing():
     sent = rules.remember(None, [cause], {"drawdown:dt"}, NOW)
     unknown = rules.remember(sent, [], set(), NOW, unknown=frozenset({"drawdown"}))
     assert unknown["causes"] == sent["causes"]
+
+
+def test_reconcile_alerts_tracking_either_way_and_one_per_symbol():
+    from aion_core.alerts.rules import reconcile_alerts
+
+    def report(bot, track, symbols=()):
+        return {"bot": bot, "session": "2026-03-10", "shadow": {"start": "x",
+                                                                "tracking_bp": track},
+                "positions": [{"symbol": s, "journal_qty": 1, "broker_qty": 2,
+                               "kind": "split 2:1", "explained_by": []} for s in symbols],
+                "only_at_broker": []}
+
+    keys = [a.key for a in reconcile_alerts(
+        [report("swing_1w", 60.0, ["AAA"]), report("swing_2w", -40.0, ["AAA"])], 50.0)]
+    assert keys == ["reconcile_position:AAA", "reconcile_tracking:swing_1w"]
+    assert reconcile_alerts([report("swing_1w", -50.0)], 50.0)[0].title == \
+        "Aion: swing_1w is -50 bp from its shadow"
+    assert reconcile_alerts([{"bot": "dt", "session": "d", "positions": None}], 1.0) == []

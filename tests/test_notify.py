@@ -249,3 +249,42 @@ def test_one_service_down_of_two_still_counts_as_sent(store: Store, server: Fake
     assert len(check_alerts(store, settings, NOW)) == 1
     assert check_alerts(store, settings, NOW + timedelta(minutes=15)) == []
     assert len(posts(server)) == 1
+
+
+def reconcile_report(bot: str = "swing_1w", tracking_bp: float = -10.0, **lists) -> dict:
+    empty = {k: [] for k in ("matched", "only_at_broker", "only_in_journal", "partial",
+                             "rejected_or_cancelled")}
+    return {"schema": 1, "bot": bot, "session": "2026-03-10", "status": "differs",
+            **empty, "positions": [], "cash": {"beyond_fees": 0.0}, "issues": [],
+            "summary": {}, "shadow": {"start": "2026-03-02", "tracking_bp": tracking_bp},
+            **lists}
+
+
+def test_reconcile_differences_are_posted_once_per_cause(store: Store, server: FakeHTTPServer):
+    """A position that differs (once, though two bots' reports name it), an order only at
+    the broker, and a live book past AION_RECONCILE_TRACKING_BP from its shadow."""
+    position = {"symbol": "XOM", "journal_qty": 0, "broker_qty": 5, "kind": "quantity",
+                "explained_by": ["3f1c2a6e"]}
+    by_hand = {"order_id": "3f1c2a6e", "symbol": "XOM", "side": "buy", "qty": 5,
+               "filled_qty": 5, "status": "filled", "placed_by": "outside"}
+    store.write_json("reconcile_report", reconcile_report(
+        positions=[position], only_at_broker=[by_hand], tracking_bp=-62.5),
+        bot="swing_1w", yyyymmdd="20260310")
+    store.write_json("reconcile_report", reconcile_report("swing_2w", positions=[position]),
+                     bot="swing_2w", yyyymmdd="20260310")
+    store.write_json("reconcile_report", reconcile_report(tracking_bp=0.0),  # an older one
+                     bot="swing_1w", yyyymmdd="20260309")
+    check_alerts(store, settings_for(server), now=NOW)
+    titles = sorted(p["title"] for p in posts(server))
+    assert titles == ["Aion: XOM differs at the broker",
+                      "Aion: an order only at the broker (XOM)",
+                      "Aion: swing_1w is -62 bp from its shadow"]
+    assert "Explained by 3f1c2a6e" in next(p["message"] for p in posts(server)
+                                           if "differs" in p["title"])
+
+
+def test_a_tracking_difference_within_the_setting_is_quiet(store: Store, server: FakeHTTPServer):
+    store.write_json("reconcile_report", reconcile_report(tracking_bp=-62.5),
+                     bot="swing_1w", yyyymmdd="20260310")
+    check_alerts(store, settings_for(server, aion_reconcile_tracking_bp=100.0), now=NOW)
+    assert posts(server) == []

@@ -221,3 +221,18 @@ def run_session(store, alpaca, server, away):
                              yyyymmdd=state["as_of"].replace("-", ""))
     server.route("POST", "/v2/orders", post)
     return {"report": report, "away": first_buy[0] if first_buy else None}
+
+
+def test_an_order_placed_by_hand_notifies_through_the_existing_notifications(traded,
+                                                                             monkeypatch):
+    store, alpaca, server, session = traded
+    server.route("POST", "/hooks/aion", Reply.json({"ok": True}))
+    monkeypatch.setenv("AION_NOTIFY_URLS", server.url.replace("http://", "json://")
+                       + "/hooks/aion")
+    hand = alpaca.by_hand("XOM", "buy", 5, 110.0)["client_order_id"]
+    result = cli(store, "reconcile", "--bot", "1w")
+    assert result.exit_code == 0, result.output
+    assert f"  - {hand}: only at the broker (placed by outside): buy 5/5 XOM (filled)" \
+        in result.output.splitlines()
+    titles = sorted(r.json()["title"] for r in server.requests_to("/hooks/aion"))
+    assert titles == ["Aion: XOM differs at the broker", "Aion: an order only at the broker (XOM)"]

@@ -13,7 +13,12 @@ run's started marker, aion_core.runs), `nightly_stale` (no nightly started since
 it should cover), `scheduler_stale` (a heartbeat that says
 "running" but has not been rewritten for HEARTBEAT_STALE), `kill_switch`, `drawdown:<bot>`
 (equity below its peak by the bot's `max_drawdown_alert` knob or more), `rank_ic:<horizon>`
-(the realised rank IC of the last IC_WINDOW forecast dates averages below zero).
+(the realised rank IC of the last IC_WINDOW forecast dates averages below zero);
+from each bot's last `aion reconcile` report: `reconcile_position:<SYMBOL>` (the broker holds
+another quantity than the books of the bots on the account), `reconcile_order:<order id>`
+(an order only at the broker: placed by hand or another tool, or an Aion order the journal
+lacks), `reconcile_tracking:<bot>` (the live book's equity AION_RECONCILE_TRACKING_BP or more
+away from its shadow's, either way).
 """
 
 from __future__ import annotations
@@ -81,6 +86,9 @@ class Inputs:
     kill_switch: bool = False
     books: Sequence[BotBook] = ()
     track: pd.DataFrame | None = None
+    reconciled: Sequence[Mapping[str, Any]] = ()
+    """Each bot's last reconcile report (documents.ReconcileReport)."""
+    tracking_limit_bp: float = 50.0
     unknown: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -199,13 +207,50 @@ def rank_ic_alerts(track: pd.DataFrame | None, window: int = IC_WINDOW) -> list[
             for h, ic in realised_rank_ic(track, window).items() if ic < 0]
 
 
+RECONCILE_PARTS = ("reconcile_position", "reconcile_order", "reconcile_tracking")
+
+
+def reconcile_alerts(reports: Sequence[Mapping[str, Any]], limit_bp: float) -> list[Alert]:
+    """From each bot's last reconcile report: every position that differs (once per symbol:
+    the bots share the account), every order only at the broker, and a live book whose
+    cumulative tracking difference to its shadow is `limit_bp` or more either way."""
+    found: dict[str, Alert] = {}
+    for r in reports:
+        where = f"{r['bot']}, session {r['session']}"
+        for p in r.get("positions") or []:
+            why = (f" Explained by {', '.join(p['explained_by'])}, only at the broker."
+                   if p.get("explained_by") else "")
+            found.setdefault(f"reconcile_position:{p['symbol']}", Alert(
+                f"reconcile_position:{p['symbol']}",
+                f"Aion: {p['symbol']} differs at the broker",
+                f"The broker holds {p['broker_qty']:g} {p['symbol']}, the bots' books "
+                f"{p['journal_qty']:g} ({p['kind']}; reconciled with {where}).{why}"))
+        for o in r.get("only_at_broker") or []:
+            name = o.get("order_id") or o.get("broker_id")
+            found.setdefault(f"reconcile_order:{name}", Alert(
+                f"reconcile_order:{name}", f"Aion: an order only at the broker ({o['symbol']})",
+                f"Order {name}: {o['side']} {o['filled_qty']:g}/{o['qty']:g} {o['symbol']} "
+                f"({o['status']}), placed by {o['placed_by']}, is not in any journal "
+                f"({where})."))
+        track = (r.get("shadow") or {}).get("tracking_bp")
+        if track is not None and abs(track) >= limit_bp:
+            found[f"reconcile_tracking:{r['bot']}"] = Alert(
+                f"reconcile_tracking:{r['bot']}",
+                f"Aion: {r['bot']} is {track:+.0f} bp from its shadow",
+                f"{r['bot']}'s live equity is {track:+.1f} bp from its shadow simulation's "
+                f"since {r['shadow'].get('start')} ({where}; AION_RECONCILE_TRACKING_BP "
+                f"{limit_bp:g}).")
+    return list(found.values())
+
+
 def evaluate(inputs: Inputs) -> list[Alert]:
     """Every cause active now, in a fixed order."""
     return [*nightly_alerts(inputs.summary, inputs.nightly_run),
             *nightly_stale(inputs.summary, inputs.now, inputs.nightly_run),
             *heartbeat_stale(inputs.heartbeat, inputs.now),
             *kill_switch_alerts(inputs.kill_switch), *drawdown_alerts(inputs.books),
-            *rank_ic_alerts(inputs.track)]
+            *rank_ic_alerts(inputs.track),
+            *reconcile_alerts(inputs.reconciled, inputs.tracking_limit_bp)]
 
 
 # --------------------------------------------------------------------------- the throttle
