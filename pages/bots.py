@@ -19,6 +19,7 @@ from aion_core.app.calc import (
     knob_table,
     positions_frame,
 )
+from aion_core.app.live_view import LiveVsSim, live_vs_sim
 from aion_core.bots.registry import Bot
 from aion_core.errors import AionError
 from pages import _ui
@@ -236,6 +237,65 @@ def draw_exit(store, bot: Bot, pos: pd.DataFrame) -> None:
     draw_exit_result(store)
 
 
+def _bp(x: float | None, signed: bool = True) -> str:
+    if x is None or x != x:
+        return "—"
+    return (f"{x:+,.1f} bp" if signed else f"{x:,.1f} bp").replace("-", _ui.MINUS)
+
+
+def draw_live(view: LiveVsSim) -> None:
+    """Live vs simulated, from the bot's reconcile reports: the tracking difference to its
+    shadow book over the sessions, each fill's slippage against its shadow twin (histogram,
+    and by symbol), and what did not match, with the order ids."""
+    st.subheader("Live vs simulated")
+    if view.note:
+        st.caption(view.note)
+        return
+    t, last = view.tracking, view.last
+    now = t.iloc[-1] if len(t) else None
+    cols = st.columns(4)
+    cols[0].metric("Tracking difference", _bp(None if now is None else now["tracking_bp"]),
+                   help="The live book's equity against its shadow's (the same orders filled "
+                   "by the simulator at the open with the knobs' slippage and fees), since the "
+                   "shadow started; negative: live is behind.")
+    cols[1].metric(f"Session {last['session']}",
+                   _bp(None if now is None else now["tracking_day_bp"]),
+                   help="The tracking difference's change over the last reconciled session.")
+    cols[2].metric("Fills reconciled", f"{len(view.fills):,}")
+    today = view.issues[view.issues["session"] == last["session"]]
+    cols[3].metric("Open issues", f"{len(today):,}", help="The last report's issues.")
+    left, right = st.columns(2)
+    with left:
+        fig = go.Figure(go.Scatter(x=t["session"], y=t["tracking_bp"], mode="lines+markers",
+                                   line={"color": "#1f6feb"}, name="cumulative"))
+        fig.update_yaxes(title="bp", zeroline=True)
+        _ui.plot(_ui.layout(fig, height=280, title="Tracking difference, cumulative"))
+    with right:
+        fig = go.Figure(go.Histogram(x=view.fills["vs_shadow_bp"], nbinsx=30,
+                                     marker_color="#9ca3af"))
+        fig.update_xaxes(title="fill against its shadow, bp (positive: worse)")
+        _ui.plot(_ui.layout(fig, height=280, title="Slippage by fill").update_layout(
+            hovermode="closest", showlegend=False))
+    st.markdown("**Slippage by symbol**")
+    st.dataframe(view.by_symbol, hide_index=True, column_config={
+        "symbol": "Symbol", "fills": "Fills",
+        "notional": st.column_config.NumberColumn("Notional", format="dollar"),
+        "vs_shadow_bp": st.column_config.NumberColumn(
+            "vs shadow (bp)", format="%+.1f", help="Notional-weighted, against the "
+            "simulator's fill of the same orders at the open."),
+        "vs_decision_bp": st.column_config.NumberColumn(
+            "vs decision (bp)", format="%+.1f", help="Against the last close the bot saw."),
+        "cost": st.column_config.NumberColumn("Cost vs shadow", format="dollar")})
+    st.markdown(f"**Unmatched and differing** (last reconciled session {last['session']}: "
+                f"{last['status']})")
+    if view.issues.empty:
+        st.caption("Every order and position matched the broker.")
+    else:
+        st.dataframe(view.issues, hide_index=True, column_config={
+            "session": "Session", "kind": "Kind", "order_id": "Order id",
+            "symbol": "Symbol", "text": st.column_config.Column("What", width="large")})
+
+
 def draw_trades(trades: pd.DataFrame, symbol: str, sides: list[str]) -> None:
     shown = trades[trades["side"].isin(sides)]
     if symbol:
@@ -285,6 +345,8 @@ def draw_bot(store, bot: Bot, symbol: str, sides: list[str]) -> None:
             draw_exit(store, bot, pos)
         if not intraday:  # the intraday bot acts within its cycle: it screens no session
             draw_why(why_no_trade(state))
+        with _ui.guard(f"Reconcile reports of {bot.label}"):
+            draw_live(live_vs_sim(_ui.load(store, "reconcile", bot.key)))
         draw_trades(trades, symbol, sides)
 
 

@@ -58,6 +58,21 @@ def template(tmp_path_factory) -> Path:
         "items": {"AAA": {"status": "imported", "rows_read": 30, "findings": [
             {"check": "zero_volume", "action": "flagged", "rows": 1,
              "dates": ["2016-01-04"]}]}}}, import_id="bars_20260101T000000")
+    store.write_json("reconcile_report", {  # what `aion reconcile` writes of a live bot
+        "schema": 1, "bot": "swing_1w", "session": "2026-01-02", "status": "differs",
+        "matched": [], "only_in_journal": [], "partial": [], "rejected_or_cancelled": [],
+        "only_at_broker": [{"order_id": "3f1c", "broker_id": "b1", "symbol": "XOM",
+                            "side": "buy", "qty": 5, "filled_qty": 5, "price": 110.0,
+                            "status": "filled", "submitted_at": "", "placed_by": "outside"}],
+        "positions": [], "cash": {"beyond_fees": 0.0},
+        "issues": [{"kind": "only_at_broker", "order_id": "3f1c", "symbol": "XOM",
+                    "text": "3f1c: only at the broker"}], "summary": {"matched": 0},
+        "shadow": {"start": "2026-01-02", "tracking_bp": -2.5, "tracking_day_bp": -2.5,
+                   "live_equity": 99_975.0, "shadow_equity": 100_000.0, "fills": [
+                       {"order_id": "swing_1w-20260102-AAA-buy", "symbol": "AAA",
+                        "side": "buy", "qty": 10, "price": 100.3, "shadow_price": 100.05,
+                        "vs_shadow_bp": 25.0, "vs_open_bp": 30.0, "vs_decision_bp": 31.0}]}},
+        bot="swing_1w", yyyymmdd="20260102")
     store.write_json("job_status", {"job": "nightly", "status": "ok", "pid": 1,
                                     "started_at": 1.0e9, "finished_at": 1.0e9 + 60,
                                     "returncode": 0}, job="nightly")

@@ -200,6 +200,27 @@ def load_bot(store: Store, paths: list[Path], key: str) -> tuple[dict[str, Any] 
     return read_json(state_path), trades_frame(records)
 
 
+def _reconcile_folder(store: Store, key: str) -> list[Path]:
+    return [store.path("reconcile_report", bot=BOTS[key].name, yyyymmdd="20000101").parent]
+
+
+def _each_report(paths: list[Path], value: list[dict[str, Any]]) -> None:
+    """A Loader.check: each report is the document of its own file in the folder."""
+    for doc in value:
+        check_document(paths[0] / f"{str(doc.get('session', '')).replace('-', '')}.json", doc)
+
+
+@loader("reconcile", _reconcile_folder, check=_each_report)
+def load_reconcile(store: Store, paths: list[Path], key: str) -> list[dict[str, Any]]:
+    """Bot `key`'s reconcile reports (`aion reconcile`), oldest session first; [] for a bot
+    never reconciled. Folders count as files here: a new or replaced report changes it."""
+    folder, name = paths[0], BOTS[key].name
+    days = sorted(p.stem for p in folder.glob("*.json") if re.fullmatch(r"\d{8}", p.stem)) \
+        if folder.is_dir() else []
+    reports = [store.read_json("reconcile_report", bot=name, yyyymmdd=day) for day in days]
+    return [r for r in reports if r]
+
+
 # --------------------------------------------------------------------------- market data
 
 
