@@ -137,9 +137,11 @@ def build_report(books: dict[str, Books], bot: Bot, session: str,
     mine = books[bot.name]
     if mine.last_session != session:
         statement = dataclasses.replace(statement, positions=None)
-    others = [books[n].book() for n in sorted(account - {bot.name})]
+    others = sorted(account - {bot.name})
     return rec.reconcile(bot.name, session, mine.through(session), statement,
-                         mine.book(session), others, known_bots=list(books))
+                         mine.book(session), [books[n].book() for n in others],
+                         known_bots=list(books),
+                         others_fills=[f for n in others for f in books[n].fills])
 
 
 def previous_report(store: Store, bot: Bot, session: str) -> dict[str, Any] | None:

@@ -36,8 +36,8 @@ def _money(x: float) -> str:
 
 class FakeAlpaca:
     """One paper account on one session: orders fill at the session's open (`prices`),
-    `away[sym]` bp against the order's side, `partial[sym]` of their quantity, or not at all
-    (`reject`)."""
+    `away[key]` bp against the order's side, `partial[key]` of their quantity, or not at all
+    (`reject`); a key is a client_order_id or, for every order of it, a symbol."""
 
     def __init__(self, prices: Mapping[str, float], session: str) -> None:
         self.open_session(prices, session)
@@ -113,9 +113,9 @@ class FakeAlpaca:
         if symbol in self.reject:
             order.update(status="rejected", failed_at=self._at(0))
             return order
-        base = self.prices[symbol] * (1 + (1 if side == "buy" else -1)
-                                      * self.away.get(symbol, 0.0) / 1e4)
-        share = self.partial.get(symbol)
+        away = self.away.get(cid, self.away.get(symbol, 0.0))
+        base = self.prices[symbol] * (1 + (1 if side == "buy" else -1) * away / 1e4)
+        share = self.partial.get(cid, self.partial.get(symbol))
         if share is None:
             self._fill(order, qty, round(base, 4), len(self.activities) + 1)
         else:

@@ -203,3 +203,16 @@ def test_order_ids_and_bp():
     assert parse_order_id("3f1c2a6e-0d7b-4f8e-9a55-8f2b0e7c1d22") is None
     assert bp(100.3, 100.0, "buy") == pytest.approx(30.0)
     assert bp(99.7, 100.0, "sell") == pytest.approx(30.0)
+
+
+def test_a_difference_explained_by_another_bots_unbooked_fill_is_explained_in_each_report():
+    theirs = order("AAA", 100, 40, 100.0, status="canceled", cid=oid("AAA", bot="swing_2w"))
+    stmt = statement([theirs], held(AAA=(40, 100.0)))
+    report = reconcile(BOT, DAY, [], stmt, book_of(), (), BOTS)
+    assert report["positions"][0]["explained_by"] == [theirs.client_order_id]
+    assert report["summary"]["partial"] == 0  # the partial fill is the other bot's to name
+    booked = Fill(f"{DAY}T14:30:00Z", "swing_2w", "AAA", "buy", 40, 100.0, 0.0, "entry",
+                  theirs.client_order_id, session=DAY)
+    other = Book.from_fills(100_000.0, [booked])
+    report = reconcile(BOT, DAY, [], stmt, book_of(), [other], BOTS, others_fills=[booked])
+    assert report["positions"] == []

@@ -275,20 +275,24 @@ def compare_positions(expected: Mapping[str, tuple[float, float]],
     return out
 
 
-def unbooked_moves(orders: dict[str, list[dict[str, Any]]]) -> dict[str, list[tuple[str, float]]]:
-    """Per symbol, the broker executions of the session that no journal holds: orders placed
-    outside Aion, Aion orders the journal lacks, and the unlogged part of partial fills."""
+def unbooked_moves(statement: Statement, journals: Iterable[Fill]
+                   ) -> dict[str, list[tuple[str, float]]]:
+    """Per symbol, the statement's executions that no journal of the account holds (order id,
+    signed qty): orders placed outside Aion, Aion orders a journal lacks, and the part of a
+    partial fill the journal did not book. Account-wide, like the positions they explain."""
+    booked: dict[str, float] = defaultdict(float)
+    for f in journals:
+        booked[f.order_id] += f.qty
+    fills = _by_order(statement.fills)
     moves: dict[str, list[tuple[str, float]]] = defaultdict(list)
-    for row in orders["only_at_broker"]:
-        if row["filled_qty"]:
-            sign = 1 if row["side"] == "buy" else -1
-            moves[row["symbol"]].append((row["order_id"] or row["broker_id"],
-                                         sign * row["filled_qty"]))
-    for row in orders["partial"]:
-        extra = row["broker_filled"] - row["journal_qty"]
-        if abs(extra) > QTY_EPS:
-            sign = 1 if row["side"] == "buy" else -1
-            moves[row["symbol"]].append((row["order_id"], sign * extra))
+    for order in statement.orders:
+        extra = executions(order, fills).qty - booked.get(order.client_order_id, 0.0)
+        if extra > QTY_EPS:
+            moves[order.symbol].append((order.client_order_id, _sign(order.side) * extra))
+    listed = {o.broker_id for o in statement.orders}
+    for f in statement.fills:
+        if f.order_id not in listed:
+            moves[f.symbol].append((f.order_id, _sign(f.side) * f.qty))
     return dict(moves)
 
 
@@ -361,11 +365,14 @@ def issues(orders: dict[str, list[dict[str, Any]]], positions: list[dict[str, An
 
 def reconcile(bot: str, session: str, journal: Sequence[Fill], statement: Statement,
               book: Book, others: Sequence[Book] = (),
-              known_bots: Iterable[str] = ()) -> dict[str, Any]:
+              known_bots: Iterable[str] = (), others_fills: Sequence[Fill] = ()
+              ) -> dict[str, Any]:
     """The report of `bot`'s session `session` (YYYY-MM-DD); see the module docstring.
 
     journal: the bot's fills (any sessions: the session's are picked by order id); book: the
-    bot's book after the session; known_bots: every bot name whose order ids are Aion's.
+    bot's book after the session; others, others_fills: the books and fills of the other
+    bots on the account (positions and what explains a difference are the account's);
+    known_bots: every bot name whose order ids are Aion's.
     """
     key = session.replace("-", "")
     own = [f for f in journal if in_session(f.order_id, bot, key)]
@@ -373,7 +380,7 @@ def reconcile(bot: str, session: str, journal: Sequence[Fill], statement: Statem
     positions = None
     if statement.positions is not None:
         positions = compare_positions(expected_positions(book, others), statement.positions,
-                                      unbooked_moves(orders))
+                                      unbooked_moves(statement, [*journal, *others_fills]))
     cash = cash_check(own, orders)
     found = issues(orders, positions, cash)
     summary = {k: len(v) for k, v in orders.items()}
