@@ -73,6 +73,10 @@ def template(tmp_path_factory) -> Path:
                         "side": "buy", "qty": 10, "price": 100.3, "shadow_price": 100.05,
                         "vs_shadow_bp": 25.0, "vs_open_bp": 30.0, "vs_decision_bp": 31.0}]}},
         bot="swing_1w", yyyymmdd="20260102")
+    store.write_json("replay_summary", {  # what `aion replay` leaves for the Admin page
+        "schema": 1, "job": "replay", "started_at": "2026-01-02T07:00:00+00:00",
+        "finished_at": "2026-01-02T07:01:00+00:00", "status": "ok", "start": "2025-10-01",
+        "end": "2026-01-02", "detail": "63 sessions replayed"})
     store.write_json("job_status", {"job": "nightly", "status": "ok", "pid": 1,
                                     "started_at": 1.0e9, "finished_at": 1.0e9 + 60,
                                     "returncode": 0}, job="nightly")
