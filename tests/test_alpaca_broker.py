@@ -51,6 +51,23 @@ def test_fill_carries_the_deterministic_client_order_id():
     assert (fill.qty, fill.price, fill.order_id) == (10.0, 190.5, ORDER.order_id)
 
 
+def test_a_day_order_canceled_after_a_partial_fill_is_a_fill_of_the_part_filled():
+    """The shares bought are the journal's: refusing the order lost them, and the books
+    differed from the broker's for good."""
+    part = {**alpaca_order(status="canceled", price="190.25"), "filled_qty": "4",
+            "filled_at": None, "canceled_at": "2026-01-05T21:00:00Z"}
+    nothing = {**alpaca_order(status="canceled"), "filled_qty": "0", "filled_at": None,
+               "filled_avg_price": None, "canceled_at": "2026-01-05T21:00:00Z"}
+    with serving() as server:
+        server.route("POST", "/v2/orders", Reply.json(part))
+        fill = broker_for(server).submit(ORDER)
+    assert (fill.qty, fill.price, fill.order_id) == (4.0, 190.25, ORDER.order_id)
+    with serving() as server:
+        server.route("POST", "/v2/orders", Reply.json(nothing))
+        with pytest.raises(RefusedError, match="ended canceled"):
+            broker_for(server).submit(ORDER)
+
+
 def test_duplicate_id_recovers_the_earlier_order_instead_of_placing_another():
     with serving() as server:
         server.route("POST", "/v2/orders", DUPLICATE)

@@ -136,11 +136,14 @@ class AlpacaBroker:
                                f"per-order cap {self._cap:,.0f}")
         placed = self._place(order)
         for poll in range(self._polls):
-            if placed.status in DONE:
-                return Fill(ts=placed.filled_at.isoformat(), bot="", symbol=order.symbol,
-                            side=order.side, qty=float(placed.filled_qty),
-                            price=float(placed.filled_avg_price), fees=0.0, reason=order.reason,
-                            order_id=order.order_id, broker=self.name)
+            filled = float(placed.filled_qty or 0)
+            # An order that ended with part of it filled is a fill of that part: the shares
+            # were bought, and a journal without them would differ from the broker for good.
+            if placed.status in DONE or (placed.status in DEAD and filled > 0):
+                at = placed.filled_at or placed.updated_at or placed.canceled_at
+                return Fill(ts=at.isoformat(), bot="", symbol=order.symbol, side=order.side,
+                            qty=filled, price=float(placed.filled_avg_price), fees=0.0,
+                            reason=order.reason, order_id=order.order_id, broker=self.name)
             if placed.status in DEAD:
                 raise RefusedError(f"order {order.order_id} ended {placed.status.value} "
                                    "at the broker")
