@@ -454,11 +454,12 @@ Tz = Annotated[str | None, typer.Option("--tz", callback=_tz, help="time zone of
 
 
 def _run_import(data_dir: Path | None, job) -> None:
-    """Under the nightly's lock (both write raw/): print the report, exit 0 when everything
-    came in, 3 when something was refused, 1 when nothing was imported."""
-    _, store = context(data_dir)
+    """`job(store, max_mb)` (max_mb: AION_IMPORT_MAX_MB) under the nightly's lock (both write
+    raw/): print the report, exit 0 when everything came in, 3 when something was refused,
+    1 when nothing was imported."""
+    settings, store = context(data_dir)
     with store.job_lock(NIGHTLY_JOB):
-        report = job(store)
+        report = job(store, settings.aion_import_max_mb)
     for line in report.lines():
         typer.echo(line)
     if report.status != "ok":
@@ -480,9 +481,9 @@ def import_bars(
     """Daily bars: long files (a symbol column) or one file per symbol (named by it)."""
     from jobs.imports import import_bars as run
 
-    limit = load_settings(data_dir).aion_import_max_mb
-    _run_import(data_dir, lambda store: run(store, paths, adjusted=adjusted, symbol=symbol,
-                                            overwrite=overwrite, max_mb=limit))
+    _run_import(data_dir, lambda store, limit: run(store, paths, adjusted=adjusted,
+                                                   symbol=symbol, overwrite=overwrite,
+                                                   max_mb=limit))
 
 
 @import_app.command("minute")
@@ -500,9 +501,8 @@ def import_minute(
         raise fail(f"--stamp must be start or end, got {stamp!r}")
     from jobs.imports import import_minute as run
 
-    limit = load_settings(data_dir).aion_import_max_mb
-    _run_import(data_dir, lambda store: run(store, paths, stamp, tz, symbol=symbol,
-                                            overwrite=overwrite, max_mb=limit))
+    _run_import(data_dir, lambda store, limit: run(store, paths, stamp, tz, symbol=symbol,
+                                                   overwrite=overwrite, max_mb=limit))
 
 
 @import_app.command("macro")
@@ -517,9 +517,8 @@ def import_macro(
     """Macro series: FRED downloads or `date, value` files named by the series id."""
     from jobs.imports import import_macro as run
 
-    limit = load_settings(data_dir).aion_import_max_mb
-    _run_import(data_dir, lambda store: run(store, paths, series=series, overwrite=overwrite,
-                                            max_mb=limit))
+    _run_import(data_dir, lambda store, limit: run(store, paths, series=series,
+                                                   overwrite=overwrite, max_mb=limit))
 
 
 @import_app.command("news")
@@ -534,8 +533,8 @@ def import_news(
     """Headlines or posts: a timestamp, tickers and a headline or text per row."""
     from jobs.imports import import_news as run
 
-    limit = load_settings(data_dir).aion_import_max_mb
-    _run_import(data_dir, lambda store: run(store, paths, tz=tz, source=source, max_mb=limit))
+    _run_import(data_dir, lambda store, limit: run(store, paths, tz=tz, source=source,
+                                                   max_mb=limit))
 
 
 @import_app.command("universe")
@@ -565,7 +564,7 @@ def import_universe(
                    f"got {name!r}")
     mapping = read_aliases(aliases) if aliases is not None else {}
     mapping |= dict(parse_alias(a) for a in alias or [])
-    _run_import(data_dir, lambda store: run(store, path, name=name, aliases=mapping))
+    _run_import(data_dir, lambda store, _limit: run(store, path, name=name, aliases=mapping))
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from aion_core.bots import performance  # noqa: E402
 from aion_core.config import HORIZONS, load_settings  # noqa: E402
 from aion_core.knobs.schema import SWING_KNOBS  # noqa: E402
 from aion_core.store import Store, read_parquet  # noqa: E402
@@ -152,11 +153,10 @@ def figures(out: Path, cost_bps: float) -> dict[str, dict[str, dict[str, float]]
             bret = float(curves.loc[days, "benchmark"].iloc[-1] / bfirst - 1)
             per[label] = {
                 "net_return": round(ret, 4), "excess_return": round(ret - bret, 4),
-                "sharpe": round(float(r.mean() / r.std() * np.sqrt(252)), 2)
-                if r.std() > 0 else None,
+                "sharpe": round(performance.sharpe(r), 2) if r.std() > 0 else None,
                 "turnover_per_year": round(float(done["notional"].sum()) / mean_equity / years, 1),
                 "cost_drag_per_year": round(float(done["cost"].sum()) / mean_equity / years, 4),
-                "beta": round(float(np.cov(r, b)[0, 1] / np.var(b, ddof=1)), 2),
+                "beta": round(performance.alpha_beta(r, b)[1], 2),
                 "invested_share": round(float((mine.loc[days, "gross"] > 0).mean()), 3)}
         out_figures[bot] = per
     return out_figures

@@ -79,13 +79,8 @@ class ImportReport:
     def lines(self) -> list[str]:
         """The report as a person reads it: totals, a table of the checks that found
         something, then every refusal on its own line."""
-        t = self.totals()
-        out = [f"import {self.kind}: {self.status}; {t['files']} file(s), {t['items']} "
-               f"item(s): {t['imported']} imported, {t['unchanged']} unchanged, "
-               f"{t['refused']} refused; rows read {t.get('rows_read', 0):,}, kept "
-               f"{t.get('rows_kept', 0):,}, added {t.get('rows_added', 0):,}"]
-        for f in self.files:
-            out += [f"  note {Path(f['path']).name}: {n}" for n in f["notes"]]
+        out = self._head(self.kind, "item(s)", "rows")
+        out[0] += f", added {self.totals().get('rows_added', 0):,}"
         table = self._check_rows()
         if table:
             out.append(f"  {'check':<22}{'action':<10}{'items':>6}{'rows':>8}  examples")
@@ -99,6 +94,15 @@ class ImportReport:
         if self.path is not None:
             out.append(f"  report: {self.path}")
         return out
+
+    def _head(self, title: str, things: str, rows: str) -> list[str]:
+        """The totals line and each file's notes, as every kind of import report opens."""
+        t = self.totals()
+        return [f"import {title}: {self.status}; {t['files']} file(s), {t['items']} "
+                f"{things}: {t['imported']} imported, {t['unchanged']} unchanged, "
+                f"{t['refused']} refused; {rows} read {t.get('rows_read', 0):,}, kept "
+                f"{t.get('rows_kept', 0):,}"] + [
+            f"  note {Path(f['path']).name}: {n}" for f in self.files for n in f["notes"]]
 
     def _check_rows(self) -> list[tuple[str, int, int, str]]:
         by_check: dict[str, list[tuple[str, dict]]] = {}

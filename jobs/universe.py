@@ -98,16 +98,9 @@ class UniverseReport(ImportReport):
                            for k, c in UNIVERSE_CHECKS.items()}}
 
     def lines(self) -> list[str]:
-        t = self.totals()
-        name = self.options.get("name")
-        out = [f"import universe {name}: {self.status}; {t['files']} file(s), {t['items']} "
-               f"ticker(s): {t['imported']} imported, {t['unchanged']} unchanged, "
-               f"{t['refused']} refused; intervals read {t.get('rows_read', 0):,}, kept "
-               f"{t.get('rows_kept', 0):,}"]
-        for f in self.files:
-            out += [f"  note {Path(f['path']).name}: {n}" for n in f["notes"]]
-            if f["status"] == "refused":
-                out.append(f"  refused file {f['path']}: {f['reason']}")
+        out = self._head(f"universe {self.options.get('name')}", "ticker(s)", "intervals")
+        out += [f"  refused file {f['path']}: {f['reason']}" for f in self.files
+                if f["status"] == "refused"]
         merged = [k for k, i in sorted(self.items.items())
                   if any(f["check"] == "overlap_merged" for f in i.get("findings", []))]
         if merged:

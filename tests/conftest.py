@@ -101,6 +101,26 @@ def demo_root(tmp_path: Path, _demo_template: Path) -> Store:
 # and stop live in tests/pg_server.py, which bench/bench_metrics.py uses too.
 
 
+@pytest.fixture(scope="module")
+def kill_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small synthetic root every run of a kill-suite module copies (tests/kills.py)."""
+    from kills import write_template
+
+    return write_template(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def kill_launcher(request: pytest.FixtureRequest) -> Iterator:
+    """The kill suite's job launcher for a module whose jobs are its KILL_JOBS; at the
+    module's end, their figures in one line."""
+    from kills import Launcher, print_figures
+
+    started = Launcher()
+    yield started
+    started.close()
+    print_figures(request, request.module.KILL_JOBS)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     """The session's PostgreSQL, or a skip naming what is missing (stopped at the end)."""

@@ -10,38 +10,19 @@ tests/test_kills.py.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from kills import JOBS, Job, Launcher, kill_and_rerun, print_figures, write_template  # noqa: E402
+from kills import JOBS, Job, Launcher, kill_and_rerun  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-TRADING_JOBS = [j for j in JOBS if j.trades]
+KILL_JOBS = [j for j in JOBS if j.trades]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _summary(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    print_figures(request, TRADING_JOBS)
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_template(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
-def launcher() -> Iterator[Launcher]:
-    started = Launcher()
-    yield started
-    started.close()
-
-
-@pytest.mark.parametrize("job", TRADING_JOBS, ids=[j.name for j in TRADING_JOBS])
+@pytest.mark.parametrize("job", KILL_JOBS, ids=[j.name for j in KILL_JOBS])
 def test_a_killed_job_leaves_a_consistent_root_and_a_rerun_finishes_it(
-        job: Job, launcher: Launcher, template: Path, tmp_path: Path) -> None:
-    kill_and_rerun(launcher, job, template, tmp_path)
+        job: Job, kill_launcher: Launcher, kill_template: Path, tmp_path: Path) -> None:
+    kill_and_rerun(kill_launcher, job, kill_template, tmp_path)

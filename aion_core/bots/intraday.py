@@ -12,7 +12,8 @@ A cycle's run is: (the desk) rebuild the book from the trade log -> `IntradayPla
    name's prediction no longer expects a gain;
 4. entries, unless within `no_entry_last_minutes` of the close: names with confidence >=
    `min_confidence` and an expected return above the round trip's costs, best first, as many
-   as `max_positions` and cash allow, sized like the swing bots (`sizing.entry_qty`).
+   as `max_positions` and cash allow, sized by `sizing.entry_qty` (max_alloc of equity,
+   within cash).
 
 Order ids are `dt-<YYYYMMDDHHMM>-<SYMBOL>-<side>` (New York minute of the cycle), so a rerun
 of a cycle regenerates the very ids it logged and fills nothing twice.

@@ -23,7 +23,7 @@ from aion_core import market_hours
 from aion_core.bots.construction import Screen, rebalance_qty, select, target_weight
 from aion_core.bots.ledger import Order
 from aion_core.bots.risk import exit_reason
-from aion_core.bots.sizing import GAP_RESERVE, cost_buffer
+from aion_core.bots.sizing import GAP_RESERVE, affordable, cost_buffer
 from aion_core.knobs.schema import SwingKnobs
 
 
@@ -93,13 +93,13 @@ def generate_orders(predictions: pd.DataFrame, state: Mapping[str, Any],
         - sum(o.qty * o.ref_price * (1.0 + GAP_RESERVE) for o in sells if o.side == "buy")
     buys = []
     for s, q in resize:
-        if q > 0 and (q := min(q, _affordable(cash, price(s), knobs))) > 0:
+        if q > 0 and (q := min(q, affordable(cash, price(s), knobs))) > 0:
             buys.append(Order(s, "buy", q, "rebalance", price(s)))
             cash -= q * price(s) * (1.0 + cost_buffer(knobs))
     screen = selection.screen
     for s, side in selection.enter:
         want = math.floor(target_weight(knobs) * equity / price(s))
-        qty = min(want, _affordable(cash, price(s), knobs))  # a short is margined as a buy
+        qty = min(want, affordable(cash, price(s), knobs))  # a short is margined as a buy
         if qty < 1:
             screen.no_cash += 1
             continue
@@ -107,10 +107,3 @@ def generate_orders(predictions: pd.DataFrame, state: Mapping[str, Any],
         cash -= qty * price(s) * (1.0 + cost_buffer(knobs))
         screen.entered += 1
     return Decision(sells + buys, screen)
-
-
-def _affordable(cash: float, price: float, knobs: SwingKnobs) -> int:
-    """Whole shares `cash` buys at `price` with room for costs and an opening gap."""
-    if cash <= 0 or not price > 0:
-        return 0
-    return max(0, math.floor(cash / (price * (1.0 + cost_buffer(knobs)))))

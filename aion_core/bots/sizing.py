@@ -24,10 +24,16 @@ def target_notional(equity: float, knobs: BotKnobs) -> float:
     return max(0.0, knobs.max_alloc * knobs.aggression * equity)
 
 
+def affordable(available: float, price: float, knobs: BotKnobs) -> int:
+    """Whole shares `available` cash buys at `price`, with room for costs and a gap."""
+    if not (price > 0) or available <= 0:
+        return 0
+    return max(0, math.floor(available / (price * (1.0 + cost_buffer(knobs)))))
+
+
 def entry_qty(equity: float, price: float, available: float, knobs: BotKnobs) -> int:
     """Whole shares to enter at `price`: the target size, or what `available` cash affords."""
     if not (price > 0) or available <= 0:
         return 0
-    by_target = target_notional(equity, knobs) / price
-    by_cash = available / (price * (1.0 + cost_buffer(knobs)))
-    return max(0, math.floor(min(by_target, by_cash)))
+    return min(math.floor(target_notional(equity, knobs) / price),
+               affordable(available, price, knobs))
